@@ -1,0 +1,108 @@
+package org.atlas4j.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** A network as an inference-mode SameDiff graph, with the DL4J layer names mapped to graph variables. */
+public final class NetGraph {
+    /** One DL4J layer: its index, name, type and the SameDiff variable holding its output. */
+    public record Node(int index, String name, String type, String variable) {
+    }
+
+    /** A layer's per-sample output shape, e.g. [C, H, W] or [D]. */
+    public record LayerShape(Node node, long[] shape) {
+        public boolean spatial() {
+            return shape.length == 3;
+        }
+
+        public String shapeString() {
+            return Arrays.stream(shape).mapToObj(Long::toString).collect(Collectors.joining("×"));
+        }
+    }
+
+    /** Thrown when a layer name does not exist; the message lists the valid ones. */
+    public static final class UnknownLayerException extends IllegalArgumentException {
+        public UnknownLayerException(String message) {
+            super(message);
+        }
+    }
+
+    private final SameDiff sd;
+    private final String input;
+    private final int[] inputShape;
+    private final List<Node> nodes;
+    private final String logits;
+    private final String output;
+    private List<LayerShape> shapes;
+
+    NetGraph(SameDiff sd, String input, int[] inputShape, List<Node> nodes, String logits, String output) {
+        this.sd = sd;
+        this.input = input;
+        this.inputShape = inputShape.clone();
+        this.nodes = List.copyOf(nodes);
+        this.logits = logits;
+        this.output = output;
+    }
+
+    public SameDiff sameDiff() { return sd; }
+    public String input() { return input; }
+    public int[] inputShape() { return inputShape.clone(); }
+    public List<Node> nodes() { return nodes; }
+    /** Pre-softmax scores, or null when the network has no output layer. */
+    public String logits() { return logits; }
+    public String output() { return output; }
+
+    public Node layer(String name) {
+        for (Node n : nodes) {
+            if (n.name().equals(name)) return n;
+        }
+        throw new UnknownLayerException("Unknown layer '" + name + "'. Valid layers: "
+                + nodes.stream().map(Node::name).collect(Collectors.joining(", ")));
+    }
+
+    /** Output shapes of every layer, found by running one blank input through the graph. */
+    public synchronized List<LayerShape> shapes() {
+        if (shapes == null) {
+            long[] s = new long[] {1, inputShape[0], inputShape[1], inputShape[2]};
+            Map<String, INDArray> out = forward(Nd4j.zeros(s), nodes.stream().map(Node::variable).toArray(String[]::new));
+            List<LayerShape> list = new ArrayList<>();
+            for (Node n : nodes) {
+                long[] full = out.get(n.variable()).shape();
+                list.add(new LayerShape(n, Arrays.copyOfRange(full, 1, full.length)));
+            }
+            shapes = List.copyOf(list);
+        }
+        return shapes;
+    }
+
+    public LayerShape shape(String layerName) {
+        Node n = layer(layerName);
+        return shapes().get(nodes.indexOf(n));
+    }
+
+    /** Requires a layer with spatial (C×H×W) output; throws a clear message otherwise. */
+    public LayerShape spatialLayer(String layerName) {
+        LayerShape s = shape(layerName);
+        if (!s.spatial()) {
+            throw new IllegalArgumentException("Layer '" + layerName + "' has no spatial dimensions (output "
+                    + s.shapeString() + "); an atlas needs a C×H×W layer. Spatial layers: "
+                    + shapes().stream().filter(LayerShape::spatial).map(x -> x.node().name() + " (" + x.shapeString() + ")")
+                            .collect(Collectors.joining(", ")));
+        }
+        return s;
+    }
+
+    public Map<String, INDArray> forward(INDArray batch, String... variables) {
+        Map<String, INDArray> ph = new HashMap<>();
+        ph.put(input, batch);
+        return sd.output(ph, variables);
+    }
+}

@@ -1,0 +1,309 @@
+package org.atlas4j.model;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.Convolution2D;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationELU;
+import org.nd4j.linalg.activations.impl.ActivationHardSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationHardTanH;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.activations.impl.ActivationReLU6;
+import org.nd4j.linalg.activations.impl.ActivationSELU;
+import org.nd4j.linalg.activations.impl.ActivationSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationSoftPlus;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.activations.impl.ActivationSwish;
+import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Translates a DL4J network into an inference-mode SameDiff graph (DL4J M2.1 has no {@code toSameDiff}).
+ * Why: SameDiff on the oneDNN build is several times faster than DL4J's layers, and its gradients through
+ * BatchNormalization are the inference-mode ones (DL4J's own BN backprop always uses the training formula).
+ * Weights are copied into graph variables; dropout is identity; BN becomes a per-channel affine map.
+ */
+public final class SameDiffConverter {
+    public static final String INPUT = "input";
+
+    private SameDiffConverter() {
+    }
+
+    /** Thrown for a layer or setting the converter cannot translate; the message names it. */
+    public static final class UnsupportedLayerException extends RuntimeException {
+        public UnsupportedLayerException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * @param inputShape the per-sample input shape [channels, height, width] (NCHW)
+     */
+    public static NetGraph convert(MultiLayerNetwork net, int[] inputShape) {
+        return convert(net, inputShape, DataType.FLOAT);
+    }
+
+    /** @param dataType FLOAT for work, DOUBLE for gradient checks against finite differences */
+    public static NetGraph convert(MultiLayerNetwork net, int[] inputShape, DataType dataType) {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder(INPUT, dataType, -1, inputShape[0], -1, -1);
+        List<NetGraph.Node> nodes = new ArrayList<>();
+        String logits = null;
+        int rank = 4; // tracked here because SameDiff does not always know an op output's shape before execution
+        int n = net.getnLayers();
+        for (int i = 0; i < n; i++) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayerWiseConfigurations().getConf(i).getLayer();
+            String name = conf.getLayerName() != null ? conf.getLayerName() : "layer" + i;
+            String where = "layer " + i + " '" + name + "' (" + conf.getClass().getSimpleName() + ")";
+            InputPreProcessor pre = net.getLayerWiseConfigurations().getInputPreProcess(i);
+            if (pre != null) {
+                x = preprocess(sd, x, pre, where);
+                rank = 2;
+            }
+            Layer layer = net.getLayer(i);
+            String v = "l" + i + "_" + sanitize(name);
+            if (conf instanceof ConvolutionLayer c) {
+                x = convolution(sd, x, c, layer, v, where);
+            } else if (conf instanceof BatchNormalization bn) {
+                x = batchNorm(sd, x, rank, bn, layer, v, where);
+            } else if (conf instanceof ActivationLayer a) {
+                x = activation(sd, v, x, a.getActivationFn(), where);
+            } else if (conf instanceof SubsamplingLayer s) {
+                x = pooling(sd, x, s, v, where);
+            } else if (conf instanceof GlobalPoolingLayer g) {
+                x = globalPooling(sd, x, g, v, where);
+                rank = g.isCollapseDimensions() ? 2 : 4;
+            } else if (conf instanceof OutputLayer o) {
+                requireRank2(rank, where);
+                SDVariable z = dense(sd, x, layer, v + "_logits", o.hasBias(), where);
+                logits = z.name();
+                x = activation(sd, v, z, o.getActivationFn(), where);
+            } else if (conf instanceof DenseLayer d) {
+                requireRank2(rank, where);
+                x = activation(sd, v, dense(sd, x, layer, v + "_z", d.hasBias(), where), d.getActivationFn(), where);
+            } else if (conf instanceof LossLayer l) {
+                logits = x.name();
+                x = activation(sd, v, x, l.getActivationFn(), where);
+            } else if (conf instanceof DropoutLayer) {
+                x = sd.identity(v, x); // dropout is identity at inference
+            } else {
+                throw new UnsupportedLayerException("Unsupported layer type at " + where + ". Supported: "
+                        + "ConvolutionLayer/Convolution2D, BatchNormalization, ActivationLayer, SubsamplingLayer (max/avg), "
+                        + "GlobalPoolingLayer (avg/max/sum), DenseLayer, OutputLayer, LossLayer, DropoutLayer.");
+            }
+            nodes.add(new NetGraph.Node(i, name, conf.getClass().getSimpleName(), x.name()));
+        }
+        return new NetGraph(sd, INPUT, inputShape, nodes, logits, x.name());
+    }
+
+    static String sanitize(String s) {
+        return s.replaceAll("[^A-Za-z0-9_]", "_");
+    }
+
+    private static SDVariable preprocess(SameDiff sd, SDVariable x, InputPreProcessor pre, String where) {
+        if (pre instanceof CnnToFeedForwardPreProcessor p) {
+            if (p.getFormat() != CNN2DFormat.NCHW) {
+                throw new UnsupportedLayerException("Unsupported NHWC flatten before " + where);
+            }
+            // DL4J flattens NCHW activations in C order: [B, C*H*W]
+            return sd.reshape(x, sd.concat(0, sd.sizeAt(x, 0).castTo(DataType.LONG).reshape(1),
+                    sd.constant(Nd4j.createFromArray(-1L))));
+        }
+        throw new UnsupportedLayerException("Unsupported input preprocessor " + pre.getClass().getSimpleName()
+                + " before " + where);
+    }
+
+    private static SDVariable convolution(SameDiff sd, SDVariable x, ConvolutionLayer c, Layer layer, String v, String where) {
+        if (c.getClass() != ConvolutionLayer.class && c.getClass() != Convolution2D.class) {
+            throw new UnsupportedLayerException("Unsupported convolution variant at " + where
+                    + ": only standard 2-D convolution is translated");
+        }
+        requireNchw(c.getCnn2dDataFormat(), where);
+        int[] k = c.getKernelSize();
+        int[] s = c.getStride();
+        int[] p = c.getPadding();
+        int[] d = c.getDilation();
+        Conv2DConfig cfg = Conv2DConfig.builder()
+                .kH(k[0]).kW(k[1]).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(d[0]).dW(d[1])
+                .paddingMode(paddingMode(c.getConvolutionMode(), where))
+                .dataFormat("NCHW")
+                .build();
+        // DL4J stores OIYX; SameDiff's conv2d (and conv2d_bp) expect YXIO
+        DataType dt = x.dataType();
+        INDArray w = layer.getParam("W").permute(2, 3, 1, 0).dup('c').castTo(dt);
+        SDVariable wv = sd.var(v + "_W", w);
+        SDVariable bv = c.hasBias() ? sd.var(v + "_b", layer.getParam("b").reshape(-1).dup().castTo(dt)) : null;
+        SDVariable z = bv == null ? sd.cnn().conv2d(v + "_z", x, wv, cfg) : sd.cnn().conv2d(v + "_z", x, wv, bv, cfg);
+        return activation(sd, v, z, c.getActivationFn(), where);
+    }
+
+    private static SDVariable batchNorm(SameDiff sd, SDVariable x, int rank, BatchNormalization bn, Layer layer, String v, String where) {
+        double[] mean = layer.getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN).reshape(-1).toDoubleVector();
+        int ch = mean.length;
+        double[] std = new double[ch];
+        if (bn.isUseLogStd()) {
+            double[] log10std = layer.getParam(BatchNormalizationParamInitializer.GLOBAL_LOG_STD).reshape(-1).toDoubleVector();
+            // DL4J M2.1 inference: var = (10^log10std)^2, then divides by sqrt(var + eps) (checked against its output)
+            for (int c = 0; c < ch; c++) std[c] = Math.sqrt(Math.pow(10, 2 * log10std[c]) + bn.getEps());
+        } else {
+            double[] var = layer.getParam(BatchNormalizationParamInitializer.GLOBAL_VAR).reshape(-1).toDoubleVector();
+            for (int c = 0; c < ch; c++) std[c] = Math.sqrt(var[c] + bn.getEps());
+        }
+        double[] gamma = bn.isLockGammaBeta() ? filled(ch, bn.getGamma())
+                : layer.getParam(BatchNormalizationParamInitializer.GAMMA).reshape(-1).toDoubleVector();
+        double[] beta = bn.isLockGammaBeta() ? filled(ch, bn.getBeta())
+                : layer.getParam(BatchNormalizationParamInitializer.BETA).reshape(-1).toDoubleVector();
+        // inference-mode BN is y = x*scale + shift per channel: exact, and its gradient is simply scale
+        double[] scaleV = new double[ch];
+        double[] shiftV = new double[ch];
+        for (int c = 0; c < ch; c++) {
+            scaleV[c] = gamma[c] / std[c];
+            shiftV[c] = beta[c] - mean[c] * scaleV[c];
+        }
+        INDArray scale = Nd4j.createFromArray(scaleV);
+        INDArray shift = Nd4j.createFromArray(shiftV);
+        DataType dt = x.dataType();
+        boolean spatial = rank == 4;
+        long[] bshape = spatial ? new long[] {1, ch, 1, 1} : new long[] {1, ch};
+        if (spatial) requireNchw(bn.getCnn2DFormat(), where);
+        SDVariable sc = sd.var(v + "_scale", scale.castTo(dt).reshape(bshape));
+        SDVariable sh = sd.var(v + "_shift", shift.castTo(dt).reshape(bshape));
+        // DL4J M2.1's BatchNormalization layer never applies its configured activation (it inherits the global
+        // default, often sigmoid, which DL4J then ignores): mirror that.
+        return x.mul(sc).add(v, sh);
+    }
+
+    private static SDVariable pooling(SameDiff sd, SDVariable x, SubsamplingLayer s, String v, String where) {
+        requireNchw(s.getCnn2dDataFormat(), where);
+        int[] k = s.getKernelSize();
+        int[] st = s.getStride();
+        int[] p = s.getPadding();
+        int[] d = s.getDilation();
+        Pooling2DConfig.Pooling2DConfigBuilder b = Pooling2DConfig.builder()
+                .kH(k[0]).kW(k[1]).sH(st[0]).sW(st[1]).pH(p[0]).pW(p[1]).dH(d[0]).dW(d[1])
+                .paddingMode(paddingMode(s.getConvolutionMode(), where))
+                .isNHWC(false);
+        PoolingType t = s.getPoolingType();
+        if (t == PoolingType.MAX) {
+            return sd.cnn().maxPooling2d(v, x, b.type(Pooling2D.Pooling2DType.MAX).build());
+        } else if (t == PoolingType.AVG) {
+            b.divisor(s.isAvgPoolIncludePadInDivisor() ? Pooling2D.Divisor.INCLUDE_PADDING : Pooling2D.Divisor.EXCLUDE_PADDING);
+            return sd.cnn().avgPooling2d(v, x, b.type(Pooling2D.Pooling2DType.AVG).build());
+        }
+        throw new UnsupportedLayerException("Unsupported pooling type " + t + " at " + where + " (max and avg are supported)");
+    }
+
+    private static SDVariable globalPooling(SameDiff sd, SDVariable x, GlobalPoolingLayer g, String v, String where) {
+        int[] dims = g.getPoolingDimensions() == null ? new int[] {2, 3} : g.getPoolingDimensions();
+        boolean keep = !g.isCollapseDimensions();
+        return switch (g.getPoolingType()) {
+            case AVG -> sd.mean(v, x, keep, dims);
+            case MAX -> sd.max(v, x, keep, dims);
+            case SUM -> sd.sum(v, x, keep, dims);
+            default -> throw new UnsupportedLayerException("Unsupported global pooling type " + g.getPoolingType()
+                    + " at " + where + " (avg, max and sum are supported)");
+        };
+    }
+
+    private static SDVariable dense(SameDiff sd, SDVariable x, Layer layer, String v, boolean bias, String where) {
+        DataType dt = x.dataType();
+        SDVariable w = sd.var(v + "_W", layer.getParam("W").dup().castTo(dt));
+        SDVariable z = x.mmul(w);
+        if (bias) {
+            SDVariable b = sd.var(v + "_b", layer.getParam("b").reshape(1, -1).dup().castTo(dt));
+            return z.add(v, b);
+        }
+        return sd.identity(v, z);
+    }
+
+    static SDVariable activation(SameDiff sd, String v, SDVariable z, IActivation a, String where) {
+        if (a == null || a instanceof ActivationIdentity) {
+            return sd.identity(v, z);
+        } else if (a instanceof ActivationReLU r) {
+            if ((r.getMax() != null && r.getMax() > 0) || (r.getNegativeSlope() != null && r.getNegativeSlope() != 0)
+                    || (r.getThreshold() != null && r.getThreshold() != 0)) {
+                throw new UnsupportedLayerException("Unsupported ReLU settings (max/threshold/negative slope) at " + where);
+            }
+            return sd.nn().relu(v, z, 0.0);
+        } else if (a instanceof ActivationReLU6) {
+            return sd.nn().relu6(v, z, 0.0);
+        } else if (a instanceof ActivationLReLU l) {
+            return sd.nn().leakyRelu(v, z, l.getAlpha());
+        } else if (a instanceof ActivationSigmoid) {
+            return sd.nn().sigmoid(v, z);
+        } else if (a instanceof ActivationTanH) {
+            return sd.math().tanh(v, z);
+        } else if (a instanceof ActivationSoftmax) {
+            return sd.nn().softmax(v, z, 1);
+        } else if (a instanceof ActivationELU e) {
+            if (e.getAlpha() != 1.0) throw new UnsupportedLayerException("Unsupported ELU alpha " + e.getAlpha() + " at " + where);
+            return sd.nn().elu(v, z);
+        } else if (a instanceof ActivationSELU) {
+            return sd.nn().selu(v, z);
+        } else if (a instanceof ActivationSoftPlus) {
+            return sd.nn().softplus(v, z);
+        } else if (a instanceof ActivationSwish) {
+            return sd.nn().swish(v, z);
+        } else if (a instanceof ActivationHardSigmoid) {
+            return sd.nn().hardSigmoid(v, z);
+        } else if (a instanceof ActivationHardTanH) {
+            return sd.nn().hardTanh(v, z);
+        }
+        throw new UnsupportedLayerException("Unsupported activation " + a + " at " + where);
+    }
+
+    private static PaddingMode paddingMode(ConvolutionMode mode, String where) {
+        return switch (mode) {
+            case Same -> PaddingMode.SAME;
+            case Truncate, Strict -> PaddingMode.VALID;
+            case Causal -> PaddingMode.CAUSAL;
+        };
+    }
+
+    private static void requireNchw(CNN2DFormat f, String where) {
+        if (f != null && f != CNN2DFormat.NCHW) {
+            throw new UnsupportedLayerException("Unsupported data format " + f + " at " + where + " (NCHW only for now)");
+        }
+    }
+
+    private static double[] filled(int n, double v) {
+        double[] a = new double[n];
+        java.util.Arrays.fill(a, v);
+        return a;
+    }
+
+    private static void requireRank2(int rank, String where) {
+        if (rank != 2) {
+            throw new UnsupportedLayerException("Dense layer at " + where + " receives a 4-D activation without a "
+                    + "flattening preprocessor; DL4J would add CnnToFeedForwardPreProcessor when built with setInputType");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package org.atlas4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/** For each supported layer type: SameDiff outputs equal DL4J's, and input gradients equal finite differences. */
+class SameDiffConverterTest {
+
+    /** Tiny networks, each exercising a set of layer types and settings. */
+    static MultiLayerNetwork net(int variant) {
+        var b = new NeuralNetConfiguration.Builder().seed(7 + variant).weightInit(WeightInit.XAVIER)
+                .dataType(DataType.DOUBLE).list();
+        switch (variant) {
+            case 0 -> { // conv(same)+BN+ReLU, maxpool, conv(truncate, padding), avg pool, GAP, dense softmax
+                b.layer(new ConvolutionLayer.Builder(3, 3).nOut(4).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.IDENTITY).name("c1").build());
+                b.layer(new BatchNormalization.Builder().name("bn1").build());
+                b.layer(new ActivationLayer.Builder().activation(Activation.RELU).name("r1").build());
+                b.layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2)
+                        .convolutionMode(ConvolutionMode.Same).name("p1").build());
+                b.layer(new ConvolutionLayer.Builder(3, 3).nOut(5).padding(1, 1).stride(1, 1)
+                        .convolutionMode(ConvolutionMode.Truncate).activation(Activation.TANH).name("c2").build());
+                b.layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.AVG).kernelSize(2, 2).stride(1, 1)
+                        .convolutionMode(ConvolutionMode.Truncate).name("p2").build());
+                b.layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("gap").build());
+                b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX)
+                        .name("out").build());
+            }
+            case 1 -> { // strided conv with leaky ReLU, BN (no log-std), global max, dense, dropout, output
+                b.layer(new ConvolutionLayer.Builder(3, 3).nOut(3).stride(2, 2).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.LEAKYRELU).name("c1").build());
+                b.layer(new BatchNormalization.Builder().useLogStd(false).activation(Activation.SIGMOID).name("bn1").build());
+                b.layer(new GlobalPoolingLayer.Builder(PoolingType.MAX).name("gmp").build());
+                b.layer(new DenseLayer.Builder().nOut(6).activation(Activation.ELU).name("d1").build());
+                b.layer(new DropoutLayer.Builder(0.5).name("drop").build());
+                b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(4).activation(Activation.SOFTMAX)
+                        .name("out").build());
+            }
+            default -> { // conv, BN, max pool (truncate), flatten to dense via preprocessor, swish, sum pooling absent
+                b.layer(new ConvolutionLayer.Builder(2, 2).nOut(3).convolutionMode(ConvolutionMode.Truncate)
+                        .activation(Activation.SOFTPLUS).name("c1").build());
+                b.layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
+                        .convolutionMode(ConvolutionMode.Truncate).name("p1").build());
+                b.layer(new BatchNormalization.Builder().name("bn1").build());
+                b.layer(new DenseLayer.Builder().nOut(5).activation(Activation.SWISH).name("d1").build());
+                b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX)
+                        .name("out").build());
+            }
+        }
+        b.setInputType(InputType.convolutional(9, 9, 2));
+        MultiLayerConfiguration conf = b.build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        randomizeBatchNorm(net, 11 + variant);
+        return net;
+    }
+
+    /** Non-trivial running statistics and affine parameters, so BN is not the identity. */
+    static void randomizeBatchNorm(MultiLayerNetwork net, long seed) {
+        Random r = new Random(seed);
+        for (var layer : net.getLayers()) {
+            if (layer.conf().getLayer() instanceof BatchNormalization) {
+                for (var e : layer.paramTable().entrySet()) {
+                    INDArray p = e.getValue();
+                    for (long i = 0; i < p.length(); i++) {
+                        double v = switch (e.getKey()) {
+                            case "gamma" -> 0.5 + r.nextDouble();
+                            case "beta", "mean" -> r.nextGaussian() * 0.5;
+                            case "var" -> 0.3 + r.nextDouble();
+                            case "log10stdev" -> -0.3 + 0.4 * r.nextDouble();
+                            default -> p.getDouble(i);
+                        };
+                        p.putScalar(i, v);
+                    }
+                }
+            }
+        }
+    }
+
+    static INDArray input(long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        return Nd4j.rand(DataType.DOUBLE, 3, 2, 9, 9).subi(0.5).muli(2);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2})
+    void everyLayerOutputMatchesDl4j(int variant) {
+        MultiLayerNetwork net = net(variant);
+        NetGraph g = SameDiffConverter.convert(net, new int[] {2, 9, 9}, DataType.DOUBLE);
+        INDArray x = input(variant);
+        String[] vars = g.nodes().stream().map(NetGraph.Node::variable).toArray(String[]::new);
+        Map<String, INDArray> out = g.forward(x, vars);
+        for (NetGraph.Node n : g.nodes()) {
+            // one DL4J pass per layer: feedForward's list shares buffers that later in-place activations overwrite
+            INDArray expected = net.feedForwardToLayer(n.index(), x, false).get(n.index() + 1).dup();
+            INDArray actual = out.get(n.variable());
+            assertTrue(java.util.Arrays.equals(expected.shape(), actual.shape()), n.name() + " shape");
+            double diff = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+            assertTrue(diff < 1e-5, "layer " + n.name() + " (" + n.type() + ") differs from DL4J by " + diff);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2})
+    void floatGraphMatchesDl4jWithin1e5(int variant) {
+        MultiLayerNetwork net = net(variant);
+        NetGraph g = SameDiffConverter.convert(net, new int[] {2, 9, 9});
+        INDArray x = input(variant);
+        INDArray expected = net.output(x, false);
+        INDArray actual = g.forward(x.castTo(DataType.FLOAT), g.output()).get(g.output());
+        double diff = expected.sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        assertTrue(diff < 1e-5, "float32 graph differs from DL4J by " + diff);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2})
+    void inputGradientOfEveryLayerMatchesFiniteDifferences(int variant) {
+        MultiLayerNetwork net = net(variant);
+        NetGraph g = SameDiffConverter.convert(net, new int[] {2, 9, 9}, DataType.DOUBLE);
+        for (NetGraph.Node n : g.nodes()) {
+            checkGradient(g, n.variable(), input(100 + variant), "layer " + n.name() + " (" + n.type() + ")");
+        }
+        checkGradient(g, g.logits(), input(200 + variant), "logits");
+    }
+
+    /** Objective: a fixed random projection of the variable; compares ∂/∂input with central differences. */
+    static void checkGradient(NetGraph g, String variable, INDArray x, String what) {
+        SameDiff sd = g.sameDiff();
+        INDArray value = g.forward(x, variable).get(variable);
+        Nd4j.getRandom().setSeed(5);
+        INDArray proj = Nd4j.rand(DataType.DOUBLE, value.shape()).subi(0.5);
+        String pname = "proj_" + variable;
+        SDVariable p = sd.hasVariable(pname) ? sd.getVariable(pname) : sd.placeHolder(pname, DataType.DOUBLE, value.shape());
+        String lname = "loss_" + variable;
+        if (!sd.hasVariable(lname)) {
+            sd.sum(lname, sd.getVariable(variable).mul(p));
+        }
+        sd.setLossVariables(lname);
+        Map<String, INDArray> ph = new HashMap<>();
+        ph.put(g.input(), x);
+        ph.put(pname, proj);
+        INDArray grad = sd.calculateGradients(ph, g.input()).get(g.input());
+        double eps = 1e-6;
+        double maxRel = 0;
+        Random r = new Random(3);
+        for (int t = 0; t < 40; t++) {
+            long i = r.nextInt((int) x.length());
+            double orig = x.getDouble(i);
+            x.putScalar(i, orig + eps);
+            double fp = sd.output(ph, lname).get(lname).getDouble(0);
+            x.putScalar(i, orig - eps);
+            double fm = sd.output(ph, lname).get(lname).getDouble(0);
+            x.putScalar(i, orig);
+            double fd = (fp - fm) / (2 * eps);
+            double an = grad.getDouble(i);
+            double rel = Math.abs(fd - an) / Math.max(1e-3, Math.abs(fd) + Math.abs(an));
+            maxRel = Math.max(maxRel, rel);
+        }
+        assertTrue(maxRel < 1e-4, what + ": input gradient differs from finite differences, max relative error " + maxRel);
+    }
+
+    @Test
+    void unsupportedLayerIsNamed() {
+        var conf = new NeuralNetConfiguration.Builder().list()
+                .layer(new LSTM.Builder().nIn(3).nOut(4).name("my_lstm").build())
+                .layer(new OutputLayer.Builder().nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        var e = assertThrows(SameDiffConverter.UnsupportedLayerException.class,
+                () -> SameDiffConverter.convert(net, new int[] {3, 1, 1}));
+        assertTrue(e.getMessage().contains("my_lstm") && e.getMessage().contains("LSTM"), e.getMessage());
+    }
+
+    @Test
+    void unknownLayerListsValidNames() {
+        NetGraph g = SameDiffConverter.convert(net(0), new int[] {2, 9, 9});
+        var e = assertThrows(NetGraph.UnknownLayerException.class, () -> g.layer("nope"));
+        assertTrue(e.getMessage().contains("bn1") && e.getMessage().contains("gap"), e.getMessage());
+        assertEquals(3, g.shape("c1").shape().length);
+        var e2 = assertThrows(IllegalArgumentException.class, () -> g.spatialLayer("gap"));
+        assertTrue(e2.getMessage().contains("no spatial"), e2.getMessage());
+    }
+}
