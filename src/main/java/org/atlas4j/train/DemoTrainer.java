@@ -18,7 +18,7 @@ import org.nd4j.linalg.learning.config.Adam;
 public final class DemoTrainer {
     public record Options(long seed, int epochs, int batchSize, double learningRate, int[] widths) {
         public static Options defaults() {
-            return new Options(42L, 6, 128, 2e-3, new int[] {32, 64, 128});
+            return new Options(42L, 5, 128, 2e-3, new int[] {24, 48, 96});
         }
     }
 

@@ -1,0 +1,53 @@
+package org.atlas4j.cli;
+
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+
+import org.atlas4j.data.FashionMnist;
+import org.atlas4j.io.DataFormatException;
+import org.atlas4j.model.NetGraph;
+import org.atlas4j.model.SameDiffConverter;
+import org.atlas4j.util.UserError;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code atlas} command line: a thin layer over the pipeline stages. */
+@Command(name = "atlas", mixinStandardHelpOptions = true, version = "atlas4j 0.1.0",
+        description = "Activation atlases for convolutional networks on the JVM.",
+        subcommands = {DemoCommand.class, RunCommand.class, CollectCommand.class, ReduceCommand.class,
+                GridCommand.class, RenderCommand.class, StitchCommand.class, LayersCommand.class,
+                TrainDemoCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable e = ex;
+            if (e instanceof UncheckedIOException u && u.getCause() != null) e = u.getCause();
+            if (isUserError(e)) {
+                cmd.getErr().println("error: " + message(e));
+                if (Boolean.getBoolean("atlas4j.debug")) e.printStackTrace(cmd.getErr());
+                return 2;
+            }
+            cmd.getErr().println("internal error: " + e);
+            e.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    static boolean isUserError(Throwable e) {
+        return e instanceof UserError || e instanceof DataFormatException || e instanceof FashionMnist.MissingDataException
+                || e instanceof SameDiffConverter.UnsupportedLayerException || e instanceof NetGraph.UnknownLayerException
+                || e instanceof NoSuchFileException || e instanceof IllegalArgumentException;
+    }
+
+    static String message(Throwable e) {
+        if (e instanceof NoSuchFileException n) return "file not found: " + n.getFile();
+        return e.getMessage();
+    }
+}

@@ -1,0 +1,104 @@
+package org.atlas4j.cli;
+
+import java.nio.file.Path;
+
+import org.atlas4j.run.RunConfig;
+
+import picocli.CommandLine.Option;
+
+/** Options shared by the pipeline commands: a config file plus flags that override it. */
+final class RunOptions {
+    @Option(names = "--config", description = "Run config (YAML), e.g. config/fashion-mnist.yaml")
+    Path config;
+
+    @Option(names = "--name", description = "Run name: outputs go to <output>/<name>/")
+    String name;
+
+    @Option(names = "--output", description = "Output root folder (default atlas-output)")
+    String output;
+
+    @Option(names = "--model", description = "DL4J model zip (with a <model>.json card beside it)")
+    String model;
+
+    @Option(names = "--layer", description = "Layer to visualize (see ./atlas layers)")
+    String layer;
+
+    @Option(names = "--seed", description = "Random seed for sampling, layout and rendering")
+    Long seed;
+
+    @Option(names = "--data-dir", description = "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)")
+    String dataDir;
+
+    @Option(names = "--images", description = "IDX images file (MNIST format, .gz or plain) instead of Fashion-MNIST")
+    String images;
+
+    @Option(names = "--labels", description = "IDX labels file matching --images")
+    String labels;
+
+    @Option(names = "--limit", description = "Use only the first N images")
+    Integer limit;
+
+    @Option(names = "--method", description = "Layout method: umap or tsne")
+    String method;
+
+    @Option(names = "--neighbors", description = "UMAP n_neighbors (paper: 20)")
+    Integer neighbors;
+
+    @Option(names = "--min-dist", description = "UMAP min_dist (paper: 0.01)")
+    Double minDist;
+
+    @Option(names = "--epochs", description = "UMAP epochs / t-SNE iterations (0 = automatic)")
+    Integer epochs;
+
+    @Option(names = "--grid", description = "Grid size N for an N×N atlas (paper: 20)")
+    Integer grid;
+
+    @Option(names = "--threshold", description = "Keep cells with more than this many samples (paper: 10)")
+    Integer threshold;
+
+    @Option(names = "--steps", description = "Gradient-ascent steps per icon (paper: 512)")
+    Integer steps;
+
+    @Option(names = "--render-batch", description = "Icons optimised together")
+    Integer renderBatch;
+
+    @Option(names = "--icon-size", description = "Icon side in pixels (0 = model input size)")
+    Integer iconSize;
+
+    @Option(names = "--no-whiten", description = "Do not whiten the cell directions")
+    boolean noWhiten;
+
+    @Option(names = "--tile-px", description = "Tile size in the stitched atlas")
+    Integer tilePx;
+
+    @Option(names = "--force", description = "Redo stages even when their outputs are up to date")
+    boolean force;
+
+    RunConfig resolve() {
+        RunConfig c = config != null ? RunConfig.load(config) : new RunConfig();
+        if (name != null) c.name = name;
+        if (output != null) c.output = output;
+        if (model != null) c.model = model;
+        if (layer != null) c.layer = layer;
+        if (seed != null) c.seed = seed;
+        if (dataDir != null) c.data.dir = dataDir;
+        if (images != null) {
+            c.data.type = "idx";
+            c.data.images = images;
+            c.data.labels = labels;
+        }
+        if (limit != null) c.data.limit = limit;
+        if (method != null) c.reduce.method = method;
+        if (neighbors != null) c.reduce.neighbors = neighbors;
+        if (minDist != null) c.reduce.minDist = minDist;
+        if (epochs != null) c.reduce.epochs = epochs;
+        if (grid != null) c.grid.size = grid;
+        if (threshold != null) c.grid.threshold = threshold;
+        if (steps != null) c.render.steps = steps;
+        if (renderBatch != null) c.render.batchSize = renderBatch;
+        if (iconSize != null) c.render.iconSize = iconSize;
+        if (noWhiten) c.render.whiten = false;
+        if (tilePx != null) c.stitch.tilePixels = tilePx;
+        return c;
+    }
+}

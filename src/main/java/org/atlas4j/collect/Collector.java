@@ -1,0 +1,141 @@
+package org.atlas4j.collect;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+import org.atlas4j.data.ImageDataset;
+import org.atlas4j.io.Json;
+import org.atlas4j.io.Npy;
+import org.atlas4j.model.NetGraph;
+import org.atlas4j.util.Progress;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Stage 1: one random spatial activation per image at the chosen layer, streamed to disk.
+ * Memory is bounded by one batch: vectors go straight into {@code activations.npy}, metadata into {@code samples.csv}.
+ */
+public final class Collector {
+    public static final String ACTIVATIONS = "activations.npy";
+    public static final String SAMPLES = "samples.csv";
+    public static final String SECOND_MOMENT = "second-moment.npy";
+    public static final String META = "collect.json";
+
+    /** Options; {@code excludeEdges} skips the border row/column of the layer's map, as in the paper. */
+    public record Options(String layer, int batchSize, long seed, boolean excludeEdges) {
+        public Options {
+            if (batchSize < 1) throw new IllegalArgumentException("collect batch size must be >= 1, got " + batchSize);
+        }
+    }
+
+    /** What collect wrote, as recorded in {@code collect.json}. */
+    public record Result(String layer, int count, int dim, int mapHeight, int mapWidth, long seed, boolean excludeEdges,
+            String dataset, double accuracy, double seconds, double imagesPerSecond) {
+        public static Result read(Path dir) {
+            return Json.read(dir.resolve(META), Result.class);
+        }
+    }
+
+    private Collector() {
+    }
+
+    /** The sampled position of image {@code i}: a pure function of (seed, i), so any subset reproduces it. */
+    public static int[] position(long seed, int i, int h, int w, boolean excludeEdges) {
+        SplittableRandom r = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (i + 1L)));
+        int lo = excludeEdges && h >= 3 ? 1 : 0;
+        int hiY = excludeEdges && h >= 3 ? h - 1 : h;
+        int loX = excludeEdges && w >= 3 ? 1 : 0;
+        int hiX = excludeEdges && w >= 3 ? w - 1 : w;
+        return new int[] {lo + r.nextInt(hiY - lo), loX + r.nextInt(hiX - loX)};
+    }
+
+    public static Result run(NetGraph graph, ImageDataset data, Options o, Path dir) throws IOException {
+        NetGraph.LayerShape shape = graph.spatialLayer(o.layer());
+        int d = (int) shape.shape()[0];
+        int h = (int) shape.shape()[1];
+        int w = (int) shape.shape()[2];
+        int n = data.size();
+        if (n == 0) throw new IllegalArgumentException("the dataset is empty: nothing to collect");
+        String layerVar = shape.node().variable();
+        String outVar = graph.output();
+        int len = data.imageLength();
+        double[] moment = new double[d * d];
+        int correct = 0;
+        int labelled = 0;
+        long t0 = System.nanoTime();
+        java.nio.file.Files.createDirectories(dir);
+        Path csvTmp = dir.resolve("." + SAMPLES + ".tmp");
+        try (Npy.Writer acts = Npy.Writer.open(dir.resolve(ACTIVATIONS), n, d);
+             BufferedWriter csv = java.nio.file.Files.newBufferedWriter(csvTmp, StandardCharsets.UTF_8);
+             Progress p = Progress.start("collect " + o.layer(), n, "img")) {
+            csv.append("index,label,predicted,probability,y,x\n");
+            float[] block = new float[o.batchSize() * d];
+            float[] input = new float[o.batchSize() * len];
+            for (int s = 0; s < n; s += o.batchSize()) {
+                int b = Math.min(o.batchSize(), n - s);
+                for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
+                INDArray x = Nd4j.create(input, new long[] {o.batchSize(), data.channels(), data.height(), data.width()}, 'c');
+                if (b < o.batchSize()) x = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup();
+                var out = graph.forward(x, layerVar, outVar);
+                float[] a = out.get(layerVar).castTo(DataType.FLOAT).dup('c').data().asFloat();
+                INDArray probs = out.get(outVar);
+                INDArray pred = probs.argMax(1);
+                for (int i = 0; i < b; i++) {
+                    int idx = s + i;
+                    int[] pos = position(o.seed(), idx, h, w, o.excludeEdges());
+                    int base = i * d * h * w + pos[0] * w + pos[1];
+                    for (int c = 0; c < d; c++) block[i * d + c] = a[base + c * h * w];
+                    int pr = pred.getInt(i);
+                    int label = data.label(idx);
+                    if (label >= 0) {
+                        labelled++;
+                        if (label == pr) correct++;
+                    }
+                    csv.write(idx + "," + label + "," + pr + "," + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr))
+                            + "," + pos[0] + "," + pos[1] + "\n");
+                }
+                accumulateSecondMoment(moment, block, b, d);
+                acts.writeRows(block, b);
+                p.step(b);
+            }
+        } catch (IOException | RuntimeException e) {
+            java.nio.file.Files.deleteIfExists(csvTmp);
+            throw e;
+        }
+        java.nio.file.Files.move(csvTmp, dir.resolve(SAMPLES), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        mirror(moment, d);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        float[] m = new float[d * d];
+        for (int i = 0; i < m.length; i++) m[i] = (float) (moment[i] / n);
+        Npy.writeFloat32(dir.resolve(SECOND_MOMENT), m, d, d);
+        Result r = new Result(o.layer(), n, d, h, w, o.seed(), o.excludeEdges(), data.describe(),
+                labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs);
+        Json.write(dir.resolve(META), r);
+        return r;
+    }
+
+    /** Adds Σ a aᵀ over the block's rows (upper triangle, mirrored): the uncentred second moment for whitening. */
+    static void accumulateSecondMoment(double[] m, float[] block, int rows, int d) {
+        for (int r = 0; r < rows; r++) {
+            int off = r * d;
+            for (int i = 0; i < d; i++) {
+                double ai = block[off + i];
+                if (ai == 0) continue; // post-ReLU activations are sparse
+                int row = i * d;
+                for (int j = i; j < d; j++) m[row + j] += ai * block[off + j];
+            }
+        }
+    }
+
+    static void mirror(double[] m, int d) {
+        for (int i = 0; i < d; i++) {
+            for (int j = 0; j < i; j++) m[i * d + j] = m[j * d + i];
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package org.atlas4j.reduce;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+
+import org.atlas4j.io.Json;
+import org.atlas4j.io.Npy;
+import org.atlas4j.util.Progress;
+import org.atlas4j.util.UserError;
+
+import smile.manifold.TSNE;
+import smile.manifold.UMAP;
+import smile.math.MathEx;
+
+/**
+ * Stage 2: 2-D layout of the activation vectors (Smile 4's UMAP, or exact t-SNE for small N), normalized to
+ * [0,1] by clipping each axis to its 1st–99th percentile. Every input row gets a position: Smile 4 lays out
+ * every connected component of the kNN graph (Smile 3.1.1 silently dropped all but the largest).
+ * Cosine metric: rows are L2-normalized first, so Euclidean neighbours are exactly the cosine neighbours.
+ * Smile's optimiser runs in a one-thread pool with a fixed seed, so the layout is reproducible.
+ */
+public final class Reducer {
+    public static final String LAYOUT = "layout.npy";
+    public static final String RAW_LAYOUT = "layout-raw.npy";
+    public static final String META = "reduce.json";
+
+    public record Options(String method, int neighbors, double minDist, String metric, int epochs, double perplexity,
+            int tsneMaxSamples, long seed) {
+        public Options {
+            if (!method.equals("umap") && !method.equals("tsne")) {
+                throw new UserError("unknown reduce method '" + method + "'; valid: umap, tsne");
+            }
+            if (!metric.equals("cosine") && !metric.equals("euclidean")) {
+                throw new UserError("unknown metric '" + metric + "'; valid: cosine, euclidean");
+            }
+            if (neighbors < 2) throw new UserError("UMAP n_neighbors must be >= 2, got " + neighbors);
+            if (minDist < 0) throw new UserError("UMAP min_dist must be >= 0, got " + minDist);
+        }
+
+        public static Options paperDefaults(long seed) {
+            return new Options("umap", 20, 0.01, "cosine", 0, 50, 10_000, seed);
+        }
+    }
+
+    public record Result(String method, int samples, int dim, double seconds, Options options) {
+    }
+
+    private Reducer() {
+    }
+
+    /** Raw 2-D coordinates (N×2 row-major), one row per input row. */
+    public static float[] fit(float[] data, int n, int d, Options o) {
+        if (n < 3) throw new UserError("need at least 3 samples for a 2-D layout, got " + n);
+        double[][] x = new double[n][d];
+        for (int i = 0; i < n; i++) {
+            double norm = 0;
+            for (int j = 0; j < d; j++) {
+                x[i][j] = data[i * d + j];
+                norm += x[i][j] * x[i][j];
+            }
+            if (o.metric().equals("cosine")) {
+                norm = Math.sqrt(norm);
+                if (norm > 0) for (int j = 0; j < d; j++) x[i][j] /= norm;
+            }
+        }
+        double[][] y;
+        if (o.method().equals("tsne")) {
+            if (n > o.tsneMaxSamples()) {
+                throw new UserError(String.format(Locale.ROOT, "t-SNE here is exact (three dense N×N matrices): %,d samples "
+                        + "would need about %.0f GB and hours. Use --method umap, or collect at most %,d images (--limit), "
+                        + "or raise tsneMaxSamples knowing the cost.", n, 3.0 * 8 * n * (double) n / 1e9, o.tsneMaxSamples()));
+            }
+            int iters = o.epochs() > 0 ? o.epochs() : 1000;
+            double perplexity = Math.min(o.perplexity(), (n - 1) / 3.0);
+            y = inOnePool(o.seed(), () -> TSNE.fit(x, new TSNE.Options(2, perplexity, 200, 12, iters)).coordinates());
+        } else {
+            int k = Math.min(o.neighbors(), n - 1);
+            int epochs = o.epochs() > 0 ? o.epochs() : (n > 10_000 ? 200 : 500);
+            // (k, d, epochs, learningRate, minDist, spread, negativeSamples, repulsion, localConnectivity)
+            UMAP.Options uo = new UMAP.Options(k, 2, epochs, 1.0, o.minDist(), 1.0, 5, 1.0, 1.0);
+            y = inOnePool(o.seed(), () -> UMAP.fit(x, uo));
+        }
+        if (y.length != n) {
+            throw new IllegalStateException("layout returned " + y.length + " positions for " + n + " samples");
+        }
+        float[] out = new float[2 * n];
+        for (int i = 0; i < n; i++) {
+            out[2 * i] = (float) y[i][0];
+            out[2 * i + 1] = (float) y[i][1];
+        }
+        return out;
+    }
+
+    private static double[][] inOnePool(long seed, java.util.concurrent.Callable<double[][]> task) {
+        ForkJoinPool pool = new ForkJoinPool(1);
+        try {
+            return pool.submit(() -> {
+                MathEx.setSeed(seed);
+                return task.call();
+            }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    public static Result run(float[] data, int n, int d, Options o, Path dir) {
+        long t0 = System.nanoTime();
+        Progress.info(String.format(Locale.ROOT, "reduce: %s of %,d × %d activations (%s, n_neighbors %d, min_dist %s) ...",
+                o.method(), n, d, o.metric(), o.neighbors(), o.minDist()));
+        float[] raw = fit(data, n, d, o);
+        float[] norm = LayoutNormalizer.normalize(raw, 1, 99);
+        Npy.writeFloat32(dir.resolve(RAW_LAYOUT), raw, n, 2);
+        Npy.writeFloat32(dir.resolve(LAYOUT), norm, n, 2);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Result r = new Result(o.method(), n, d, secs, o);
+        Json.write(dir.resolve(META), r);
+        Progress.info(String.format(Locale.ROOT, "reduce: %,d samples → %,d positions in %s", n, n, Progress.format(secs)));
+        return r;
+    }
+}

@@ -1,0 +1,91 @@
+package org.atlas4j.render;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import org.atlas4j.model.NetGraph;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The activation-atlas icon objective at the layer's centre position, for a batch of directions:
+ * obj_b = dot(a_b, v̂_b) · max(0.1, cos(a_b, v_b))^p, with v̂ = v·S (whitened) and a_b the activation vector at
+ * the centre. Built once into the model's SameDiff graph; the position is a one-hot mask (slicing would break
+ * SameDiff's strided_slice backprop).
+ */
+public final class DirectionObjective {
+    private static final String PREFIX = "atlasobj_";
+    private final NetGraph graph;
+    private final String total;
+    private final String perSample;
+    private final String mask;
+    private final String whitened;
+    private final String raw;
+    private final DataType dataType;
+
+    public DirectionObjective(NetGraph graph, String layer, double cossimPow) {
+        this.graph = graph;
+        SameDiff sd = graph.sameDiff();
+        String tag = PREFIX + NetGraphNames.sanitize(layer) + "_" + Double.toString(cossimPow).replace('.', '_');
+        this.total = tag + "_total";
+        this.perSample = tag + "_value";
+        this.mask = tag + "_mask";
+        this.whitened = tag + "_dir";
+        this.raw = tag + "_raw";
+        SDVariable act = sd.getVariable(graph.layer(layer).variable());
+        this.dataType = act.dataType();
+        if (!sd.hasVariable(total)) {
+            long ch = graph.shape(layer).shape()[0];
+            SDVariable m = sd.placeHolder(mask, dataType, 1, 1, -1, -1);
+            SDVariable vw = sd.placeHolder(whitened, dataType, -1, ch);
+            SDVariable vr = sd.placeHolder(raw, dataType, -1, ch);
+            SDVariable a = act.mul(m).sum(2, 3);
+            SDVariable dot = a.mul(vw).sum(1);
+            SDVariable norm = sd.math().sqrt(a.mul(a).sum(1)).add(1e-4);
+            SDVariable cos = a.mul(vr).sum(1).div(norm);
+            // max(0.1, cos) written as relu(cos − 0.1) + 0.1: same value and subgradient
+            SDVariable clipped = sd.nn().relu(cos.sub(0.1), 0).add(0.1);
+            SDVariable value = cossimPow == 0 ? dot.mul(1.0) : dot.mul(sd.math().pow(clipped, cossimPow));
+            sd.identity(perSample, value);
+            sd.sum(total, value);
+        }
+    }
+
+    /** The one-hot centre mask for a layer map of size h×w. */
+    public static INDArray centreMask(int h, int w, DataType dt) {
+        INDArray m = Nd4j.zeros(dt, 1, 1, h, w);
+        m.putScalar(new long[] {0, 0, h / 2, w / 2}, 1.0);
+        return m;
+    }
+
+    private Map<String, INDArray> placeholders(INDArray input, INDArray centreMask, INDArray dirWhitened, INDArray dirRaw) {
+        Map<String, INDArray> ph = new HashMap<>();
+        ph.put(graph.input(), input.castTo(dataType));
+        ph.put(mask, centreMask.castTo(dataType));
+        ph.put(whitened, dirWhitened.castTo(dataType));
+        ph.put(raw, dirRaw.castTo(dataType));
+        return ph;
+    }
+
+    /** Per-sample objective values. */
+    public INDArray values(INDArray input, INDArray centreMask, INDArray dirWhitened, INDArray dirRaw) {
+        return graph.sameDiff().output(placeholders(input, centreMask, dirWhitened, dirRaw), perSample).get(perSample);
+    }
+
+    /** ∂(Σ_b obj_b)/∂input, same shape as the input. */
+    public INDArray inputGradient(INDArray input, INDArray centreMask, INDArray dirWhitened, INDArray dirRaw) {
+        SameDiff sd = graph.sameDiff();
+        sd.setLossVariables(total);
+        return sd.calculateGradients(placeholders(input, centreMask, dirWhitened, dirRaw), graph.input()).get(graph.input());
+    }
+
+    /** Tiny helper so names stay valid SameDiff identifiers. */
+    static final class NetGraphNames {
+        static String sanitize(String s) {
+            return s.replaceAll("[^A-Za-z0-9_]", "_");
+        }
+    }
+}

@@ -1,0 +1,311 @@
+package org.atlas4j.render;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+import javax.imageio.ImageIO;
+
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.EigenDecomposition;
+import org.apache.commons.math3.linear.RealMatrix;
+import org.atlas4j.io.AtomicFiles;
+import org.atlas4j.io.Json;
+import org.atlas4j.model.NetGraph;
+import org.atlas4j.util.Progress;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Stage 4: feature visualization of each cell's mean activation by gradient ascent on the input image.
+ * Image = sigmoid(colour-decorrelated inverse FFT of coefficients); each step applies a random affine jitter;
+ * Adam ascends the direction objective; all cells of a batch are optimised together.
+ */
+public final class Renderer {
+    public static final String TILES = "tiles";
+    public static final String META = "render.json";
+
+    /** Lucid's square root of the ImageNet colour correlation matrix (used for 3-channel models). */
+    private static final double[][] COLOR_SQRT = {{0.26, 0.09, 0.02}, {0.27, 0.00, -0.05}, {0.27, -0.09, 0.03}};
+
+    public record Options(String layer, int steps, double learningRate, int batchSize, int iconSize, double cossimPow,
+            boolean whiten, boolean transforms, long seed) {
+        public Options {
+            if (steps < 1) throw new IllegalArgumentException("render steps must be >= 1, got " + steps);
+            if (batchSize < 1) throw new IllegalArgumentException("render batch size must be >= 1, got " + batchSize);
+            if (learningRate <= 0) throw new IllegalArgumentException("learning rate must be > 0, got " + learningRate);
+            if (iconSize < 0) throw new IllegalArgumentException("icon size must be >= 0 (0 = the model's input size)");
+        }
+    }
+
+    /** One cell's result: the objective (without transforms) before and after optimisation. */
+    public record CellResult(int cell, String tile, double initialObjective, double finalObjective) {
+    }
+
+    /** What render.json holds. */
+    public record Result(Options options, int iconSize, int cells, double meanInitialObjective, double meanFinalObjective,
+            int improvedCells, double seconds, double iconStepsPerSecond, List<CellResult> results) {
+        public static Result read(Path dir) {
+            return Json.read(dir.resolve(META), Result.class);
+        }
+    }
+
+    record BatchFile(List<CellResult> results, double seconds) {
+    }
+
+    private Renderer() {
+    }
+
+    /** S = (AᵀA/N + εI)⁻¹ by eigen-decomposition; ε (1e-3 of the mean eigenvalue) keeps dead channels finite. */
+    public static double[][] whitening(float[] secondMoment, int d) {
+        double[][] m = new double[d][d];
+        for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) m[i][j] = secondMoment[i * d + j];
+        EigenDecomposition e = new EigenDecomposition(new Array2DRowRealMatrix(m, false));
+        double[] lambda = e.getRealEigenvalues();
+        double mean = Arrays.stream(lambda).map(Math::abs).average().orElse(1);
+        double eps = Math.max(1e-3 * mean, 1e-12);
+        RealMatrix v = e.getV();
+        double[][] s = new double[d][d];
+        for (int k = 0; k < d; k++) {
+            double inv = 1.0 / (Math.max(lambda[k], 0) + eps);
+            for (int i = 0; i < d; i++) {
+                double vik = v.getEntry(i, k) * inv;
+                for (int j = 0; j < d; j++) s[i][j] += vik * v.getEntry(j, k);
+            }
+        }
+        return s;
+    }
+
+    /** Unit-length rows of v (and of v·S when whitening). */
+    static float[][] directions(float[] vectors, int k, int d, double[][] s) {
+        float[] raw = new float[k * d];
+        float[] wh = new float[k * d];
+        for (int i = 0; i < k; i++) {
+            double[] v = new double[d];
+            for (int c = 0; c < d; c++) v[c] = vectors[i * d + c];
+            double[] w = v;
+            if (s != null) {
+                w = new double[d];
+                for (int c = 0; c < d; c++) {
+                    double acc = 0;
+                    for (int j = 0; j < d; j++) acc += v[j] * s[j][c];
+                    w[c] = acc;
+                }
+            }
+            normalizeInto(v, raw, i * d);
+            normalizeInto(w, wh, i * d);
+        }
+        return new float[][] {raw, wh};
+    }
+
+    private static void normalizeInto(double[] v, float[] out, int off) {
+        double n = 0;
+        for (double x : v) n += x * x;
+        n = Math.sqrt(n);
+        for (int c = 0; c < v.length; c++) out[off + c] = (float) (n == 0 ? 0 : v[c] / n);
+    }
+
+    public static Result run(NetGraph graph, float[] cellVectors, int numCells, float[] secondMoment, Options o, Path dir)
+            throws IOException {
+        NetGraph.LayerShape shape = graph.spatialLayer(o.layer());
+        int d = (int) shape.shape()[0];
+        int[] in = graph.inputShape();
+        int channels = in[0];
+        int size = o.iconSize() == 0 ? in[1] : o.iconSize();
+        int height = o.iconSize() == 0 ? in[1] : size;
+        int width = o.iconSize() == 0 ? in[2] : size;
+        double[][] s = o.whiten() && secondMoment != null ? whitening(secondMoment, d) : null;
+        float[][] dirs = directions(cellVectors, numCells, d, s);
+        DirectionObjective objective = new DirectionObjective(graph, o.layer(), o.cossimPow());
+        // the layer map size at this icon size decides where the centre is
+        INDArray probe = Nd4j.zeros(DataType.FLOAT, 1, channels, height, width);
+        long[] mapShape = graph.forward(probe, shape.node().variable()).get(shape.node().variable()).shape();
+        INDArray mask = DirectionObjective.centreMask((int) mapShape[2], (int) mapShape[3], DataType.FLOAT);
+        FourierImage fourier = new FourierImage(height, width);
+        RandomAffine.Options tOpts = o.transforms() ? RandomAffine.Options.forIconSize(Math.min(height, width))
+                : RandomAffine.Options.none();
+
+        Path tiles = dir.resolve(TILES);
+        Path batches = dir.resolve("batches");
+        Files.createDirectories(tiles);
+        Files.createDirectories(batches);
+        int nBatches = (numCells + o.batchSize() - 1) / o.batchSize();
+        List<CellResult> all = new ArrayList<>();
+        long t0 = System.nanoTime();
+        long iconSteps = 0;
+        try (Progress p = Progress.start("render " + numCells + " icons", (long) numCells * o.steps(), "icon-steps")) {
+            for (int bi = 0; bi < nBatches; bi++) {
+                int start = bi * o.batchSize();
+                int b = Math.min(o.batchSize(), numCells - start);
+                Path batchFile = batches.resolve(String.format(Locale.ROOT, "batch-%04d.json", bi));
+                if (Files.exists(batchFile)) { // resume: this batch was finished by an earlier run
+                    BatchFile done = Json.read(batchFile, BatchFile.class);
+                    if (done.results().size() == b && done.results().stream().allMatch(r -> Files.exists(dir.resolve(r.tile())))) {
+                        all.addAll(done.results());
+                        p.step((long) b * o.steps());
+                        continue;
+                    }
+                }
+                long tb = System.nanoTime();
+                Random rng = new Random(o.seed() * 1_000_003L + bi);
+                float[] raw = Arrays.copyOfRange(dirs[0], start * d, (start + b) * d);
+                float[] wh = Arrays.copyOfRange(dirs[1], start * d, (start + b) * d);
+                BatchState st = new BatchState(fourier, b, channels, height, width, rng);
+                INDArray dirRaw = Nd4j.create(raw, new long[] {b, d}, 'c');
+                INDArray dirWh = Nd4j.create(wh, new long[] {b, d}, 'c');
+                double[] initial = objective.values(st.image(), mask, dirWh, dirRaw).castTo(DataType.DOUBLE).toDoubleVector();
+                for (int step = 0; step < o.steps(); step++) {
+                    st.step(objective, mask, dirWh, dirRaw, tOpts, rng, o.learningRate());
+                    p.step(b);
+                    if (step % 32 == 31) p.extra(String.format(Locale.ROOT, "batch %d/%d", bi + 1, nBatches));
+                }
+                iconSteps += (long) b * o.steps();
+                INDArray finalImage = st.image();
+                double[] fin = objective.values(finalImage, mask, dirWh, dirRaw).castTo(DataType.DOUBLE).toDoubleVector();
+                float[] px = finalImage.castTo(DataType.FLOAT).dup('c').data().asFloat();
+                List<CellResult> results = new ArrayList<>();
+                for (int i = 0; i < b; i++) {
+                    int cell = start + i;
+                    String tile = TILES + "/" + String.format(Locale.ROOT, "cell-%04d.png", cell);
+                    writeTile(px, i, channels, height, width, dir.resolve(tile));
+                    results.add(new CellResult(cell, tile, initial[i], fin[i]));
+                }
+                Json.write(batchFile, new BatchFile(results, (System.nanoTime() - tb) / 1e9));
+                all.addAll(results);
+            }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        double mi = all.stream().mapToDouble(CellResult::initialObjective).average().orElse(0);
+        double mf = all.stream().mapToDouble(CellResult::finalObjective).average().orElse(0);
+        int improved = (int) all.stream().filter(r -> r.finalObjective() > r.initialObjective()).count();
+        Result r = new Result(o, size, numCells, mi, mf, improved, secs, iconSteps / Math.max(secs, 1e-9), all);
+        Json.write(dir.resolve(META), r);
+        Progress.info(String.format(Locale.ROOT, "render: objective %.4f → %.4f (mean over %d icons); %d of %d improved",
+                mi, mf, numCells, improved, numCells));
+        return r;
+    }
+
+    static void writeTile(float[] px, int i, int channels, int h, int w, Path file) {
+        BufferedImage img = new BufferedImage(w, h, channels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
+        int plane = h * w;
+        int base = i * channels * plane;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int o = y * w + x;
+                if (channels == 1) {
+                    int g = toByte(px[base + o]);
+                    img.setRGB(x, y, (g << 16) | (g << 8) | g);
+                } else {
+                    int r = toByte(px[base + o]);
+                    int g = toByte(px[base + plane + o]);
+                    int bl = toByte(px[base + 2 * plane + o]);
+                    img.setRGB(x, y, (r << 16) | (g << 8) | bl);
+                }
+            }
+        }
+        AtomicFiles.write(file, out -> ImageIO.write(img, "png", out));
+    }
+
+    private static int toByte(float v) {
+        return Math.max(0, Math.min(255, Math.round(v * 255f)));
+    }
+
+    /** The optimisation state of one batch: Fourier coefficients and Adam moments, reused across steps. */
+    static final class BatchState {
+        private static final double BETA1 = 0.9;
+        private static final double BETA2 = 0.999;
+        private static final double EPS = 1e-8;
+        final FourierImage fourier;
+        final int b;
+        final int channels;
+        final int h;
+        final int w;
+        final float[] coeffs;
+        final float[] m;
+        final float[] v;
+        final float[] img;
+        final float[] transformed;
+        final float[] gImg;
+        final RandomAffine.Affine[] affines;
+        int t;
+
+        BatchState(FourierImage fourier, int b, int channels, int h, int w, Random rng) {
+            this.fourier = fourier;
+            this.b = b;
+            this.channels = channels;
+            this.h = h;
+            this.w = w;
+            this.coeffs = FourierImage.initial(b * channels, fourier.coefficients(), 0.01, rng);
+            this.m = new float[coeffs.length];
+            this.v = new float[coeffs.length];
+            this.img = new float[b * channels * h * w];
+            this.transformed = new float[img.length];
+            this.gImg = new float[img.length];
+            this.affines = new RandomAffine.Affine[b];
+        }
+
+        /** Pixels in [0,1] of the current coefficients, into {@code img}; returns the [b,c,h,w] array. */
+        INDArray image() {
+            INDArray lin = fourier.toPixels(Nd4j.create(coeffs, new long[] {(long) b * channels, fourier.coefficients()}, 'c'));
+            float[] l = lin.dup('c').data().asFloat();
+            if (channels == 3) mixColours(l, false);
+            for (int i = 0; i < l.length; i++) img[i] = (float) (1.0 / (1.0 + Math.exp(-l[i])));
+            return Nd4j.create(img.clone(), new long[] {b, channels, h, w}, 'c');
+        }
+
+        void step(DirectionObjective obj, INDArray mask, INDArray dirWh, INDArray dirRaw, RandomAffine.Options tOpts,
+                Random rng, double lr) {
+            image();
+            for (int i = 0; i < b; i++) affines[i] = RandomAffine.sample(tOpts, rng);
+            RandomAffine.apply(img, transformed, b, channels, h, w, affines, tOpts.padValue());
+            INDArray x = Nd4j.create(transformed, new long[] {b, channels, h, w}, 'c');
+            float[] g = obj.inputGradient(x, mask, dirWh, dirRaw).castTo(DataType.FLOAT).dup('c').data().asFloat();
+            RandomAffine.adjoint(g, gImg, b, channels, h, w, affines);
+            for (int i = 0; i < gImg.length; i++) gImg[i] *= img[i] * (1 - img[i]);
+            if (channels == 3) mixColours(gImg, true);
+            INDArray gc = fourier.backward(Nd4j.create(gImg, new long[] {(long) b * channels, (long) h * w}, 'c'));
+            float[] grad = gc.dup('c').data().asFloat();
+            t++;
+            double c1 = 1 - Math.pow(BETA1, t);
+            double c2 = 1 - Math.pow(BETA2, t);
+            for (int i = 0; i < coeffs.length; i++) {
+                float gi = grad[i];
+                m[i] = (float) (BETA1 * m[i] + (1 - BETA1) * gi);
+                v[i] = (float) (BETA2 * v[i] + (1 - BETA2) * gi * gi);
+                coeffs[i] += (float) (lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + EPS)); // ascent
+            }
+        }
+
+        /** rgb = C·t per pixel with C the normalized colour sqrt matrix; the adjoint uses Cᵀ. */
+        void mixColours(float[] a, boolean adjoint) {
+            double maxNorm = 0;
+            for (int j = 0; j < 3; j++) {
+                double n = 0;
+                for (int i = 0; i < 3; i++) n += COLOR_SQRT[i][j] * COLOR_SQRT[i][j];
+                maxNorm = Math.max(maxNorm, Math.sqrt(n));
+            }
+            int plane = h * w;
+            for (int bi = 0; bi < b; bi++) {
+                int base = bi * 3 * plane;
+                for (int p = 0; p < plane; p++) {
+                    double t0 = a[base + p];
+                    double t1 = a[base + plane + p];
+                    double t2 = a[base + 2 * plane + p];
+                    for (int c = 0; c < 3; c++) {
+                        double s = adjoint
+                                ? COLOR_SQRT[0][c] * t0 + COLOR_SQRT[1][c] * t1 + COLOR_SQRT[2][c] * t2
+                                : COLOR_SQRT[c][0] * t0 + COLOR_SQRT[c][1] * t1 + COLOR_SQRT[c][2] * t2;
+                        a[base + c * plane + p] = (float) (s / maxNorm);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+package org.atlas4j.run;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.atlas4j.collect.Collector;
+import org.atlas4j.data.FashionMnist;
+import org.atlas4j.data.IdxDataset;
+import org.atlas4j.data.ImageDataset;
+import org.atlas4j.data.SubsetDataset;
+import org.atlas4j.grid.Gridder;
+import org.atlas4j.io.Json;
+import org.atlas4j.io.Npy;
+import org.atlas4j.model.LoadedModel;
+import org.atlas4j.reduce.Reducer;
+import org.atlas4j.render.Renderer;
+import org.atlas4j.stitch.Stitcher;
+import org.atlas4j.util.Progress;
+import org.atlas4j.util.UserError;
+
+/**
+ * Runs the pipeline stages on one run folder. Each stage reads the previous stage's files and writes its own,
+ * with a stamp of its options: a stage whose stamp matches is skipped, so an interrupted run resumes and any
+ * single stage can be rerun alone.
+ */
+public final class AtlasRun {
+    public static final String PROVENANCE = "provenance.json";
+    private final RunConfig cfg;
+    private final Path dir;
+    private LoadedModel model;
+    private ImageDataset data;
+    private String layer;
+
+    public AtlasRun(RunConfig cfg) {
+        this.cfg = cfg;
+        this.dir = cfg.runDir();
+        validate(cfg);
+    }
+
+    static void validate(RunConfig c) {
+        if (c.grid.size < 1) {
+            throw new UserError("grid size must be at least 1 (got " + c.grid.size + "); the paper uses 20 for whole-layer atlases");
+        }
+        if (c.grid.threshold < 0) throw new UserError("grid threshold must be >= 0 (got " + c.grid.threshold + ")");
+        if (c.data.limit < 0) throw new UserError("--limit must be >= 0 (got " + c.data.limit + ")");
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path stageDir(String stage) {
+        return dir.resolve(stage);
+    }
+
+    public LoadedModel model() {
+        if (model == null) {
+            model = LoadedModel.load(Path.of(cfg.model), null);
+        }
+        return model;
+    }
+
+    public String layer() {
+        if (layer == null) layer = model().resolveLayer(cfg.layer);
+        model().graph().spatialLayer(layer);
+        return layer;
+    }
+
+    public ImageDataset data() throws Exception {
+        if (data == null) {
+            ImageDataset d;
+            if ("fashion-mnist".equals(cfg.data.type)) {
+                Path fm = Path.of(cfg.data.dir);
+                org.atlas4j.data.DataInstaller.ensureFashionMnist(fm);
+                d = FashionMnist.all(fm);
+            } else if ("idx".equals(cfg.data.type)) {
+                if (cfg.data.images == null) throw new UserError("data type idx needs data.images (and optionally data.labels)");
+                d = IdxDataset.read(Path.of(cfg.data.images), cfg.data.labels == null ? null : Path.of(cfg.data.labels),
+                        model().card().classNames());
+            } else {
+                throw new UserError("unknown data type '" + cfg.data.type + "'; valid: fashion-mnist, idx");
+            }
+            int[] in = model().graph().inputShape();
+            if (d.channels() != in[0] || d.height() != in[1] || d.width() != in[2]) {
+                throw new UserError(String.format(Locale.ROOT, "images are %d×%d×%d but the model expects %d×%d×%d (C×H×W)",
+                        d.channels(), d.height(), d.width(), in[0], in[1], in[2]));
+            }
+            data = cfg.data.limit > 0 ? SubsetDataset.firstN(d, cfg.data.limit) : d;
+        }
+        return data;
+    }
+
+    // ---- stamps: a stage is up to date when its options (and its input's stamp) are unchanged ----
+
+    private String stamp(String stage, Object options, String upstream) {
+        return Json.canonical(Map.of("stage", stage, "options", options, "upstream", upstream == null ? "" : upstream));
+    }
+
+    private boolean upToDate(String stage, String stamp, String... outputs) {
+        Path s = stageDir(stage).resolve("stamp.json");
+        try {
+            if (!Files.exists(s) || !Files.readString(s).equals(stamp)) return false;
+        } catch (IOException e) {
+            return false;
+        }
+        for (String o : outputs) if (!Files.exists(stageDir(stage).resolve(o))) return false;
+        Progress.info(stage + ": up to date, skipped (use --force to redo)");
+        return true;
+    }
+
+    private void writeStamp(String stage, String stamp) {
+        org.atlas4j.io.AtomicFiles.writeString(stageDir(stage).resolve("stamp.json"), stamp);
+    }
+
+    private String readStamp(String stage) {
+        try {
+            return Files.readString(stageDir(stage).resolve("stamp.json"));
+        } catch (IOException e) {
+            throw new UserError("stage '" + stage + "' has not run in " + dir + "; run it first (./atlas " + stage
+                    + " --config ...) or use ./atlas run");
+        }
+    }
+
+    // ---- stages ----
+
+    public void collect(boolean force) throws Exception {
+        var o = new Collector.Options(layer(), cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges);
+        String st = stamp("collect", List.of(o, model().sha256(), cfg.data.type, cfg.data.dir, String.valueOf(cfg.data.images),
+                cfg.data.limit), null);
+        if (!force && upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META)) return;
+        Files.createDirectories(stageDir("collect"));
+        var r = Collector.run(model().graph(), data(), o, stageDir("collect"));
+        writeStamp("collect", st);
+        recordStage("collect", r.seconds(), Map.of("images", r.count(), "dim", r.dim(),
+                "imagesPerSecond", r.imagesPerSecond(), "accuracy", r.accuracy()));
+    }
+
+    public void reduce(boolean force) throws Exception {
+        var o = new Reducer.Options(cfg.reduce.method, cfg.reduce.neighbors, cfg.reduce.minDist, cfg.reduce.metric,
+                cfg.reduce.epochs, cfg.reduce.perplexity, cfg.reduce.tsneMaxSamples, cfg.seed);
+        String st = stamp("reduce", o, readStamp("collect"));
+        if (!force && upToDate("reduce", st, Reducer.LAYOUT)) return;
+        Files.createDirectories(stageDir("reduce"));
+        Npy.NpyArray acts = Npy.read(stageDir("collect").resolve(Collector.ACTIVATIONS));
+        var r = Reducer.run(acts.data(), acts.rows(), acts.cols(), o, stageDir("reduce"));
+        writeStamp("reduce", st);
+        recordStage("reduce", r.seconds(), Map.of("samples", r.samples(), "method", o.method()));
+    }
+
+    public void grid(boolean force) throws Exception {
+        var o = new Gridder.Options(cfg.grid.size, cfg.grid.threshold);
+        String st = stamp("grid", o, readStamp("reduce"));
+        if (!force && upToDate("grid", st, Gridder.CELLS, Gridder.CELL_VECTORS)) return;
+        Files.createDirectories(stageDir("grid"));
+        long t0 = System.nanoTime();
+        Npy.NpyArray layout = Npy.read(stageDir("reduce").resolve(Reducer.LAYOUT));
+        Npy.NpyArray acts = Npy.read(stageDir("collect").resolve(Collector.ACTIVATIONS));
+        SampleTable samples = SampleTable.read(stageDir("collect").resolve(Collector.SAMPLES));
+        int classes = Math.max(model().card().classNames().size(), samples.maxLabel() + 1);
+        var g = Gridder.run(layout.data(), acts.data(), acts.cols(), samples.labels(), classes, o, stageDir("grid"));
+        writeStamp("grid", st);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Progress.info(String.format(Locale.ROOT, "grid: %d of %d cells kept (> %d samples), %d empty, %d below threshold; %s",
+                g.cells().size(), o.size() * o.size(), o.threshold(), g.emptyCells(), g.droppedCells(), Progress.format(secs)));
+        recordStage("grid", secs, Map.of("cells", g.cells().size(), "keptSamples", g.keptSamples()));
+    }
+
+    public void render(boolean force) throws Exception {
+        var r = cfg.render;
+        var o = new Renderer.Options(layer(), r.steps, r.learningRate, r.batchSize, r.iconSize, r.cossimPow, r.whiten,
+                r.transforms, cfg.seed);
+        String st = stamp("render", o, readStamp("grid"));
+        if (!force && upToDate("render", st, Renderer.META)) return;
+        Path rd = stageDir("render");
+        // a stale partial render (other options or inputs) must not be resumed
+        if (force || !Files.exists(rd.resolve("pending-stamp.json"))
+                || !Files.readString(rd.resolve("pending-stamp.json")).equals(st)) {
+            deleteRecursively(rd);
+        }
+        Files.createDirectories(rd);
+        org.atlas4j.io.AtomicFiles.writeString(rd.resolve("pending-stamp.json"), st);
+        Npy.NpyArray vectors = Npy.read(stageDir("grid").resolve(Gridder.CELL_VECTORS));
+        Npy.NpyArray moment = Npy.read(stageDir("collect").resolve(Collector.SECOND_MOMENT));
+        var res = Renderer.run(model().graph(), vectors.data(), vectors.rows(), moment.data(), o, rd);
+        writeStamp("render", st);
+        recordStage("render", res.seconds(), Map.of("icons", res.cells(), "iconStepsPerSecond", res.iconStepsPerSecond(),
+                "meanInitialObjective", res.meanInitialObjective(), "meanFinalObjective", res.meanFinalObjective()));
+    }
+
+    public Stitcher.Atlas stitch() throws Exception {
+        long t0 = System.nanoTime();
+        var o = new Stitcher.Options(cfg.stitch.tilePixels, cfg.stitch.scaleBySamples, cfg.stitch.captions);
+        readStamp("render");
+        Gridder.Grid grid = Gridder.Grid.read(stageDir("grid"));
+        Renderer.Result rr = Renderer.Result.read(stageDir("render"));
+        List<String> tiles = new ArrayList<>();
+        for (var c : rr.results()) tiles.add(c.tile());
+        List<String> names = model().card().classNames();
+        var atlas = Stitcher.run(grid, stageDir("render"), tiles, names, o, dir);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Progress.info(String.format(Locale.ROOT,
+                "stitch: %s (%d×%d px, %d tiles); neighbour label agreement %.2f (shuffled %.2f); mean tile difference %.3f; %s",
+                dir.resolve(Stitcher.PNG), atlas.width(), atlas.height(), atlas.cells(), atlas.neighbours().observed(),
+                atlas.neighbours().shuffledBaseline(), atlas.meanTileDifference(), Progress.format(secs)));
+        recordStage("stitch", secs, Map.of("neighbourAgreement", atlas.neighbours().observed(),
+                "shuffledBaseline", atlas.neighbours().shuffledBaseline(), "meanTileDifference", atlas.meanTileDifference()));
+        return atlas;
+    }
+
+    public void all(boolean force) throws Exception {
+        long t0 = System.nanoTime();
+        collect(force);
+        reduce(force);
+        grid(force);
+        render(force);
+        stitch();
+        Progress.info("atlas: " + dir.resolve(Stitcher.PNG) + " (" + Progress.format((System.nanoTime() - t0) / 1e9) + " in all)");
+    }
+
+    // ---- provenance ----
+
+    @SuppressWarnings("unchecked")
+    synchronized void recordStage(String stage, double seconds, Map<String, Object> facts) throws IOException {
+        Files.createDirectories(dir);
+        Path p = dir.resolve(PROVENANCE);
+        Map<String, Object> prov = Files.exists(p) ? Json.read(p, LinkedHashMap.class) : new LinkedHashMap<>();
+        prov.put("run", cfg.name);
+        prov.put("config", cfg);
+        prov.put("seed", cfg.seed);
+        prov.put("model", Map.of("file", cfg.model, "sha256", model().sha256(), "layer", layer()));
+        prov.put("versions", Versions.all());
+        Map<String, Object> stages = (Map<String, Object>) prov.computeIfAbsent("stages", k -> new LinkedHashMap<>());
+        Map<String, Object> s = new LinkedHashMap<>(facts);
+        s.put("seconds", seconds);
+        s.put("finished", Instant.now().toString());
+        stages.put(stage, s);
+        Json.write(p, prov);
+    }
+
+    static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var walk = Files.walk(p)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package org.atlas4j.run;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.atlas4j.data.FashionMnist;
+import org.atlas4j.util.UserError;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+/**
+ * A whole atlas run as written in {@code config/<name>.yaml}. Every field has the published default, so a
+ * config only states what differs; CLI flags override after loading.
+ */
+public final class RunConfig {
+    public String name = "fashion-mnist";
+    public String model = "models/fashion-mnist-cnn.zip";
+    public String layer;
+    public long seed = 42;
+    public String output = "atlas-output";
+    public Data data = new Data();
+    public Collect collect = new Collect();
+    public Reduce reduce = new Reduce();
+    public Grid grid = new Grid();
+    public Render render = new Render();
+    public Stitch stitch = new Stitch();
+
+    public static final class Data {
+        /** "fashion-mnist" (the Debian package) or "idx" (any MNIST-style files). */
+        public String type = "fashion-mnist";
+        public String dir = FashionMnist.DEFAULT_DIR.toString();
+        public String images;
+        public String labels;
+        /** Use only the first N images (0 = all). */
+        public int limit = 0;
+    }
+
+    public static final class Collect {
+        public int batchSize = 256;
+        public boolean excludeEdges = true;
+    }
+
+    public static final class Reduce {
+        public String method = "umap";
+        public int neighbors = 20;
+        public double minDist = 0.01;
+        public String metric = "cosine";
+        public int epochs = 0;
+        public double perplexity = 50;
+        public int tsneMaxSamples = 10_000;
+    }
+
+    public static final class Grid {
+        public int size = 20;
+        public int threshold = 10;
+    }
+
+    public static final class Render {
+        public int steps = 512;
+        public double learningRate = 0.05;
+        public int batchSize = 128;
+        public int iconSize = 0;
+        public double cossimPow = 4;
+        public boolean whiten = true;
+        public boolean transforms = true;
+    }
+
+    public static final class Stitch {
+        public int tilePixels = 56;
+        public boolean scaleBySamples = true;
+        public boolean captions = true;
+    }
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+
+    public static RunConfig load(Path file) {
+        if (!Files.isReadable(file)) {
+            throw new UserError("config file not found or unreadable: " + file + " (see config/fashion-mnist.yaml for an example)");
+        }
+        try {
+            return YAML.readValue(file.toFile(), RunConfig.class);
+        } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+            throw new UserError("config " + file + ": unknown setting '" + e.getPropertyName() + "'; valid settings here: "
+                    + e.getKnownPropertyIds());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new UserError("config " + file + " is not valid YAML for atlas4j: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            throw new UserError("cannot read config " + file + ": " + e.getMessage());
+        }
+    }
+
+    public Path runDir() {
+        return Path.of(output, name);
+    }
+}

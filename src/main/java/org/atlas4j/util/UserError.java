@@ -1,0 +1,12 @@
+package org.atlas4j.util;
+
+/** A problem with the user's input that a clear message explains; the CLI prints it without a stack trace. */
+public class UserError extends RuntimeException {
+    public UserError(String message) {
+        super(message);
+    }
+
+    public UserError(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
