@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         description = "Activation atlases for convolutional networks on the JVM.",
         subcommands = {DemoCommand.class, RunCommand.class, CollectCommand.class, ReduceCommand.class,
                 GridCommand.class, RenderCommand.class, StitchCommand.class, LayersCommand.class,
-                TrainDemoCommand.class, CommandLine.HelpCommand.class})
+                TrainDemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));
@@ -43,7 +43,7 @@ public final class Main {
     static boolean isUserError(Throwable e) {
         return e instanceof UserError || e instanceof DataFormatException || e instanceof FashionMnist.MissingDataException
                 || e instanceof SameDiffConverter.UnsupportedLayerException || e instanceof NetGraph.UnknownLayerException
-                || e instanceof NoSuchFileException || e instanceof IllegalArgumentException;
+                || e instanceof NoSuchFileException;
     }
 
     static String message(Throwable e) {

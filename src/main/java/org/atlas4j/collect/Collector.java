@@ -29,7 +29,7 @@ public final class Collector {
     /** Options; {@code excludeEdges} skips the border row/column of the layer's map, as in the paper. */
     public record Options(String layer, int batchSize, long seed, boolean excludeEdges) {
         public Options {
-            if (batchSize < 1) throw new IllegalArgumentException("collect batch size must be >= 1, got " + batchSize);
+            if (batchSize < 1) throw new org.atlas4j.util.UserError("collect batch size must be >= 1, got " + batchSize);
         }
     }
 
@@ -60,7 +60,7 @@ public final class Collector {
         int h = (int) shape.shape()[1];
         int w = (int) shape.shape()[2];
         int n = data.size();
-        if (n == 0) throw new IllegalArgumentException("the dataset is empty: nothing to collect");
+        if (n == 0) throw new org.atlas4j.util.UserError("the dataset is empty: nothing to collect");
         String layerVar = shape.node().variable();
         String outVar = graph.output();
         int len = data.imageLength();

@@ -15,7 +15,7 @@ public final class IdxDataset implements ImageDataset {
 
     public IdxDataset(IdxImages images, int[] labels, List<String> classNames, String description) {
         if (labels != null && labels.length != images.count()) {
-            throw new IllegalArgumentException("images file has " + images.count() + " images but labels file has "
+            throw new org.atlas4j.util.UserError("images file has " + images.count() + " images but labels file has "
                     + labels.length + " labels; pass matching files");
         }
         this.images = images;
@@ -33,7 +33,7 @@ public final class IdxDataset implements ImageDataset {
     /** Concatenation, e.g. Fashion-MNIST train (60k) followed by test (10k). */
     public static IdxDataset concat(IdxDataset a, IdxDataset b, String description) {
         if (a.images.rows() != b.images.rows() || a.images.cols() != b.images.cols()) {
-            throw new IllegalArgumentException("cannot concatenate IDX sets of different image sizes");
+            throw new org.atlas4j.util.UserError("cannot concatenate IDX sets of different image sizes");
         }
         byte[] px = new byte[a.images.pixels().length + b.images.pixels().length];
         System.arraycopy(a.images.pixels(), 0, px, 0, a.images.pixels().length);

@@ -18,8 +18,8 @@ public final class Gridder {
 
     public record Options(int size, int threshold) {
         public Options {
-            if (size < 1) throw new IllegalArgumentException("grid size must be at least 1 (got " + size + "); the paper uses 20 for whole-layer atlases");
-            if (threshold < 0) throw new IllegalArgumentException("grid threshold must be >= 0 (got " + threshold + ")");
+            if (size < 1) throw new org.atlas4j.util.UserError("grid size must be at least 1 (got " + size + "); the paper uses 20 for whole-layer atlases");
+            if (threshold < 0) throw new org.atlas4j.util.UserError("grid threshold must be >= 0 (got " + threshold + ")");
         }
     }
 
@@ -111,7 +111,7 @@ public final class Gridder {
         float[][] means = new float[1][];
         Grid g = fit(layout, activations, dim, labels, numClasses, o, means);
         if (g.cells().isEmpty()) {
-            throw new IllegalArgumentException("no grid cell holds more than " + o.threshold() + " samples (" + g.samples()
+            throw new org.atlas4j.util.UserError("no grid cell holds more than " + o.threshold() + " samples (" + g.samples()
                     + " samples on a " + o.size() + "×" + o.size() + " grid); lower --threshold or --grid, or collect more images");
         }
         Npy.writeFloat32(dir.resolve(CELL_VECTORS), means[0], g.cells().size(), dim);

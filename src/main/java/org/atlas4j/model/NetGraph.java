@@ -29,7 +29,7 @@ public final class NetGraph {
     }
 
     /** Thrown when a layer name does not exist; the message lists the valid ones. */
-    public static final class UnknownLayerException extends IllegalArgumentException {
+    public static final class UnknownLayerException extends org.atlas4j.util.UserError {
         public UnknownLayerException(String message) {
             super(message);
         }
@@ -92,7 +92,7 @@ public final class NetGraph {
     public LayerShape spatialLayer(String layerName) {
         LayerShape s = shape(layerName);
         if (!s.spatial()) {
-            throw new IllegalArgumentException("Layer '" + layerName + "' has no spatial dimensions (output "
+            throw new org.atlas4j.util.UserError("Layer '" + layerName + "' has no spatial dimensions (output "
                     + s.shapeString() + "); an atlas needs a C×H×W layer. Spatial layers: "
                     + shapes().stream().filter(LayerShape::spatial).map(x -> x.node().name() + " (" + x.shapeString() + ")")
                             .collect(Collectors.joining(", ")));

@@ -75,6 +75,7 @@ public final class SameDiffConverter {
     public static NetGraph convert(MultiLayerNetwork net, int[] inputShape, DataType dataType) {
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder(INPUT, dataType, -1, inputShape[0], -1, -1);
+        Ctx ctx = new Ctx();
         List<NetGraph.Node> nodes = new ArrayList<>();
         String logits = null;
         int rank = 4; // tracked here because SameDiff does not always know an op output's shape before execution
@@ -90,10 +91,15 @@ public final class SameDiffConverter {
             }
             Layer layer = net.getLayer(i);
             String v = "l" + i + "_" + sanitize(name);
+            Folding fold = null;
             if (conf instanceof ConvolutionLayer c) {
-                x = convolution(sd, x, c, layer, v, where);
+                SDVariable in = x;
+                x = convolution(sd, x, c, layer, v, where, ctx);
+                if (pre == null && (c.getActivationFn() == null || c.getActivationFn() instanceof ActivationIdentity)) {
+                    fold = new Folding(in, c, layer, v + "_W");
+                }
             } else if (conf instanceof BatchNormalization bn) {
-                x = batchNorm(sd, x, rank, bn, layer, v, where);
+                x = batchNorm(sd, x, rank, bn, layer, v, where, pre == null ? ctx.foldable : null, ctx);
             } else if (conf instanceof ActivationLayer a) {
                 x = activation(sd, v, x, a.getActivationFn(), where);
             } else if (conf instanceof SubsamplingLayer s) {
@@ -103,12 +109,12 @@ public final class SameDiffConverter {
                 rank = g.isCollapseDimensions() ? 2 : 4;
             } else if (conf instanceof OutputLayer o) {
                 requireRank2(rank, where);
-                SDVariable z = dense(sd, x, layer, v + "_logits", o.hasBias(), where);
+                SDVariable z = dense(sd, x, layer, v + "_logits", o.hasBias(), where, ctx);
                 logits = z.name();
                 x = activation(sd, v, z, o.getActivationFn(), where);
             } else if (conf instanceof DenseLayer d) {
                 requireRank2(rank, where);
-                x = activation(sd, v, dense(sd, x, layer, v + "_z", d.hasBias(), where), d.getActivationFn(), where);
+                x = activation(sd, v, dense(sd, x, layer, v + "_z", d.hasBias(), where, ctx), d.getActivationFn(), where);
             } else if (conf instanceof LossLayer l) {
                 logits = x.name();
                 x = activation(sd, v, x, l.getActivationFn(), where);
@@ -119,7 +125,11 @@ public final class SameDiffConverter {
                         + "ConvolutionLayer/Convolution2D, BatchNormalization, ActivationLayer, SubsamplingLayer (max/avg), "
                         + "GlobalPoolingLayer (avg/max/sum), DenseLayer, OutputLayer, LossLayer, DropoutLayer.");
             }
+            ctx.foldable = fold;
             nodes.add(new NetGraph.Node(i, name, conf.getClass().getSimpleName(), x.name()));
+        }
+        if (ctx.needTrainable) {
+            throw new UnsupportedLayerException("the network has no convolution or dense layer: nothing to differentiate");
         }
         return new NetGraph(sd, INPUT, inputShape, nodes, logits, x.name());
     }
@@ -141,31 +151,58 @@ public final class SameDiffConverter {
                 + " before " + where);
     }
 
-    private static SDVariable convolution(SameDiff sd, SDVariable x, ConvolutionLayer c, Layer layer, String v, String where) {
+    /** Conversion state: whether a trainable variable still has to be placed, and a conv BN may fold into. */
+    private static final class Ctx {
+        boolean needTrainable = true;
+        String trainable;
+        Folding foldable;
+
+        /** SameDiff refuses to differentiate a graph without a trainable variable: the first weights become one. */
+        SDVariable weights(SameDiff sd, String name, INDArray w) {
+            if (needTrainable) {
+                needTrainable = false;
+                trainable = name;
+                return sd.var(name, w);
+            }
+            return sd.constant(name, w);
+        }
+    }
+
+    /** A convolution with identity activation whose following BatchNormalization can be folded into it. */
+    private record Folding(SDVariable input, ConvolutionLayer conf, Layer layer, String weightsName) {
+    }
+
+    private static Conv2DConfig convConfig(ConvolutionLayer c, String where) {
+        int[] k = c.getKernelSize();
+        int[] s = c.getStride();
+        int[] p = c.getPadding();
+        int[] d = c.getDilation();
+        return Conv2DConfig.builder()
+                .kH(k[0]).kW(k[1]).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(d[0]).dW(d[1])
+                .paddingMode(paddingMode(c.getConvolutionMode(), where))
+                .dataFormat("NCHW")
+                .build();
+    }
+
+    private static SDVariable convolution(SameDiff sd, SDVariable x, ConvolutionLayer c, Layer layer, String v, String where,
+            Ctx ctx) {
         if (c.getClass() != ConvolutionLayer.class && c.getClass() != Convolution2D.class) {
             throw new UnsupportedLayerException("Unsupported convolution variant at " + where
                     + ": only standard 2-D convolution is translated");
         }
         requireNchw(c.getCnn2dDataFormat(), where);
-        int[] k = c.getKernelSize();
-        int[] s = c.getStride();
-        int[] p = c.getPadding();
-        int[] d = c.getDilation();
-        Conv2DConfig cfg = Conv2DConfig.builder()
-                .kH(k[0]).kW(k[1]).sH(s[0]).sW(s[1]).pH(p[0]).pW(p[1]).dH(d[0]).dW(d[1])
-                .paddingMode(paddingMode(c.getConvolutionMode(), where))
-                .dataFormat("NCHW")
-                .build();
+        Conv2DConfig cfg = convConfig(c, where);
         // DL4J stores OIYX; SameDiff's conv2d (and conv2d_bp) expect YXIO
         DataType dt = x.dataType();
         INDArray w = layer.getParam("W").permute(2, 3, 1, 0).dup('c').castTo(dt);
-        SDVariable wv = sd.var(v + "_W", w);
-        SDVariable bv = c.hasBias() ? sd.var(v + "_b", layer.getParam("b").reshape(-1).dup().castTo(dt)) : null;
+        SDVariable wv = ctx.weights(sd, v + "_W", w);
+        SDVariable bv = c.hasBias() ? sd.constant(v + "_b", layer.getParam("b").reshape(-1).dup().castTo(dt)) : null;
         SDVariable z = bv == null ? sd.cnn().conv2d(v + "_z", x, wv, cfg) : sd.cnn().conv2d(v + "_z", x, wv, bv, cfg);
         return activation(sd, v, z, c.getActivationFn(), where);
     }
 
-    private static SDVariable batchNorm(SameDiff sd, SDVariable x, int rank, BatchNormalization bn, Layer layer, String v, String where) {
+    private static SDVariable batchNorm(SameDiff sd, SDVariable x, int rank, BatchNormalization bn, Layer layer, String v,
+            String where, Folding fold, Ctx ctx) {
         double[] mean = layer.getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN).reshape(-1).toDoubleVector();
         int ch = mean.length;
         double[] std = new double[ch];
@@ -181,24 +218,39 @@ public final class SameDiffConverter {
                 : layer.getParam(BatchNormalizationParamInitializer.GAMMA).reshape(-1).toDoubleVector();
         double[] beta = bn.isLockGammaBeta() ? filled(ch, bn.getBeta())
                 : layer.getParam(BatchNormalizationParamInitializer.BETA).reshape(-1).toDoubleVector();
-        // inference-mode BN is y = x*scale + shift per channel: exact, and its gradient is simply scale
+        // inference-mode BN is y = x*scale + shift per channel
         double[] scaleV = new double[ch];
         double[] shiftV = new double[ch];
         for (int c = 0; c < ch; c++) {
             scaleV[c] = gamma[c] / std[c];
             shiftV[c] = beta[c] - mean[c] * scaleV[c];
         }
-        INDArray scale = Nd4j.createFromArray(scaleV);
-        INDArray shift = Nd4j.createFromArray(shiftV);
-        DataType dt = x.dataType();
-        boolean spatial = rank == 4;
-        long[] bshape = spatial ? new long[] {1, ch, 1, 1} : new long[] {1, ch};
-        if (spatial) requireNchw(bn.getCnn2DFormat(), where);
-        SDVariable sc = sd.var(v + "_scale", scale.castTo(dt).reshape(bshape));
-        SDVariable sh = sd.var(v + "_shift", shift.castTo(dt).reshape(bshape));
         // DL4J M2.1's BatchNormalization layer never applies its configured activation (it inherits the global
         // default, often sigmoid, which DL4J then ignores): mirror that.
-        return x.mul(sc).add(v, sh);
+        DataType dt = x.dataType();
+        if (fold != null && rank == 4) {
+            // conv then BN = one conv with per-output-channel scaled weights and shifted bias: exact, and fast
+            // (ND4J's broadcast multiply is slow on this build)
+            INDArray w = fold.layer().getParam("W").castTo(DataType.DOUBLE).dup('c'); // [O, I, kH, kW]
+            double[] bias = fold.conf().hasBias() ? fold.layer().getParam("b").reshape(-1).toDoubleVector() : new double[ch];
+            for (int o = 0; o < ch; o++) {
+                w.get(org.nd4j.linalg.indexing.NDArrayIndex.point(o)).muli(scaleV[o]);
+                bias[o] = bias[o] * scaleV[o] + shiftV[o];
+            }
+            INDArray wf = w.permute(2, 3, 1, 0).dup('c').castTo(dt);
+            // the folded path must keep the graph's trainable variable if the conv held it
+            SDVariable wv = fold.weightsName().equals(ctx.trainable) ? sd.var(v + "_foldW", wf) : sd.constant(v + "_foldW", wf);
+            SDVariable bv = sd.constant(v + "_foldb", Nd4j.createFromArray(bias).castTo(dt));
+            return sd.cnn().conv2d(v, fold.input(), wv, bv, convConfig(fold.conf(), where));
+        }
+        if (rank == 4) requireNchw(bn.getCnn2DFormat(), where);
+        // native batchnorm op in inference form: mean and variance are inputs, so its backprop is the inference one
+        double[] var = new double[ch];
+        for (int c = 0; c < ch; c++) var[c] = std[c] * std[c] - bn.getEps();
+        return sd.nn().batchNorm(v, x, sd.constant(v + "_mean", Nd4j.createFromArray(mean).castTo(dt)),
+                sd.constant(v + "_var", Nd4j.createFromArray(var).castTo(dt)),
+                sd.constant(v + "_gamma", Nd4j.createFromArray(gamma).castTo(dt)),
+                sd.constant(v + "_beta", Nd4j.createFromArray(beta).castTo(dt)), bn.getEps(), 1);
     }
 
     private static SDVariable pooling(SameDiff sd, SDVariable x, SubsamplingLayer s, String v, String where) {
@@ -233,12 +285,12 @@ public final class SameDiffConverter {
         };
     }
 
-    private static SDVariable dense(SameDiff sd, SDVariable x, Layer layer, String v, boolean bias, String where) {
+    private static SDVariable dense(SameDiff sd, SDVariable x, Layer layer, String v, boolean bias, String where, Ctx ctx) {
         DataType dt = x.dataType();
-        SDVariable w = sd.var(v + "_W", layer.getParam("W").dup().castTo(dt));
+        SDVariable w = ctx.weights(sd, v + "_W", layer.getParam("W").dup().castTo(dt));
         SDVariable z = x.mmul(w);
         if (bias) {
-            SDVariable b = sd.var(v + "_b", layer.getParam("b").reshape(1, -1).dup().castTo(dt));
+            SDVariable b = sd.constant(v + "_b", layer.getParam("b").reshape(1, -1).dup().castTo(dt));
             return z.add(v, b);
         }
         return sd.identity(v, z);

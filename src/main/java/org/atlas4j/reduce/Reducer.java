@@ -10,6 +10,9 @@ import org.atlas4j.io.Npy;
 import org.atlas4j.util.Progress;
 import org.atlas4j.util.UserError;
 
+import org.atlas4j.util.logging.AtlasLoggerProvider;
+
+import smile.graph.NearestNeighborGraph;
 import smile.manifold.TSNE;
 import smile.manifold.UMAP;
 import smile.math.MathEx;
@@ -72,15 +75,20 @@ public final class Reducer {
                         + "would need about %.0f GB and hours. Use --method umap, or collect at most %,d images (--limit), "
                         + "or raise tsneMaxSamples knowing the cost.", n, 3.0 * 8 * n * (double) n / 1e9, o.tsneMaxSamples()));
             }
+            if (o.epochs() > 0 && o.epochs() <= 250) {
+                throw new UserError("t-SNE needs more than 250 iterations (Smile switches momentum at 250); got --epochs "
+                        + o.epochs() + ". Use 0 for the default (1000).");
+            }
+            if (n < 7) throw new UserError("t-SNE needs at least 7 samples (perplexity >= 2), got " + n);
             int iters = o.epochs() > 0 ? o.epochs() : 1000;
-            double perplexity = Math.min(o.perplexity(), (n - 1) / 3.0);
+            double perplexity = Math.max(2, Math.min(o.perplexity(), (n - 1) / 3.0));
             y = inOnePool(o.seed(), () -> TSNE.fit(x, new TSNE.Options(2, perplexity, 200, 12, iters)).coordinates());
         } else {
             int k = Math.min(o.neighbors(), n - 1);
             int epochs = o.epochs() > 0 ? o.epochs() : (n > 10_000 ? 200 : 500);
             // (k, d, epochs, learningRate, minDist, spread, negativeSamples, repulsion, localConnectivity)
             UMAP.Options uo = new UMAP.Options(k, 2, epochs, 1.0, o.minDist(), 1.0, 5, 1.0, 1.0);
-            y = inOnePool(o.seed(), () -> UMAP.fit(x, uo));
+            y = umap(x, k, epochs, uo, o);
         }
         if (y.length != n) {
             throw new IllegalStateException("layout returned " + y.length + " positions for " + n + " samples");
@@ -91,6 +99,20 @@ public final class Reducer {
             out[2 * i + 1] = (float) y[i][1];
         }
         return out;
+    }
+
+    /** UMAP with our exact cosine kNN graph (or Smile's own for euclidean), showing a bar over Smile's epochs. */
+    private static double[][] umap(double[][] x, int k, int epochs, UMAP.Options uo, Options o) {
+        NearestNeighborGraph graph = o.metric().equals("cosine") ? CosineKnn.build(x, k) : null;
+        try (Progress p = Progress.start("reduce: UMAP layout", epochs, "epochs")) {
+            AtlasLoggerProvider.setInfoListener((logger, msg) -> {
+                // Smile logs "The learning rate at <epoch> iterations: ..." once per epoch
+                if (logger.endsWith("UMAP") && msg.startsWith("The learning rate at ")) p.step(1);
+            });
+            return inOnePool(o.seed(), () -> graph == null ? UMAP.fit(x, uo) : UMAP.fit(x, graph, uo));
+        } finally {
+            AtlasLoggerProvider.setInfoListener(null);
+        }
     }
 
     private static double[][] inOnePool(long seed, java.util.concurrent.Callable<double[][]> task) {
@@ -104,8 +126,11 @@ public final class Reducer {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new IllegalStateException(e.getCause());
+            Throwable c = e.getCause();
+            // JDK 25's ForkJoinTask.get() rethrows a copy of the task's exception wrapping the original
+            if (c != null && c.getCause() != null && c.getCause().getClass() == c.getClass()) c = c.getCause();
+            if (c instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(c);
         } finally {
             pool.shutdown();
         }

@@ -39,10 +39,13 @@ public final class DirectionObjective {
         this.dataType = act.dataType();
         if (!sd.hasVariable(total)) {
             long ch = graph.shape(layer).shape()[0];
-            SDVariable m = sd.placeHolder(mask, dataType, 1, 1, -1, -1);
+            // the centre mask is a [h*w, 1] one-hot column: a matmul picks the centre (broadcast multiply is slow here)
+            SDVariable m = sd.placeHolder(mask, dataType, -1, 1);
             SDVariable vw = sd.placeHolder(whitened, dataType, -1, ch);
             SDVariable vr = sd.placeHolder(raw, dataType, -1, ch);
-            SDVariable a = act.mul(m).sum(2, 3);
+            SDVariable hw = sd.sizeAt(act, 2).mul(sd.sizeAt(act, 3)).castTo(DataType.LONG).reshape(1);
+            SDVariable flat = sd.reshape(act, sd.concat(0, sd.constant(Nd4j.createFromArray(-1L)), hw)); // [B*C, h*w]
+            SDVariable a = sd.reshape(sd.mmul(flat, m), -1, ch); // [B, C]
             SDVariable dot = a.mul(vw).sum(1);
             SDVariable norm = sd.math().sqrt(a.mul(a).sum(1)).add(1e-4);
             SDVariable cos = a.mul(vr).sum(1).div(norm);
@@ -54,10 +57,10 @@ public final class DirectionObjective {
         }
     }
 
-    /** The one-hot centre mask for a layer map of size h×w. */
+    /** The one-hot centre selector for a layer map of size h×w, as a [h*w, 1] column. */
     public static INDArray centreMask(int h, int w, DataType dt) {
-        INDArray m = Nd4j.zeros(dt, 1, 1, h, w);
-        m.putScalar(new long[] {0, 0, h / 2, w / 2}, 1.0);
+        INDArray m = Nd4j.zeros(dt, (long) h * w, 1);
+        m.putScalar(new long[] {(long) (h / 2) * w + w / 2, 0}, 1.0);
         return m;
     }
 
@@ -78,7 +81,8 @@ public final class DirectionObjective {
     /** ∂(Σ_b obj_b)/∂input, same shape as the input. */
     public INDArray inputGradient(INDArray input, INDArray centreMask, INDArray dirWhitened, INDArray dirRaw) {
         SameDiff sd = graph.sameDiff();
-        sd.setLossVariables(total);
+        // setLossVariables discards SameDiff's cached gradient graph: only call it when the loss really changes
+        if (!sd.getLossVariables().equals(java.util.List.of(total))) sd.setLossVariables(total);
         return sd.calculateGradients(placeholders(input, centreMask, dirWhitened, dirRaw), graph.input()).get(graph.input());
     }
 

@@ -22,7 +22,7 @@ public final class FourierImage {
 
     public FourierImage(int height, int width) {
         if ((long) height * width * 2L * height * (width / 2 + 1) > 120_000_000L) {
-            throw new IllegalArgumentException("icon size " + height + "×" + width + " is too large for the dense "
+            throw new org.atlas4j.util.UserError("icon size " + height + "×" + width + " is too large for the dense "
                     + "inverse-FFT matrix (limit about 96×96); choose a smaller --icon-size");
         }
         this.height = height;

@@ -38,10 +38,10 @@ public final class Renderer {
     public record Options(String layer, int steps, double learningRate, int batchSize, int iconSize, double cossimPow,
             boolean whiten, boolean transforms, long seed) {
         public Options {
-            if (steps < 1) throw new IllegalArgumentException("render steps must be >= 1, got " + steps);
-            if (batchSize < 1) throw new IllegalArgumentException("render batch size must be >= 1, got " + batchSize);
-            if (learningRate <= 0) throw new IllegalArgumentException("learning rate must be > 0, got " + learningRate);
-            if (iconSize < 0) throw new IllegalArgumentException("icon size must be >= 0 (0 = the model's input size)");
+            if (steps < 1) throw new org.atlas4j.util.UserError("render steps must be >= 1, got " + steps);
+            if (batchSize < 1) throw new org.atlas4j.util.UserError("render batch size must be >= 1, got " + batchSize);
+            if (learningRate <= 0) throw new org.atlas4j.util.UserError("learning rate must be > 0, got " + learningRate);
+            if (iconSize < 0) throw new org.atlas4j.util.UserError("icon size must be >= 0 (0 = the model's input size)");
         }
     }
 

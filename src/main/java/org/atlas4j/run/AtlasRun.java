@@ -132,7 +132,7 @@ public final class AtlasRun {
 
     public void collect(boolean force) throws Exception {
         var o = new Collector.Options(layer(), cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges);
-        String st = stamp("collect", List.of(o, model().sha256(), cfg.data.type, cfg.data.dir, String.valueOf(cfg.data.images),
+        String st = stamp("collect", List.of(o, model().sha256(), cfg.data.type, cfg.data.dir, String.valueOf(cfg.data.images), String.valueOf(cfg.data.labels),
                 cfg.data.limit), null);
         if (!force && upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META)) return;
         Files.createDirectories(stageDir("collect"));

@@ -30,7 +30,7 @@ public final class Stitcher {
 
     public record Options(int tilePixels, boolean scaleBySamples, boolean captions) {
         public Options {
-            if (tilePixels < 4) throw new IllegalArgumentException("tile size must be at least 4 px, got " + tilePixels);
+            if (tilePixels < 4) throw new org.atlas4j.util.UserError("tile size must be at least 4 px, got " + tilePixels);
         }
     }
 

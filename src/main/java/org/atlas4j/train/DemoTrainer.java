@@ -18,7 +18,7 @@ import org.nd4j.linalg.learning.config.Adam;
 public final class DemoTrainer {
     public record Options(long seed, int epochs, int batchSize, double learningRate, int[] widths) {
         public static Options defaults() {
-            return new Options(42L, 5, 128, 2e-3, new int[] {24, 48, 96});
+            return new Options(42L, 8, 128, 2e-3, new int[] {24, 48, 96});
         }
     }
 
@@ -38,8 +38,7 @@ public final class DemoTrainer {
         long t0 = System.nanoTime();
         double acc = 0;
         for (int epoch = 0; epoch < o.epochs(); epoch++) {
-            // halve the learning rate for the last third of training: a cheap, deterministic schedule
-            double lr = epoch >= (2 * o.epochs()) / 3 ? o.learningRate() / 4 : o.learningRate();
+            double lr = learningRate(o, epoch);
             net.getLayerWiseConfigurations().getConfs().forEach(c -> {
                 if (c.getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl) bl.setIUpdater(new Adam(lr));
             });
@@ -48,7 +47,7 @@ public final class DemoTrainer {
             try (Progress p = Progress.start(String.format(Locale.ROOT, "train epoch %d/%d", epoch + 1, o.epochs()), n, "img")) {
                 for (int s = 0; s < n; s += o.batchSize()) {
                     int b = Math.min(o.batchSize(), n - s);
-                    net.fit(batch(train, order, s, b));
+                    net.fit(batch(train, order, s, b, rng));
                     p.step(b);
                     p.extra(String.format(Locale.ROOT, "loss %.3f", net.score()));
                 }
@@ -59,13 +58,26 @@ public final class DemoTrainer {
         return new Result(net, acc, (System.nanoTime() - t0) / 1e9);
     }
 
+    /** Step schedule: full rate for the first half, /4 for the next quarter, /20 for the last quarter. */
+    static double learningRate(Options o, int epoch) {
+        if (epoch < o.epochs() / 2) return o.learningRate();
+        if (epoch < (3 * o.epochs()) / 4) return o.learningRate() / 4;
+        return o.learningRate() / 20;
+    }
+
     static DataSet batch(ImageDataset data, int[] order, int start, int size) {
+        return batch(data, order, start, size, null);
+    }
+
+    /** A batch; with {@code flips} non-null, each image is mirrored left-right with probability 1/2 (augmentation). */
+    static DataSet batch(ImageDataset data, int[] order, int start, int size, Random flips) {
         int len = data.imageLength();
         float[] x = new float[size * len];
         float[] y = new float[size * 10];
         for (int i = 0; i < size; i++) {
             int idx = order[start + i];
             data.copyImage(idx, x, i * len);
+            if (flips != null && flips.nextBoolean()) mirror(x, i * len, data.channels(), data.height(), data.width());
             y[i * 10 + data.label(idx)] = 1f;
         }
         INDArray features = Nd4j.create(x, new long[] {size, data.channels(), data.height(), data.width()}, 'c');
@@ -87,6 +99,19 @@ public final class DemoTrainer {
             }
         }
         return correct / (double) n;
+    }
+
+    private static void mirror(float[] x, int off, int channels, int h, int w) {
+        for (int c = 0; c < channels; c++) {
+            for (int r = 0; r < h; r++) {
+                int row = off + (c * h + r) * w;
+                for (int i = 0, j = w - 1; i < j; i++, j--) {
+                    float t = x[row + i];
+                    x[row + i] = x[row + j];
+                    x[row + j] = t;
+                }
+            }
+        }
     }
 
     private static void shuffle(int[] a, Random rng) {

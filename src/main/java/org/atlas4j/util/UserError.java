@@ -1,7 +1,8 @@
 package org.atlas4j.util;
 
-/** A problem with the user's input that a clear message explains; the CLI prints it without a stack trace. */
-public class UserError extends RuntimeException {
+/** A problem with the user's input that a clear message explains; the CLI prints it without a stack trace.
+ * An IllegalArgumentException so callers of the stage APIs can treat it as one. */
+public class UserError extends IllegalArgumentException {
     public UserError(String message) {
         super(message);
     }

@@ -282,18 +282,14 @@ class NpyTest {
     }
 
     @Test
-    void fast70000x128() {
+    void largeArrayRoundTripsBothWays() {
+        // the demo's size: 70,000 × 128 (speed is measured by ./atlas bench, not asserted here)
         int rows = 70_000;
         int cols = 128;
         float[] data = randomFloats(rows * cols, 4);
         Path a = dir.resolve("bulk.npy");
         Path b = dir.resolve("streamed.npy");
-        // warm-up so the timings measure I/O rather than class loading and JIT
-        Npy.writeFloat32(dir.resolve("warm.npy"), data, rows, cols);
-
-        long t0 = System.nanoTime();
         Npy.writeFloat32(a, data, rows, cols);
-        long t1 = System.nanoTime();
         try (Npy.Writer w = Npy.Writer.open(b, rows, cols)) {
             float[] row = new float[cols];
             for (int r = 0; r < rows; r++) {
@@ -301,15 +297,8 @@ class NpyTest {
                 w.writeRow(row);
             }
         }
-        long t2 = System.nanoTime();
-        Npy.NpyArray back = Npy.read(b);
-        long t3 = System.nanoTime();
-        System.out.printf("Npy 70000x128 f4: writeFloat32 %d ms, Writer.writeRow %d ms, read %d ms%n",
-                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
-        assertArrayEquals(data, back.data());
-        // generous bounds (shared CI disks, fsync): this guards against per-value stream writes, which take seconds
-        assertTrue(t1 - t0 < 3_000_000_000L, "writeFloat32 took " + (t1 - t0) / 1_000_000 + " ms");
-        assertTrue(t2 - t1 < 3_000_000_000L, "Writer took " + (t2 - t1) / 1_000_000 + " ms");
+        assertArrayEquals(data, Npy.read(a).data());
+        assertArrayEquals(data, Npy.read(b).data());
     }
 
     // ---- interoperability with real numpy, skipped when python3/numpy are missing ----

@@ -1,0 +1,110 @@
+package org.atlas4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import org.atlas4j.collect.Collector;
+import org.atlas4j.data.FashionMnist;
+import org.atlas4j.data.ImageDataset;
+import org.atlas4j.data.SubsetDataset;
+import org.atlas4j.io.Npy;
+import org.atlas4j.model.LoadedModel;
+import org.atlas4j.reduce.Reducer;
+import org.atlas4j.render.Renderer;
+import org.atlas4j.util.Progress;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Throughput of each stage on the demo, so performance work can be measured. No assertions: numbers only. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Print per-stage throughput on the demo model and Fashion-MNIST.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Model (default: ${DEFAULT-VALUE})")
+    Path model = Path.of("models/fashion-mnist-cnn.zip");
+
+    @Option(names = "--layer", description = "Layer (default: the model card's)")
+    String layer;
+
+    @Option(names = "--data-dir", description = "Fashion-MNIST folder (default: ${DEFAULT-VALUE})")
+    Path dataDir = FashionMnist.DEFAULT_DIR;
+
+    @Option(names = "--images", description = "Images for the collect benchmark (default: ${DEFAULT-VALUE})")
+    int images = 20_000;
+
+    @Option(names = "--umap-sizes", split = ",", description = "Sample counts for the UMAP benchmark (default: ${DEFAULT-VALUE})")
+    int[] umapSizes = {10_000, 20_000};
+
+    @Option(names = "--render-icons", description = "Icons in the render benchmark batch (default: ${DEFAULT-VALUE})")
+    int renderIcons = 128;
+
+    @Option(names = "--render-steps", description = "Steps in the render benchmark (default: ${DEFAULT-VALUE})")
+    int renderSteps = 32;
+
+    @Override
+    public Integer call() throws Exception {
+        Progress.setQuiet(true);
+        org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
+        LoadedModel m = LoadedModel.load(model, null);
+        String l = m.resolveLayer(layer);
+        ImageDataset data = FashionMnist.all(dataDir);
+        int nCollect = Math.min(images, data.size());
+        Path tmp = Files.createTempDirectory("atlas4j-bench");
+        StringBuilder report = new StringBuilder();
+        report.append(String.format(Locale.ROOT, "atlas4j bench — %s, layer %s, %d cores, Java %s%n", model, l,
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
+
+        // collect: SameDiff graph (ours) vs DL4J's own layers on the same images
+        ImageDataset slice = SubsetDataset.firstN(data, nCollect);
+        Collector.run(m.graph(), SubsetDataset.firstN(data, 512), new Collector.Options(l, 256, 1, true), tmp); // warm-up
+        var cr = Collector.run(m.graph(), slice, new Collector.Options(l, 256, 1, true), tmp);
+        double dl4j = dl4jImagesPerSecond(m, slice);
+        report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (SameDiff graph, %,d images; DL4J layers: %,.0f img/s, ×%.1f)%n",
+                cr.imagesPerSecond(), nCollect, dl4j, cr.imagesPerSecond() / dl4j));
+
+        // reduce: UMAP on the first n collected activations
+        Npy.NpyArray acts = Npy.read(tmp.resolve(Collector.ACTIVATIONS));
+        for (int requested : umapSizes) {
+            int n = Math.min(requested, acts.rows());
+            float[] x = Arrays.copyOf(acts.data(), n * acts.cols());
+            long t0 = System.nanoTime();
+            Reducer.fit(x, n, acts.cols(), Reducer.Options.paperDefaults(1));
+            report.append(String.format(Locale.ROOT, "reduce    %8.1f s     (UMAP, %,d × %d, cosine, k=20)%n",
+                    (System.nanoTime() - t0) / 1e9, n, acts.cols()));
+        }
+
+        // render: one batch of icons, directions = the first collected activations
+        int k = renderIcons;
+        float[] dirs = Arrays.copyOf(acts.data(), k * acts.cols());
+        Npy.NpyArray moment = Npy.read(tmp.resolve(Collector.SECOND_MOMENT));
+        var ro = new Renderer.Options(l, renderSteps, 0.05, k, 0, 4, true, true, 1);
+        var rr = Renderer.run(m.graph(), dirs, k, moment.data(), ro, tmp.resolve("render"));
+        report.append(String.format(Locale.ROOT, "render    %8.1f icon-steps/s  (%d icons × %d steps, %d px, batch %d)%n",
+                rr.iconStepsPerSecond(), k, renderSteps, rr.iconSize(), k));
+        System.out.print(report);
+        return 0;
+    }
+
+    private static double dl4jImagesPerSecond(LoadedModel m, ImageDataset data) {
+        int n = Math.min(data.size(), 2048);
+        int b = 256;
+        int len = data.imageLength();
+        long t0 = 0;
+        for (int rep = 0; rep < 2; rep++) { // first pass warms up
+            if (rep == 1) t0 = System.nanoTime();
+            for (int s = 0; s < n; s += b) {
+                int bs = Math.min(b, n - s);
+                float[] x = new float[bs * len];
+                for (int i = 0; i < bs; i++) data.copyImage(s + i, x, i * len);
+                INDArray in = Nd4j.create(x, new long[] {bs, data.channels(), data.height(), data.width()}, 'c');
+                m.network().output(in, false);
+            }
+        }
+        return n / ((System.nanoTime() - t0) / 1e9);
+    }
+}

@@ -1,0 +1,195 @@
+package org.atlas4j.run;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import javax.imageio.ImageIO;
+
+import org.atlas4j.collect.Collector;
+import org.atlas4j.data.FashionMnist;
+import org.atlas4j.grid.Gridder;
+import org.atlas4j.io.Json;
+import org.atlas4j.io.Npy;
+import org.atlas4j.reduce.Reducer;
+import org.atlas4j.render.Renderer;
+import org.atlas4j.stitch.Stitcher;
+import org.atlas4j.util.Progress;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole pipeline on a 2,000-image slice of Fashion-MNIST with the demo model, run once for the class:
+ * every stage's outputs, resuming (a second run skips every stamped stage), and same-seed determinism.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PipelineIntegrationTest {
+    static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
+    static final List<String> STAGES = List.of("collect", "reduce", "grid", "render");
+
+    @TempDir
+    static Path out;
+    static RunConfig cfg;
+    static AtlasRun run;
+
+    @BeforeAll
+    static void runThePipelineOnce() throws Exception {
+        Progress.setQuiet(true);
+        Assumptions.assumeTrue(Files.exists(DEMO_MODEL), "demo model " + DEMO_MODEL + " is absent");
+        Assumptions.assumeTrue(FashionMnist.isPresent(FashionMnist.DEFAULT_DIR),
+                "Fashion-MNIST is not installed in " + FashionMnist.DEFAULT_DIR + " (apt-get install dataset-fashion-mnist)");
+        cfg = config("it", out);
+        run = new AtlasRun(cfg);
+        run.all(false);
+    }
+
+    static RunConfig config(String name, Path output) {
+        RunConfig c = new RunConfig();
+        c.name = name;
+        c.output = output.toString();
+        c.model = DEMO_MODEL.toString();
+        c.data.limit = 2000;
+        c.grid.size = 6;
+        c.grid.threshold = 3;
+        c.render.steps = 24;
+        c.render.batchSize = 64;
+        return c;
+    }
+
+    @Test
+    @Order(1)
+    @SuppressWarnings("unchecked")
+    void everyStageWritesItsOutputs() throws Exception {
+        Path dir = run.dir();
+        for (String f : List.of(Stitcher.PNG, Stitcher.SVG, Stitcher.JSON, AtlasRun.PROVENANCE)) {
+            assertTrue(Files.exists(dir.resolve(f)) && Files.size(dir.resolve(f)) > 0, f + " missing or empty");
+        }
+        for (String s : STAGES) assertTrue(Files.exists(run.stageDir(s).resolve("stamp.json")), s + " has no stamp");
+
+        // collect and reduce: one row per image
+        Npy.NpyArray acts = Npy.read(run.stageDir("collect").resolve(Collector.ACTIVATIONS));
+        assertEquals(2000, acts.rows());
+        assertEquals(run.model().graph().shape(run.layer()).shape()[0], acts.cols(), "one column per channel of the layer");
+        assertEquals(2000, SampleTable.read(run.stageDir("collect").resolve(Collector.SAMPLES)).size());
+        Npy.NpyArray layout = Npy.read(run.stageDir("reduce").resolve(Reducer.LAYOUT));
+        assertArrayEquals(new int[] {2000, 2}, layout.shape());
+        for (float v : layout.data()) assertTrue(v >= 0 && v <= 1, "layout outside [0,1]: " + v);
+
+        // grid: kept cells hold more than the threshold; counts add up
+        Gridder.Grid grid = Gridder.Grid.read(run.stageDir("grid"));
+        assertEquals(6, grid.size());
+        assertEquals(2000, grid.samples());
+        assertTrue(grid.cells().size() >= 2, "only " + grid.cells().size() + " cells kept");
+        int kept = 0;
+        for (Gridder.Cell c : grid.cells()) {
+            assertTrue(c.count() > 3, "cell " + c.id() + " has " + c.count() + " <= threshold samples");
+            kept += c.count();
+        }
+        assertEquals(grid.keptSamples(), kept);
+        assertEquals(grid.cells().size(), Npy.read(run.stageDir("grid").resolve(Gridder.CELL_VECTORS)).rows());
+
+        // render: one tile per kept cell
+        Renderer.Result render = Renderer.Result.read(run.stageDir("render"));
+        assertEquals(grid.cells().size(), render.cells());
+        assertEquals(grid.cells().size(), render.results().size());
+        Set<Integer> rendered = new HashSet<>();
+        for (Renderer.CellResult r : render.results()) {
+            Path tile = run.stageDir("render").resolve(r.tile());
+            BufferedImage img = ImageIO.read(tile.toFile());
+            assertNotNull(img, "missing or unreadable tile " + tile);
+            assertEquals(28, img.getWidth());
+            rendered.add(r.cell());
+        }
+        for (Gridder.Cell c : grid.cells()) assertTrue(rendered.contains(c.id()), "cell " + c.id() + " has no tile");
+
+        // stitch: atlas.json describes exactly the cells of cells.json; the PNG has the grid's size
+        Stitcher.Atlas atlas = Json.read(dir.resolve(Stitcher.JSON), Stitcher.Atlas.class);
+        assertEquals(grid.cells().size(), atlas.placements().size());
+        assertEquals(grid.cells().size(), atlas.cells());
+        for (int i = 0; i < grid.cells().size(); i++) {
+            assertEquals(grid.cells().get(i).row(), atlas.placements().get(i).row());
+            assertEquals(grid.cells().get(i).col(), atlas.placements().get(i).col());
+            assertEquals(grid.cells().get(i).count(), atlas.placements().get(i).count());
+            assertTrue(Files.exists(dir.resolve(atlas.placements().get(i).tile())), "atlas.json tile path does not resolve");
+        }
+        BufferedImage png = ImageIO.read(dir.resolve(Stitcher.PNG).toFile());
+        assertEquals(6 * cfg.stitch.tilePixels, png.getWidth());
+        assertEquals(6 * cfg.stitch.tilePixels, png.getHeight());
+
+        // provenance: the model's hash (computed here independently) and every stage
+        Map<String, Object> prov = Json.read(dir.resolve(AtlasRun.PROVENANCE), Map.class);
+        String sha = java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(DEMO_MODEL)));
+        assertEquals(sha, ((Map<String, Object>) prov.get("model")).get("sha256"));
+        assertEquals(cfg.seed, ((Number) prov.get("seed")).longValue());
+        Map<String, Object> stages = (Map<String, Object>) prov.get("stages");
+        for (String s : List.of("collect", "reduce", "grid", "render", "stitch")) assertTrue(stages.containsKey(s), s);
+    }
+
+    record Snapshot(byte[] bytes, FileTime modified) {
+    }
+
+    static Map<String, Snapshot> snapshot(Path dir, Set<String> skip) throws Exception {
+        Map<String, Snapshot> m = new LinkedHashMap<>();
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {
+                String rel = dir.relativize(p).toString();
+                if (skip.contains(rel)) continue;
+                m.put(rel, new Snapshot(Files.readAllBytes(p), Files.getLastModifiedTime(p)));
+            }
+        }
+        return m;
+    }
+
+    @Test
+    @Order(2)
+    @SuppressWarnings("unchecked")
+    void aSecondRunSkipsEveryStageAndChangesNothing() throws Exception {
+        Path dir = run.dir();
+        Map<String, Object> stages = (Map<String, Object>) Json.read(dir.resolve(AtlasRun.PROVENANCE), Map.class).get("stages");
+        Set<String> volatileFiles = Set.of(AtlasRun.PROVENANCE, Stitcher.SVG);
+        Map<String, Snapshot> before = snapshot(dir, volatileFiles);
+        new AtlasRun(cfg).all(false);
+        Map<String, Snapshot> after = snapshot(dir, volatileFiles);
+        assertEquals(before.keySet(), after.keySet(), "the second run added or removed files");
+        for (String f : before.keySet()) {
+            assertArrayEquals(before.get(f).bytes(), after.get(f).bytes(), f + " changed on a resumed run");
+            if (!f.startsWith("atlas.")) { // stitch has no stamp and always redraws (identically)
+                assertEquals(before.get(f).modified(), after.get(f).modified(), f + " was rewritten: its stage did not skip");
+            }
+        }
+        Map<String, Object> stagesAfter = (Map<String, Object>) Json.read(dir.resolve(AtlasRun.PROVENANCE), Map.class).get("stages");
+        for (String s : STAGES) {
+            assertEquals(((Map<String, Object>) stages.get(s)).get("finished"), ((Map<String, Object>) stagesAfter.get(s)).get("finished"),
+                    s + " ran again although it was up to date");
+        }
+    }
+
+    @Test
+    @Order(3)
+    void sameSeedInAFreshFolderGivesTheSameSamplesAndActivations() throws Exception {
+        AtlasRun fresh = new AtlasRun(config("it-again", out));
+        fresh.collect(false);
+        assertArrayEquals(Files.readAllBytes(run.stageDir("collect").resolve(Collector.SAMPLES)),
+                Files.readAllBytes(fresh.stageDir("collect").resolve(Collector.SAMPLES)), "samples.csv differs");
+        assertArrayEquals(Files.readAllBytes(run.stageDir("collect").resolve(Collector.ACTIVATIONS)),
+                Files.readAllBytes(fresh.stageDir("collect").resolve(Collector.ACTIVATIONS)), "activations.npy differs");
+        // layout determinism across processes is ReducerTest's job (within one JVM Smile's ARPACK seed advances)
+    }
+}
