@@ -244,13 +244,12 @@ public final class SameDiffConverter {
             return sd.cnn().conv2d(v, fold.input(), wv, bv, convConfig(fold.conf(), where));
         }
         if (rank == 4) requireNchw(bn.getCnn2DFormat(), where);
-        // native batchnorm op in inference form: mean and variance are inputs, so its backprop is the inference one
-        double[] var = new double[ch];
-        for (int c = 0; c < ch; c++) var[c] = std[c] * std[c] - bn.getEps();
-        return sd.nn().batchNorm(v, x, sd.constant(v + "_mean", Nd4j.createFromArray(mean).castTo(dt)),
-                sd.constant(v + "_var", Nd4j.createFromArray(var).castTo(dt)),
-                sd.constant(v + "_gamma", Nd4j.createFromArray(gamma).castTo(dt)),
-                sd.constant(v + "_beta", Nd4j.createFromArray(beta).castTo(dt)), bn.getEps(), 1);
+        // elsewhere: the per-channel affine map as broadcast multiply-add (SameDiff's batchnorm op cannot be
+        // differentiated in M2.1: its backprop loses the axis argument)
+        long[] bshape = rank == 4 ? new long[] {1, ch, 1, 1} : new long[] {1, ch};
+        SDVariable sc = sd.constant(v + "_scale", Nd4j.createFromArray(scaleV).castTo(dt).reshape(bshape));
+        SDVariable sh = sd.constant(v + "_shift", Nd4j.createFromArray(shiftV).castTo(dt).reshape(bshape));
+        return x.mul(sc).add(v, sh);
     }
 
     private static SDVariable pooling(SameDiff sd, SDVariable x, SubsamplingLayer s, String v, String where) {
