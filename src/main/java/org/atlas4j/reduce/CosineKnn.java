@@ -36,16 +36,20 @@ public final class CosineKnn {
         float[] flat = new float[n * d];
         for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) flat[i * d + j] = (float) unit[i][j];
         INDArray all = Nd4j.create(flat, new long[] {n, d}, 'c');
-        INDArray allT = all.transpose().dup('f');
+        INDArray allT = all.transpose().dup('c');
         int[][] nbr = new int[n][];
         double[][] dist = new double[n][];
         int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         ExecutorService pool = Executors.newFixedThreadPool(threads);
+        // one preallocated similarity buffer, read in place: fresh arrays and copies cost more than the GEMM here
+        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, new long[] {Math.min(BLOCK, n), n}, 'c');
         try (Progress p = Progress.start("reduce: exact cosine kNN (k=" + k + ")", n, "rows")) {
             for (int start = 0; start < n; start += BLOCK) {
                 int b = Math.min(BLOCK, n - start);
-                INDArray sims = all.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(start, start + b)).mmul(allT);
-                float[] s = sims.castTo(DataType.FLOAT).dup('c').data().asFloat();
+                INDArray block = Nd4j.create(java.util.Arrays.copyOfRange(flat, start * d, (start + b) * d), new long[] {b, d}, 'c');
+                INDArray target = b == out.rows() ? out : Nd4j.createUninitialized(DataType.FLOAT, new long[] {b, n}, 'c');
+                Nd4j.gemm(block, allT, target, false, false, 1.0, 0.0);
+                java.nio.FloatBuffer s = target.data().asNioFloat();
                 int base = start;
                 List<Future<?>> jobs = new ArrayList<>();
                 int per = (b + threads - 1) / threads;
@@ -77,12 +81,12 @@ public final class CosineKnn {
     }
 
     /** The k largest similarities of one row (excluding {@code self}), sorted descending, into idx/best. */
-    static void topK(float[] s, int off, int n, int self, int k, int[] idx, float[] best) {
+    static void topK(java.nio.FloatBuffer s, int off, int n, int self, int k, int[] idx, float[] best) {
         Arrays.fill(best, Float.NEGATIVE_INFINITY);
         Arrays.fill(idx, Integer.MAX_VALUE);
         float floor = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < n; j++) {
-            float v = s[off + j];
+            float v = s.get(off + j);
             if (v <= floor || j == self) continue; // strict: on ties the earlier (lower) index wins
             int pos = k - 1;
             while (pos > 0 && best[pos - 1] < v) {
