@@ -62,36 +62,41 @@ public final class RandomAffine {
      * Arrays are [batch, channels, h, w] row-major, same size in and out.
      */
     public static void apply(float[] src, float[] out, int batch, int channels, int h, int w, Affine[] t, float pad) {
-        double cy = (h - 1) / 2.0;
-        double cx = (w - 1) / 2.0;
-        for (int bi = 0; bi < batch; bi++) {
-            Affine A = t[bi];
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    double qx = x - cx;
-                    double qy = y - cy;
-                    double sx = A.a() * qx + A.b() * qy + cx + A.tx();
-                    double sy = A.c() * qx + A.d() * qy + cy + A.ty();
-                    int x0 = (int) Math.floor(sx);
-                    int y0 = (int) Math.floor(sy);
-                    float fx = (float) (sx - x0);
-                    float fy = (float) (sy - y0);
-                    for (int ch = 0; ch < channels; ch++) {
-                        int base = (bi * channels + ch) * h * w;
-                        float v00 = at(src, base, h, w, y0, x0, pad);
-                        float v01 = at(src, base, h, w, y0, x0 + 1, pad);
-                        float v10 = at(src, base, h, w, y0 + 1, x0, pad);
-                        float v11 = at(src, base, h, w, y0 + 1, x0 + 1, pad);
-                        out[base + y * w + x] = (1 - fy) * ((1 - fx) * v00 + fx * v01) + fy * ((1 - fx) * v10 + fx * v11);
-                    }
-                }
+        forEachTap(batch, h, w, t, (bi, o, y0, x0, fx, fy) -> {
+            for (int ch = 0; ch < channels; ch++) {
+                int base = (bi * channels + ch) * h * w;
+                float v00 = at(src, base, h, w, y0, x0, pad);
+                float v01 = at(src, base, h, w, y0, x0 + 1, pad);
+                float v10 = at(src, base, h, w, y0 + 1, x0, pad);
+                float v11 = at(src, base, h, w, y0 + 1, x0 + 1, pad);
+                out[base + o] = (1 - fy) * ((1 - fx) * v00 + fx * v01) + fy * ((1 - fx) * v10 + fx * v11);
             }
-        }
+        });
     }
 
     /** Adjoint of {@link #apply}: accumulates ∂L/∂src from ∂L/∂out (the pad value gets no gradient). */
     public static void adjoint(float[] gOut, float[] gSrc, int batch, int channels, int h, int w, Affine[] t) {
         java.util.Arrays.fill(gSrc, 0, batch * channels * h * w, 0f);
+        forEachTap(batch, h, w, t, (bi, o, y0, x0, fx, fy) -> {
+            for (int ch = 0; ch < channels; ch++) {
+                int base = (bi * channels + ch) * h * w;
+                float g = gOut[base + o];
+                if (g == 0) continue;
+                add(gSrc, base, h, w, y0, x0, (1 - fy) * (1 - fx) * g);
+                add(gSrc, base, h, w, y0, x0 + 1, (1 - fy) * fx * g);
+                add(gSrc, base, h, w, y0 + 1, x0, fy * (1 - fx) * g);
+                add(gSrc, base, h, w, y0 + 1, x0 + 1, fy * fx * g);
+            }
+        });
+    }
+
+    /** Bilinear taps of one output pixel: top-left source pixel and the fractional offsets. */
+    private interface Tap {
+        void at(int sample, int outIndex, int y0, int x0, float fx, float fy);
+    }
+
+    /** Visits every output pixel of every sample with its source location under that sample's affine map. */
+    private static void forEachTap(int batch, int h, int w, Affine[] t, Tap tap) {
         double cy = (h - 1) / 2.0;
         double cx = (w - 1) / 2.0;
         for (int bi = 0; bi < batch; bi++) {
@@ -104,17 +109,7 @@ public final class RandomAffine {
                     double sy = A.c() * qx + A.d() * qy + cy + A.ty();
                     int x0 = (int) Math.floor(sx);
                     int y0 = (int) Math.floor(sy);
-                    float fx = (float) (sx - x0);
-                    float fy = (float) (sy - y0);
-                    for (int ch = 0; ch < channels; ch++) {
-                        int base = (bi * channels + ch) * h * w;
-                        float g = gOut[base + y * w + x];
-                        if (g == 0) continue;
-                        add(gSrc, base, h, w, y0, x0, (1 - fy) * (1 - fx) * g);
-                        add(gSrc, base, h, w, y0, x0 + 1, (1 - fy) * fx * g);
-                        add(gSrc, base, h, w, y0 + 1, x0, fy * (1 - fx) * g);
-                        add(gSrc, base, h, w, y0 + 1, x0 + 1, fy * fx * g);
-                    }
+                    tap.at(bi, y * w + x, y0, x0, (float) (sx - x0), (float) (sy - y0));
                 }
             }
         }
