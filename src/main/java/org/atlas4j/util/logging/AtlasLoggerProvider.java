@@ -85,6 +85,9 @@ public final class AtlasLoggerProvider implements SLF4JServiceProvider {
         @Override
         protected void handleNormalizedLoggingCall(Level level, Marker marker, String pattern, Object[] args, Throwable t) {
             String msg = MessageFormatter.basicArrayFormat(pattern, args);
+            // JavaCPP warns that Smile's ARPACK preset (1.5.12) differs from DL4J's JavaCPP (1.5.7): known and
+            // harmless for the calls Smile makes (tested), so it is shown only with -Datlas4j.log=info
+            if (level == Level.WARN && name.startsWith("org.bytedeco.javacpp")) level = Level.INFO;
             BiConsumer<String, String> l = infoListener;
             if (level == Level.INFO && l != null) l.accept(name, msg);
             if (on(level)) {
