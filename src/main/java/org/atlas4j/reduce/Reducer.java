@@ -28,6 +28,7 @@ public final class Reducer {
     public static final String LAYOUT = "layout.npy";
     public static final String RAW_LAYOUT = "layout-raw.npy";
     public static final String META = "reduce.json";
+    static final int EXACT_KNN_LIMIT = 300_000;
 
     public record Options(String method, int neighbors, double minDist, String metric, int epochs, double perplexity,
             int tsneMaxSamples, long seed) {
@@ -103,7 +104,9 @@ public final class Reducer {
 
     /** UMAP with our exact cosine kNN graph (or Smile's own for euclidean), showing a bar over Smile's epochs. */
     private static double[][] umap(double[][] x, int k, int epochs, UMAP.Options uo, Options o) {
-        NearestNeighborGraph graph = o.metric().equals("cosine") ? CosineKnn.build(x, k) : null;
+        // exact kNN is O(N²·D) on BLAS: ~20 s at 70k here; beyond a few hundred thousand rows Smile's NN-descent
+        // (approximate, used by UMAP.fit itself) is the better trade
+        NearestNeighborGraph graph = o.metric().equals("cosine") && x.length <= EXACT_KNN_LIMIT ? CosineKnn.build(x, k) : null;
         try (Progress p = Progress.start("reduce: UMAP layout", epochs, "epochs")) {
             AtlasLoggerProvider.setInfoListener((logger, msg) -> {
                 // Smile logs "The learning rate at <epoch> iterations: ..." once per epoch
