@@ -85,15 +85,24 @@ public final class AtlasLoggerProvider implements SLF4JServiceProvider {
         @Override
         protected void handleNormalizedLoggingCall(Level level, Marker marker, String pattern, Object[] args, Throwable t) {
             String msg = MessageFormatter.basicArrayFormat(pattern, args);
-            // JavaCPP warns that Smile's ARPACK preset (1.5.12) differs from DL4J's JavaCPP (1.5.7): known and
-            // harmless for the calls Smile makes (tested), so it is shown only with -Datlas4j.log=info
-            if (level == Level.WARN && name.startsWith("org.bytedeco.javacpp")) level = Level.INFO;
+            if (level == Level.WARN && isKnownNoise(name, msg)) level = Level.INFO;
             BiConsumer<String, String> l = infoListener;
             if (level == Level.INFO && l != null) l.accept(name, msg);
             if (on(level)) {
                 System.err.println("[" + level + "] " + shortName() + ": " + msg);
                 if (t != null) t.printStackTrace(System.err);
             }
+        }
+
+        /**
+         * Warnings that are known, harmless and not actionable by a user: JavaCPP's preset version notice (Smile's
+         * ARPACK is built for JavaCPP 1.5.12, DL4J pins 1.5.7; the calls Smile makes work), ND4J's TF-import op
+         * table and its reflection on SizeAt. Shown with -Datlas4j.log=info.
+         */
+        private static boolean isKnownNoise(String logger, String msg) {
+            return logger.startsWith("org.bytedeco.javacpp")
+                    || logger.equals("org.nd4j.imports.converters.ImportClassMapping")
+                    || (logger.endsWith("DifferentialFunction") && msg.startsWith("No fields found for property name"));
         }
 
         private String shortName() {
