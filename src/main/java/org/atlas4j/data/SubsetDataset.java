@@ -31,5 +31,10 @@ public final class SubsetDataset implements ImageDataset {
     @Override public void copyImage(int index, float[] dst, int offset) { base.copyImage(indices[index], dst, offset); }
     @Override public int label(int index) { return base.label(indices[index]); }
     @Override public List<String> classNames() { return base.classNames(); }
-    @Override public String describe() { return base.describe() + " (first " + indices.length + ")"; }
+    @Override
+    public String describe() {
+        boolean prefix = true;
+        for (int i = 0; i < indices.length && prefix; i++) prefix = indices[i] == i;
+        return base.describe() + (prefix ? " (first " + indices.length + ")" : " (" + indices.length + " selected)");
+    }
 }
