@@ -65,6 +65,9 @@ final class RunOptions {
     @Option(names = "--icon-size", description = "Icon side in pixels (0 = model input size)")
     Integer iconSize;
 
+    @Option(names = "--attempts", description = "Random restarts per icon, best kept (paper: 1-4)")
+    Integer attempts;
+
     @Option(names = "--no-whiten", description = "Do not whiten the cell directions")
     boolean noWhiten;
 
@@ -98,6 +101,7 @@ final class RunOptions {
         if (renderBatch != null) c.render.batchSize = renderBatch;
         if (iconSize != null) c.render.iconSize = iconSize;
         if (noWhiten) c.render.whiten = false;
+        if (attempts != null) c.render.attempts = attempts;
         if (tilePx != null) c.stitch.tilePixels = tilePx;
         return c;
     }

@@ -36,8 +36,14 @@ public final class Renderer {
     private static final double[][] COLOR_SQRT = {{0.26, 0.09, 0.02}, {0.27, 0.00, -0.05}, {0.27, -0.09, 0.03}};
 
     public record Options(String layer, int steps, double learningRate, int batchSize, int iconSize, double cossimPow,
-            boolean whiten, boolean transforms, long seed) {
+            boolean whiten, boolean transforms, long seed, int attempts) {
+        public Options(String layer, int steps, double learningRate, int batchSize, int iconSize, double cossimPow,
+                boolean whiten, boolean transforms, long seed) {
+            this(layer, steps, learningRate, batchSize, iconSize, cossimPow, whiten, transforms, seed, 1);
+        }
+
         public Options {
+            if (attempts < 1) throw new org.atlas4j.util.UserError("render attempts must be >= 1, got " + attempts);
             if (steps < 1) throw new org.atlas4j.util.UserError("render steps must be >= 1, got " + steps);
             if (batchSize < 1) throw new org.atlas4j.util.UserError("render batch size must be >= 1, got " + batchSize);
             if (learningRate <= 0) throw new org.atlas4j.util.UserError("learning rate must be > 0, got " + learningRate);
@@ -84,7 +90,7 @@ public final class Renderer {
     }
 
     /** Unit-length rows of v (and of v·S when whitening). */
-    static float[][] directions(float[] vectors, int k, int d, double[][] s) {
+    public static float[][] directions(float[] vectors, int k, int d, double[][] s) {
         float[] raw = new float[k * d];
         float[] wh = new float[k * d];
         for (int i = 0; i < k; i++) {
@@ -140,7 +146,7 @@ public final class Renderer {
         List<CellResult> all = new ArrayList<>();
         long t0 = System.nanoTime();
         long iconSteps = 0;
-        try (Progress p = Progress.start("render " + numCells + " icons", (long) numCells * o.steps(), "icon-steps")) {
+        try (Progress p = Progress.start("render " + numCells + " icons", (long) numCells * o.steps() * o.attempts(), "icon-steps")) {
             for (int bi = 0; bi < nBatches; bi++) {
                 int start = bi * o.batchSize();
                 int b = Math.min(o.batchSize(), numCells - start);
@@ -149,33 +155,48 @@ public final class Renderer {
                     BatchFile done = Json.read(batchFile, BatchFile.class);
                     if (done.results().size() == b && done.results().stream().allMatch(r -> Files.exists(dir.resolve(r.tile())))) {
                         all.addAll(done.results());
-                        p.step((long) b * o.steps());
+                        p.step((long) b * o.steps() * o.attempts());
                         continue;
                     }
                 }
                 long tb = System.nanoTime();
-                Random rng = new Random(o.seed() * 1_000_003L + bi);
                 float[] raw = Arrays.copyOfRange(dirs[0], start * d, (start + b) * d);
                 float[] wh = Arrays.copyOfRange(dirs[1], start * d, (start + b) * d);
-                BatchState st = new BatchState(fourier, b, channels, height, width, rng);
                 INDArray dirRaw = Nd4j.create(raw, new long[] {b, d}, 'c');
                 INDArray dirWh = Nd4j.create(wh, new long[] {b, d}, 'c');
-                double[] initial = objective.values(st.image(), mask, dirWh, dirRaw).castTo(DataType.DOUBLE).toDoubleVector();
-                for (int step = 0; step < o.steps(); step++) {
-                    st.step(objective, mask, dirWh, dirRaw, tOpts, rng, o.learningRate());
-                    p.step(b);
-                    if (step % 32 == 31) p.extra(String.format(Locale.ROOT, "batch %d/%d", bi + 1, nBatches));
+                int plane = channels * height * width;
+                float[] bestPx = new float[b * plane];
+                double[] best = new double[b];
+                double[] initial = null;
+                Arrays.fill(best, Double.NEGATIVE_INFINITY);
+                for (int attempt = 0; attempt < o.attempts(); attempt++) { // best of k random starts, per icon
+                    Random rng = new Random(o.seed() * 1_000_003L + bi * 7_919L + attempt);
+                    BatchState st = new BatchState(fourier, b, channels, height, width, rng);
+                    if (initial == null) {
+                        initial = objective.values(st.image(), mask, dirWh, dirRaw).castTo(DataType.DOUBLE).toDoubleVector();
+                    }
+                    for (int step = 0; step < o.steps(); step++) {
+                        st.step(objective, mask, dirWh, dirRaw, tOpts, rng, o.learningRate());
+                        p.step(b);
+                        if (step % 32 == 31) p.extra(String.format(Locale.ROOT, "batch %d/%d", bi + 1, nBatches));
+                    }
+                    iconSteps += (long) b * o.steps();
+                    INDArray finalImage = st.image();
+                    double[] fin = objective.values(finalImage, mask, dirWh, dirRaw).castTo(DataType.DOUBLE).toDoubleVector();
+                    float[] px = finalImage.castTo(DataType.FLOAT).dup('c').data().asFloat();
+                    for (int i = 0; i < b; i++) {
+                        if (fin[i] > best[i]) {
+                            best[i] = fin[i];
+                            System.arraycopy(px, i * plane, bestPx, i * plane, plane);
+                        }
+                    }
                 }
-                iconSteps += (long) b * o.steps();
-                INDArray finalImage = st.image();
-                double[] fin = objective.values(finalImage, mask, dirWh, dirRaw).castTo(DataType.DOUBLE).toDoubleVector();
-                float[] px = finalImage.castTo(DataType.FLOAT).dup('c').data().asFloat();
                 List<CellResult> results = new ArrayList<>();
                 for (int i = 0; i < b; i++) {
                     int cell = start + i;
                     String tile = TILES + "/" + String.format(Locale.ROOT, "cell-%04d.png", cell);
-                    writeTile(px, i, channels, height, width, dir.resolve(tile));
-                    results.add(new CellResult(cell, tile, initial[i], fin[i]));
+                    writeTile(bestPx, i, channels, height, width, dir.resolve(tile));
+                    results.add(new CellResult(cell, tile, initial[i], best[i]));
                 }
                 Json.write(batchFile, new BatchFile(results, (System.nanoTime() - tb) / 1e9));
                 all.addAll(results);

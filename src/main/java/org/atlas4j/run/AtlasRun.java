@@ -20,6 +20,7 @@ import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.LoadedModel;
 import org.atlas4j.reduce.Reducer;
+import org.atlas4j.render.Fidelity;
 import org.atlas4j.render.Renderer;
 import org.atlas4j.stitch.Stitcher;
 import org.atlas4j.util.Progress;
@@ -37,6 +38,20 @@ public final class AtlasRun {
     private LoadedModel model;
     private ImageDataset data;
     private String layer;
+
+    /** Reopens an existing run folder with the config recorded in its provenance. */
+    public static AtlasRun open(Path runDir) {
+        Path p = runDir.resolve(PROVENANCE);
+        if (!Files.exists(p)) {
+            throw new UserError(runDir + " is not an atlas run folder (no " + PROVENANCE + "); pass e.g. atlas-output/fashion-mnist");
+        }
+        var prov = Json.read(p, com.fasterxml.jackson.databind.JsonNode.class);
+        RunConfig cfg = Json.MAPPER.convertValue(prov.get("config"), RunConfig.class);
+        Path abs = runDir.toAbsolutePath().normalize();
+        cfg.output = abs.getParent().toString();
+        cfg.name = abs.getFileName().toString();
+        return new AtlasRun(cfg);
+    }
 
     public AtlasRun(RunConfig cfg) {
         this.cfg = cfg;
@@ -175,7 +190,7 @@ public final class AtlasRun {
     public void render(boolean force) throws Exception {
         var r = cfg.render;
         var o = new Renderer.Options(layer(), r.steps, r.learningRate, r.batchSize, r.iconSize, r.cossimPow, r.whiten,
-                r.transforms, cfg.seed);
+                r.transforms, cfg.seed, r.attempts);
         String st = stamp("render", o, readStamp("grid"));
         if (!force && upToDate("render", st, Renderer.META)) return;
         Path rd = stageDir("render");
@@ -192,6 +207,29 @@ public final class AtlasRun {
         writeStamp("render", st);
         recordStage("render", res.seconds(), Map.of("icons", res.cells(), "iconStepsPerSecond", res.iconStepsPerSecond(),
                 "meanInitialObjective", res.meanInitialObjective(), "meanFinalObjective", res.meanFinalObjective()));
+        fidelity();
+    }
+
+    /** Feeds the rendered icons back through the model: see {@link Fidelity}. Writes render/fidelity.json. */
+    public Fidelity.Result fidelity() throws Exception {
+        long t0 = System.nanoTime();
+        readStamp("render");
+        Renderer.Result rr = Renderer.Result.read(stageDir("render"));
+        Gridder.Grid grid = Gridder.Grid.read(stageDir("grid"));
+        Npy.NpyArray vectors = Npy.read(stageDir("grid").resolve(Gridder.CELL_VECTORS));
+        Npy.NpyArray moment = Npy.read(stageDir("collect").resolve(Collector.SECOND_MOMENT));
+        Npy.NpyArray acts = Npy.read(stageDir("collect").resolve(Collector.ACTIVATIONS));
+        List<Path> tiles = new ArrayList<>();
+        for (var c : rr.results()) tiles.add(stageDir("render").resolve(c.tile()));
+        int[][] members = grid.cells().stream().map(Gridder.Cell::members).toArray(int[][]::new);
+        var f = Fidelity.measure(model().graph(), rr.options().layer(), tiles, vectors.data(), vectors.rows(), moment.data(),
+                rr.options(), acts.data(), members);
+        Fidelity.write(stageDir("render"), f);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Progress.info(f.summary() + "; " + Progress.format(secs));
+        recordStage("fidelity", secs, Map.of("top1", f.top1(), "top5", f.top5(), "meanRatio", f.meanRatio(),
+                "medianRatio", f.medianRatio(), "fractionAboveBestReal", f.fractionAboveBestReal()));
+        return f;
     }
 
     public Stitcher.Atlas stitch() throws Exception {

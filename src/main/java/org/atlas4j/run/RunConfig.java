@@ -65,6 +65,8 @@ public final class RunConfig {
         public double cossimPow = 4;
         public boolean whiten = true;
         public boolean transforms = true;
+        /** Random restarts per icon; the one with the highest final objective is kept. */
+        public int attempts = 1;
     }
 
     public static final class Stitch {
