@@ -12,6 +12,8 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Convolution2D;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
@@ -92,7 +94,11 @@ public final class SameDiffConverter {
             Layer layer = net.getLayer(i);
             String v = "l" + i + "_" + sanitize(name);
             Folding fold = null;
-            if (conf instanceof ConvolutionLayer c) {
+            if (conf instanceof DepthwiseConvolution2D dw) {
+                x = depthwise(sd, x, dw, layer, v, where, ctx);
+            } else if (conf instanceof SeparableConvolution2D sep) {
+                x = separable(sd, x, sep, layer, v, where, ctx);
+            } else if (conf instanceof ConvolutionLayer c) {
                 SDVariable in = x;
                 x = convolution(sd, x, c, layer, v, where, ctx);
                 if (pre == null && (c.getActivationFn() == null || c.getActivationFn() instanceof ActivationIdentity)) {
@@ -122,7 +128,7 @@ public final class SameDiffConverter {
                 x = sd.identity(v, x); // dropout is identity at inference
             } else {
                 throw new UnsupportedLayerException("Unsupported layer type at " + where + ". Supported: "
-                        + "ConvolutionLayer/Convolution2D, BatchNormalization, ActivationLayer, SubsamplingLayer (max/avg), "
+                        + "ConvolutionLayer/Convolution2D, DepthwiseConvolution2D, SeparableConvolution2D, BatchNormalization, ActivationLayer, SubsamplingLayer (max/avg), "
                         + "GlobalPoolingLayer (avg/max/sum), DenseLayer, OutputLayer, LossLayer, DropoutLayer.");
             }
             ctx.foldable = fold;
@@ -198,6 +204,35 @@ public final class SameDiffConverter {
         SDVariable wv = ctx.weights(sd, v + "_W", w);
         SDVariable bv = c.hasBias() ? sd.constant(v + "_b", layer.getParam("b").reshape(-1).dup().castTo(dt)) : null;
         SDVariable z = bv == null ? sd.cnn().conv2d(v + "_z", x, wv, cfg) : sd.cnn().conv2d(v + "_z", x, wv, bv, cfg);
+        return activation(sd, v, z, c.getActivationFn(), where);
+    }
+
+    /** DL4J depthwise weights are [kH, kW, in, multiplier], the layout SameDiff's depthwise_conv2d takes. */
+    private static SDVariable depthwise(SameDiff sd, SDVariable x, DepthwiseConvolution2D c, Layer layer, String v,
+            String where, Ctx ctx) {
+        requireNchw(c.getCnn2dDataFormat(), where);
+        DataType dt = x.dataType();
+        SDVariable w = ctx.weights(sd, v + "_W", layer.getParam("W").dup('c').castTo(dt));
+        SDVariable z = c.hasBias()
+                ? sd.cnn().depthWiseConv2d(v + "_z", x, w, sd.constant(v + "_b", layer.getParam("b").reshape(-1).dup().castTo(dt)),
+                        convConfig(c, where))
+                : sd.cnn().depthWiseConv2d(v + "_z", x, w, convConfig(c, where));
+        return activation(sd, v, z, c.getActivationFn(), where);
+    }
+
+    /**
+     * DL4J separable weights: depthwise [multiplier, in, kH, kW] and pointwise [out, in·multiplier, 1, 1];
+     * SameDiff wants [kH, kW, in, multiplier] and [1, 1, in·multiplier, out].
+     */
+    private static SDVariable separable(SameDiff sd, SDVariable x, SeparableConvolution2D c, Layer layer, String v,
+            String where, Ctx ctx) {
+        requireNchw(c.getCnn2dDataFormat(), where);
+        DataType dt = x.dataType();
+        SDVariable dw = ctx.weights(sd, v + "_W", layer.getParam("W").permute(2, 3, 1, 0).dup('c').castTo(dt));
+        SDVariable pw = sd.constant(v + "_pW", layer.getParam("pW").permute(2, 3, 1, 0).dup('c').castTo(dt));
+        SDVariable b = c.hasBias() ? sd.constant(v + "_b", layer.getParam("b").reshape(-1).dup().castTo(dt)) : null;
+        SDVariable z = b == null ? sd.cnn().separableConv2d(x, dw, pw, convConfig(c, where))
+                : sd.cnn().separableConv2d(x, dw, pw, b, convConfig(c, where));
         return activation(sd, v, z, c.getActivationFn(), where);
     }
 

@@ -16,6 +16,8 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
@@ -68,6 +70,17 @@ class SameDiffConverterTest {
                 b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(4).activation(Activation.SOFTMAX)
                         .name("out").build());
             }
+            case 3 -> { // depthwise (multiplier 2) + BN (not after a standard conv: broadcast path), separable, GAP
+                b.layer(new DepthwiseConvolution2D.Builder(3, 3).depthMultiplier(2).nOut(4)
+                        .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).name("dw").build());
+                b.layer(new BatchNormalization.Builder().name("bn1").build());
+                b.layer(new ActivationLayer.Builder().activation(Activation.RELU6).name("r6").build());
+                b.layer(new SeparableConvolution2D.Builder(3, 3).depthMultiplier(2).nOut(5).stride(2, 2)
+                        .convolutionMode(ConvolutionMode.Same).activation(Activation.RELU).name("sep").build());
+                b.layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("gap").build());
+                b.layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX)
+                        .name("out").build());
+            }
             default -> { // conv, BN, max pool (truncate), flatten to dense via preprocessor, swish, sum pooling absent
                 b.layer(new ConvolutionLayer.Builder(2, 2).nOut(3).convolutionMode(ConvolutionMode.Truncate)
                         .activation(Activation.SOFTPLUS).name("c1").build());
@@ -115,7 +128,7 @@ class SameDiffConverterTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0, 1, 2})
+    @ValueSource(ints = {0, 1, 2, 3})
     void everyLayerOutputMatchesDl4j(int variant) {
         MultiLayerNetwork net = net(variant);
         NetGraph g = SameDiffConverter.convert(net, new int[] {2, 9, 9}, DataType.DOUBLE);
@@ -133,7 +146,7 @@ class SameDiffConverterTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0, 1, 2})
+    @ValueSource(ints = {0, 1, 2, 3})
     void floatGraphMatchesDl4jWithin1e5(int variant) {
         MultiLayerNetwork net = net(variant);
         NetGraph g = SameDiffConverter.convert(net, new int[] {2, 9, 9});
@@ -145,7 +158,7 @@ class SameDiffConverterTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0, 1, 2})
+    @ValueSource(ints = {0, 1, 2, 3})
     void inputGradientOfEveryLayerMatchesFiniteDifferences(int variant) {
         MultiLayerNetwork net = net(variant);
         NetGraph g = SameDiffConverter.convert(net, new int[] {2, 9, 9}, DataType.DOUBLE);
