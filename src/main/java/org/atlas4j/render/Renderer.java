@@ -272,18 +272,23 @@ public final class Renderer {
             this.affines = new RandomAffine.Affine[b];
         }
 
-        /** Pixels in [0,1] of the current coefficients, into {@code img}; returns the [b,c,h,w] array. */
-        INDArray image() {
+        /** Pixels in [0,1] of the current coefficients, into {@code img}. */
+        void updateImage() {
             INDArray lin = fourier.toPixels(Nd4j.create(coeffs, new long[] {(long) b * channels, fourier.coefficients()}, 'c'));
             float[] l = lin.dup('c').data().asFloat();
             if (channels == 3) mixColours(l, false);
             for (int i = 0; i < l.length; i++) img[i] = (float) (1.0 / (1.0 + Math.exp(-l[i])));
+        }
+
+        /** The current image as a [b,c,h,w] array (a copy). */
+        INDArray image() {
+            updateImage();
             return Nd4j.create(img.clone(), new long[] {b, channels, h, w}, 'c');
         }
 
         void step(DirectionObjective obj, INDArray mask, INDArray dirWh, INDArray dirRaw, RandomAffine.Options tOpts,
                 Random rng, double lr) {
-            image();
+            updateImage();
             for (int i = 0; i < b; i++) affines[i] = RandomAffine.sample(tOpts, rng);
             RandomAffine.apply(img, transformed, b, channels, h, w, affines, tOpts.padValue());
             INDArray x = Nd4j.create(transformed, new long[] {b, channels, h, w}, 'c');

@@ -100,26 +100,8 @@ class SameDiffConverterTest {
         return net;
     }
 
-    /** Non-trivial running statistics and affine parameters, so BN is not the identity. */
     static void randomizeBatchNorm(MultiLayerNetwork net, long seed) {
-        Random r = new Random(seed);
-        for (var layer : net.getLayers()) {
-            if (layer.conf().getLayer() instanceof BatchNormalization) {
-                for (var e : layer.paramTable().entrySet()) {
-                    INDArray p = e.getValue();
-                    for (long i = 0; i < p.length(); i++) {
-                        double v = switch (e.getKey()) {
-                            case "gamma" -> 0.5 + r.nextDouble();
-                            case "beta", "mean" -> r.nextGaussian() * 0.5;
-                            case "var" -> 0.3 + r.nextDouble();
-                            case "log10stdev" -> -0.3 + 0.4 * r.nextDouble();
-                            default -> p.getDouble(i);
-                        };
-                        p.putScalar(i, v);
-                    }
-                }
-            }
-        }
+        org.atlas4j.TinyNets.randomizeBatchNorm(net, seed);
     }
 
     static INDArray input(long seed) {
