@@ -192,4 +192,18 @@ class PipelineIntegrationTest {
                 Files.readAllBytes(fresh.stageDir("collect").resolve(Collector.ACTIVATIONS)), "activations.npy differs");
         // layout determinism across processes is ReducerTest's job (within one JVM Smile's ARPACK seed advances)
     }
+
+    @Test
+    @Order(10)
+    void fidelityReopensTheRunFromItsProvenance() throws Exception {
+        Path folder = out.resolve("it");
+        var f = AtlasRun.open(folder).fidelity();
+        var grid = org.atlas4j.grid.Gridder.Grid.read(folder.resolve("grid"));
+        assertEquals(grid.cells().size(), f.icons());
+        assertTrue(f.top1() >= 0 && f.top1() <= f.top5() && f.top5() <= 1, f.summary());
+        assertTrue(Files.exists(folder.resolve("render").resolve(org.atlas4j.render.Fidelity.FILE)));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(org.atlas4j.util.UserError.class,
+                () -> AtlasRun.open(out.resolve("not-a-run")));
+        assertTrue(e.getMessage().contains("not an atlas run folder"), e.getMessage());
+    }
 }
