@@ -21,6 +21,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -85,59 +86,145 @@ public final class SameDiffConverter {
         for (int i = 0; i < n; i++) {
             org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayerWiseConfigurations().getConf(i).getLayer();
             String name = conf.getLayerName() != null ? conf.getLayerName() : "layer" + i;
-            String where = "layer " + i + " '" + name + "' (" + conf.getClass().getSimpleName() + ")";
-            InputPreProcessor pre = net.getLayerWiseConfigurations().getInputPreProcess(i);
-            if (pre != null) {
-                x = preprocess(sd, x, pre, where);
-                rank = 2;
-            }
-            Layer layer = net.getLayer(i);
-            String v = "l" + i + "_" + sanitize(name);
-            Folding fold = null;
-            if (conf instanceof DepthwiseConvolution2D dw) {
-                x = depthwise(sd, x, dw, layer, v, where, ctx);
-            } else if (conf instanceof SeparableConvolution2D sep) {
-                x = separable(sd, x, sep, layer, v, where, ctx);
-            } else if (conf instanceof ConvolutionLayer c) {
-                SDVariable in = x;
-                x = convolution(sd, x, c, layer, v, where, ctx);
-                if (pre == null && (c.getActivationFn() == null || c.getActivationFn() instanceof ActivationIdentity)) {
-                    fold = new Folding(in, c, layer, v + "_W");
-                }
-            } else if (conf instanceof BatchNormalization bn) {
-                x = batchNorm(sd, x, rank, bn, layer, v, where, pre == null ? ctx.foldable : null, ctx);
-            } else if (conf instanceof ActivationLayer a) {
-                x = activation(sd, v, x, a.getActivationFn(), where);
-            } else if (conf instanceof SubsamplingLayer s) {
-                x = pooling(sd, x, s, v, where);
-            } else if (conf instanceof GlobalPoolingLayer g) {
-                x = globalPooling(sd, x, g, v, where);
-                rank = g.isCollapseDimensions() ? 2 : 4;
-            } else if (conf instanceof OutputLayer o) {
-                requireRank2(rank, where);
-                SDVariable z = dense(sd, x, layer, v + "_logits", o.hasBias(), where, ctx);
-                logits = z.name();
-                x = activation(sd, v, z, o.getActivationFn(), where);
-            } else if (conf instanceof DenseLayer d) {
-                requireRank2(rank, where);
-                x = activation(sd, v, dense(sd, x, layer, v + "_z", d.hasBias(), where, ctx), d.getActivationFn(), where);
-            } else if (conf instanceof LossLayer l) {
-                logits = x.name();
-                x = activation(sd, v, x, l.getActivationFn(), where);
-            } else if (conf instanceof DropoutLayer) {
-                x = sd.identity(v, x); // dropout is identity at inference
-            } else {
-                throw new UnsupportedLayerException("Unsupported layer type at " + where + ". Supported: "
-                        + "ConvolutionLayer/Convolution2D, DepthwiseConvolution2D, SeparableConvolution2D, BatchNormalization, ActivationLayer, SubsamplingLayer (max/avg), "
-                        + "GlobalPoolingLayer (avg/max/sum), DenseLayer, OutputLayer, LossLayer, DropoutLayer.");
-            }
-            ctx.foldable = fold;
+            Step step = translate(sd, x, rank, net.getLayerWiseConfigurations().getInputPreProcess(i), conf, net.getLayer(i),
+                    i, name, ctx, ctx.foldable);
+            x = step.out();
+            rank = step.rank();
+            if (step.logits() != null) logits = step.logits();
+            ctx.foldable = step.fold();
             nodes.add(new NetGraph.Node(i, name, conf.getClass().getSimpleName(), x.name()));
         }
         if (ctx.needTrainable) {
             throw new UnsupportedLayerException("the network has no convolution or dense layer: nothing to differentiate");
         }
         return new NetGraph(sd, INPUT, inputShape, nodes, logits, x.name());
+    }
+
+    /** One translated layer: its output, the output's rank, a conv a following BN may fold into, pre-softmax logits. */
+    private record Step(SDVariable out, int rank, Folding fold, String logits) {
+    }
+
+    private static Step translate(SameDiff sd, SDVariable x, int rank, InputPreProcessor pre,
+            org.deeplearning4j.nn.conf.layers.Layer conf, Layer layer, int i, String name, Ctx ctx, Folding foldable) {
+        String where = "layer " + i + " '" + name + "' (" + conf.getClass().getSimpleName() + ")";
+        String logits = null;
+        if (pre != null) {
+            x = preprocess(sd, x, pre, where);
+            rank = 2;
+        }
+        String v = "l" + i + "_" + sanitize(name);
+        Folding fold = null;
+        if (conf instanceof DepthwiseConvolution2D dw) {
+            x = depthwise(sd, x, dw, layer, v, where, ctx);
+        } else if (conf instanceof SeparableConvolution2D sep) {
+            x = separable(sd, x, sep, layer, v, where, ctx);
+        } else if (conf instanceof ConvolutionLayer c) {
+            SDVariable in = x;
+            x = convolution(sd, x, c, layer, v, where, ctx);
+            if (pre == null && (c.getActivationFn() == null || c.getActivationFn() instanceof ActivationIdentity)) {
+                fold = new Folding(in, c, layer, v + "_W");
+            }
+        } else if (conf instanceof BatchNormalization bn) {
+            x = batchNorm(sd, x, rank, bn, layer, v, where, pre == null ? foldable : null, ctx);
+        } else if (conf instanceof ActivationLayer a) {
+            x = activation(sd, v, x, a.getActivationFn(), where);
+        } else if (conf instanceof SubsamplingLayer s) {
+            x = pooling(sd, x, s, v, where);
+        } else if (conf instanceof GlobalPoolingLayer g) {
+            x = globalPooling(sd, x, g, v, where);
+            rank = g.isCollapseDimensions() ? 2 : 4;
+        } else if (conf instanceof OutputLayer o) {
+            requireRank2(rank, where);
+            SDVariable z = dense(sd, x, layer, v + "_logits", o.hasBias(), where, ctx);
+            logits = z.name();
+            x = activation(sd, v, z, o.getActivationFn(), where);
+        } else if (conf instanceof DenseLayer d) {
+            requireRank2(rank, where);
+            x = activation(sd, v, dense(sd, x, layer, v + "_z", d.hasBias(), where, ctx), d.getActivationFn(), where);
+        } else if (conf instanceof LossLayer l) {
+            logits = x.name();
+            x = activation(sd, v, x, l.getActivationFn(), where);
+        } else if (conf instanceof DropoutLayer) {
+            x = sd.identity(v, x); // dropout is identity at inference
+        } else {
+            throw new UnsupportedLayerException("Unsupported layer type at " + where + ". Supported: "
+                    + "ConvolutionLayer/Convolution2D, DepthwiseConvolution2D, SeparableConvolution2D, BatchNormalization, "
+                    + "ActivationLayer, SubsamplingLayer (max/avg), GlobalPoolingLayer (avg/max/sum), DenseLayer, OutputLayer, "
+                    + "LossLayer, DropoutLayer; in a ComputationGraph also MergeVertex and ElementWiseVertex.");
+        }
+        return new Step(x, rank, fold, logits);
+    }
+
+    /**
+     * A ComputationGraph with one input: vertices in topological order; layer vertices as above, MergeVertex as
+     * concatenation along channels, ElementWiseVertex as add/subtract/product/average/max (skip connections).
+     */
+    public static NetGraph convert(ComputationGraph graph, int[] inputShape, DataType dataType) {
+        var conf = graph.getConfiguration();
+        if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
+            throw new UnsupportedLayerException("only graphs with one input and one output are supported (inputs "
+                    + conf.getNetworkInputs() + ", outputs " + conf.getNetworkOutputs() + ")");
+        }
+        SameDiff sd = SameDiff.create();
+        Ctx ctx = new Ctx();
+        java.util.Map<String, Step> done = new java.util.HashMap<>();
+        done.put(conf.getNetworkInputs().get(0),
+                new Step(sd.placeHolder(INPUT, dataType, -1, inputShape[0], -1, -1), 4, null, null));
+        List<NetGraph.Node> nodes = new ArrayList<>();
+        String logits = null;
+        String[] order = graph.getConfiguration().getTopologicalOrderStr().toArray(new String[0]);
+        int index = 0;
+        for (String name : order) {
+            if (done.containsKey(name)) continue; // the input
+            var vertex = conf.getVertices().get(name);
+            List<String> inputs = conf.getVertexInputs().get(name);
+            List<Step> in = new ArrayList<>();
+            for (String inName : inputs) in.add(done.get(inName));
+            String where = "vertex " + index + " '" + name + "' (" + vertex.getClass().getSimpleName() + ")";
+            String v = "v" + index + "_" + sanitize(name);
+            Step step;
+            if (vertex instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
+                requireOneInput(in, where);
+                Step prev = in.get(0);
+                var layerConf = lv.getLayerConf().getLayer();
+                step = translate(sd, prev.out(), prev.rank(), lv.getPreProcessor(), layerConf, graph.getLayer(name), index,
+                        name, ctx, prev.fold());
+                nodes.add(new NetGraph.Node(index, name, layerConf.getClass().getSimpleName(), step.out().name()));
+            } else if (vertex instanceof org.deeplearning4j.nn.conf.graph.MergeVertex) {
+                SDVariable[] xs = in.stream().map(Step::out).toArray(SDVariable[]::new);
+                step = new Step(sd.concat(v, 1, xs), in.get(0).rank(), null, null);
+                nodes.add(new NetGraph.Node(index, name, "MergeVertex", step.out().name()));
+            } else if (vertex instanceof org.deeplearning4j.nn.conf.graph.ElementWiseVertex ew) {
+                SDVariable acc = in.get(0).out();
+                for (int k = 1; k < in.size(); k++) {
+                    SDVariable b = in.get(k).out();
+                    acc = switch (ew.getOp()) {
+                        case Add, Average -> acc.add(b);
+                        case Subtract -> acc.sub(b);
+                        case Product -> acc.mul(b);
+                        case Max -> sd.math().max(acc, b);
+                    };
+                }
+                if (ew.getOp() == org.deeplearning4j.nn.conf.graph.ElementWiseVertex.Op.Average) acc = acc.div(in.size());
+                step = new Step(sd.identity(v, acc), in.get(0).rank(), null, null);
+                nodes.add(new NetGraph.Node(index, name, "ElementWiseVertex(" + ew.getOp() + ")", step.out().name()));
+            } else {
+                throw new UnsupportedLayerException("Unsupported graph vertex at " + where
+                        + ". Supported: layer vertices, MergeVertex, ElementWiseVertex.");
+            }
+            if (step.logits() != null) logits = step.logits();
+            done.put(name, step);
+            index++;
+        }
+        if (ctx.needTrainable) {
+            throw new UnsupportedLayerException("the network has no convolution or dense layer: nothing to differentiate");
+        }
+        String out = done.get(conf.getNetworkOutputs().get(0)).out().name();
+        return new NetGraph(sd, INPUT, inputShape, nodes, logits, out);
+    }
+
+    private static void requireOneInput(List<?> in, String where) {
+        if (in.size() != 1) throw new UnsupportedLayerException(where + " has " + in.size() + " inputs; layers take one");
     }
 
     static String sanitize(String s) {

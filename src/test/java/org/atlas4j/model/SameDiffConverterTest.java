@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -207,5 +208,64 @@ class SameDiffConverterTest {
         assertEquals(3, g.shape("c1").shape().length);
         var e2 = assertThrows(IllegalArgumentException.class, () -> g.spatialLayer("gap"));
         assertTrue(e2.getMessage().contains("no spatial"), e2.getMessage());
+    }
+
+    /** A graph with a residual add, a concatenation (merge) and a conv+BN pair, as in ResNet/Inception blocks. */
+    static org.deeplearning4j.nn.graph.ComputationGraph residualGraph() {
+        var g = new NeuralNetConfiguration.Builder().seed(5).weightInit(WeightInit.XAVIER).dataType(DataType.DOUBLE)
+                .graphBuilder().addInputs("in")
+                .addLayer("c1", new ConvolutionLayer.Builder(3, 3).nOut(4).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.IDENTITY).build(), "in")
+                .addLayer("bn1", new BatchNormalization.Builder().build(), "c1")
+                .addLayer("r1", new ActivationLayer.Builder().activation(Activation.RELU).build(), "bn1")
+                .addLayer("c2a", new ConvolutionLayer.Builder(3, 3).nOut(4).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.RELU).build(), "r1")
+                .addLayer("c2b", new ConvolutionLayer.Builder(1, 1).nOut(4).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.IDENTITY).build(), "r1")
+                .addVertex("add", new org.deeplearning4j.nn.conf.graph.ElementWiseVertex(
+                        org.deeplearning4j.nn.conf.graph.ElementWiseVertex.Op.Add), "c2a", "c2b", "r1")
+                .addVertex("cat", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "add", "r1")
+                .addLayer("pool", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2)
+                        .stride(2, 2).convolutionMode(ConvolutionMode.Same).build(), "cat")
+                .addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "pool")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "gap")
+                .setOutputs("out")
+                .setInputTypes(InputType.convolutional(9, 9, 2))
+                .build();
+        var net = new org.deeplearning4j.nn.graph.ComputationGraph(g);
+        net.init();
+        Random r = new Random(9);
+        for (String bn : List.of("bn1")) {
+            for (var e : net.getLayer(bn).paramTable().entrySet()) {
+                INDArray p = e.getValue();
+                for (long i = 0; i < p.length(); i++) {
+                    p.putScalar(i, switch (e.getKey()) {
+                        case "gamma" -> 0.5 + r.nextDouble();
+                        case "beta", "mean" -> r.nextGaussian() * 0.5;
+                        case "var" -> 0.3 + r.nextDouble();
+                        case "log10stdev" -> -0.3 + 0.4 * r.nextDouble();
+                        default -> p.getDouble(i);
+                    });
+                }
+            }
+        }
+        return net;
+    }
+
+    @Test
+    void graphWithSkipConnectionsAndMergesMatchesDl4jAndFiniteDifferences() {
+        var net = residualGraph();
+        NetGraph g = SameDiffConverter.convert(net, new int[] {2, 9, 9}, DataType.DOUBLE);
+        INDArray x = input(300);
+        INDArray expected = net.outputSingle(false, x);
+        INDArray actual = g.forward(x, g.output()).get(g.output());
+        double diff = expected.sub(actual).amaxNumber().doubleValue();
+        assertTrue(diff < 1e-5, "graph output differs from DL4J by " + diff);
+        for (NetGraph.Node n : g.nodes()) {
+            checkGradient(g, n.variable(), input(400), "vertex " + n.name() + " (" + n.type() + ")");
+        }
+        assertTrue(g.nodes().stream().anyMatch(n -> n.type().startsWith("ElementWiseVertex")));
+        assertTrue(g.nodes().stream().anyMatch(n -> n.type().equals("MergeVertex")));
     }
 }
