@@ -288,16 +288,8 @@ public final class Renderer {
 
         void step(DirectionObjective obj, INDArray mask, INDArray dirWh, INDArray dirRaw, RandomAffine.Options tOpts,
                 Random rng, double lr) {
-            updateImage();
             for (int i = 0; i < b; i++) affines[i] = RandomAffine.sample(tOpts, rng);
-            RandomAffine.apply(img, transformed, b, channels, h, w, affines, tOpts.padValue());
-            INDArray x = Nd4j.create(transformed, new long[] {b, channels, h, w}, 'c');
-            float[] g = obj.inputGradient(x, mask, dirWh, dirRaw).castTo(DataType.FLOAT).dup('c').data().asFloat();
-            RandomAffine.adjoint(g, gImg, b, channels, h, w, affines);
-            for (int i = 0; i < gImg.length; i++) gImg[i] *= img[i] * (1 - img[i]);
-            if (channels == 3) mixColours(gImg, true);
-            INDArray gc = fourier.backward(Nd4j.create(gImg, new long[] {(long) b * channels, (long) h * w}, 'c'));
-            float[] grad = gc.dup('c').data().asFloat();
+            float[] grad = gradient(obj, mask, dirWh, dirRaw, affines, tOpts.padValue());
             t++;
             double c1 = 1 - Math.pow(BETA1, t);
             double c2 = 1 - Math.pow(BETA2, t);
@@ -307,6 +299,30 @@ public final class Renderer {
                 v[i] = (float) (BETA2 * v[i] + (1 - BETA2) * gi * gi);
                 coeffs[i] += (float) (lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + EPS)); // ascent
             }
+        }
+
+        /** The network input for the current coefficients under the given transforms, [b,c,h,w]. */
+        INDArray transformedInput(RandomAffine.Affine[] aff, float pad) {
+            updateImage();
+            RandomAffine.apply(img, transformed, b, channels, h, w, aff, pad);
+            return Nd4j.create(transformed.clone(), new long[] {b, channels, h, w}, 'c');
+        }
+
+        /**
+         * ∂(Σ_b objective_b)/∂coefficients under fixed transforms: the network's input gradient pulled back through
+         * the resampling (adjoint), the sigmoid, the colour mixing and the inverse FFT (Mᵀ). No update.
+         */
+        float[] gradient(DirectionObjective obj, INDArray mask, INDArray dirWh, INDArray dirRaw, RandomAffine.Affine[] aff,
+                float pad) {
+            updateImage();
+            RandomAffine.apply(img, transformed, b, channels, h, w, aff, pad);
+            INDArray x = Nd4j.create(transformed, new long[] {b, channels, h, w}, 'c');
+            float[] g = obj.inputGradient(x, mask, dirWh, dirRaw).castTo(DataType.FLOAT).dup('c').data().asFloat();
+            RandomAffine.adjoint(g, gImg, b, channels, h, w, aff);
+            for (int i = 0; i < gImg.length; i++) gImg[i] *= img[i] * (1 - img[i]);
+            if (channels == 3) mixColours(gImg, true);
+            INDArray gc = fourier.backward(Nd4j.create(gImg, new long[] {(long) b * channels, (long) h * w}, 'c'));
+            return gc.dup('c').data().asFloat();
         }
 
         /** rgb = C·t per pixel with C the normalized colour sqrt matrix; the adjoint uses Cᵀ. */
