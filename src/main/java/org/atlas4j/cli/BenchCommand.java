@@ -102,7 +102,7 @@ final class BenchCommand implements Callable<Integer> {
                 float[] x = new float[bs * len];
                 for (int i = 0; i < bs; i++) data.copyImage(s + i, x, i * len);
                 INDArray in = Nd4j.create(x, new long[] {bs, data.channels(), data.height(), data.width()}, 'c');
-                m.network().output(in, false);
+                m.dl4jOutput(in);
             }
         }
         return n / ((System.nanoTime() - t0) / 1e9);

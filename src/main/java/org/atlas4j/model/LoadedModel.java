@@ -10,11 +10,20 @@ import java.util.List;
 import java.util.zip.ZipFile;
 
 import org.atlas4j.util.UserError;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.deeplearning4j.util.ModelSerializer;
 
 /** A DL4J model file loaded and translated to SameDiff, with its card and content hash (for provenance). */
-public record LoadedModel(Path file, String sha256, MultiLayerNetwork network, NetGraph graph, ModelCard card) {
+public record LoadedModel(Path file, String sha256, Model network, NetGraph graph, ModelCard card) {
+
+    /** DL4J's own inference (the reference our SameDiff graph is checked against, and the benchmark baseline). */
+    public INDArray dl4jOutput(INDArray input) {
+        return network instanceof ComputationGraph cg ? cg.outputSingle(false, input)
+                : ((MultiLayerNetwork) network).output(input, false);
+    }
 
     /**
      * @param inputShape [C,H,W] when the model has no card beside it; null to require the card
@@ -27,23 +36,22 @@ public record LoadedModel(Path file, String sha256, MultiLayerNetwork network, N
         if (!Files.isReadable(file) || Files.isDirectory(file)) {
             throw new UserError("model file is not a readable file: " + file);
         }
+        boolean isGraph;
         try (ZipFile zip = new ZipFile(file.toFile())) {
             if (zip.getEntry("configuration.json") == null) {
                 throw new UserError("model file " + file + " is a zip but not a DL4J model (no configuration.json); "
                         + "save models with ModelSerializer.writeModel");
             }
-            if (new String(zip.getInputStream(zip.getEntry("configuration.json")).readAllBytes()).contains("\"vertices\"")) {
-                throw new UserError("model file " + file + " holds a ComputationGraph; only MultiLayerNetwork models are "
-                        + "supported so far");
-            }
+            isGraph = new String(zip.getInputStream(zip.getEntry("configuration.json")).readAllBytes()).contains("\"vertices\"");
         } catch (java.util.zip.ZipException e) {
             throw new UserError("model file " + file + " is not a DL4J model zip (" + e.getMessage() + ")");
         } catch (IOException e) {
             throw new UserError("cannot read model file " + file + ": " + e.getMessage());
         }
-        MultiLayerNetwork net;
+        Model net;
         try {
-            net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+            net = isGraph ? ModelSerializer.restoreComputationGraph(file.toFile(), false)
+                    : ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
         } catch (IOException | RuntimeException e) {
             throw new UserError("cannot load DL4J model " + file + ": " + e.getMessage(), e);
         }
@@ -56,7 +64,9 @@ public record LoadedModel(Path file, String sha256, MultiLayerNetwork network, N
         if (card == null) {
             card = new ModelCard(file.getFileName().toString(), shape, List.of(), null, "as given", "no model card");
         }
-        NetGraph graph = SameDiffConverter.convert(net, shape);
+        NetGraph graph = net instanceof ComputationGraph cg
+                ? SameDiffConverter.convert(cg, shape, org.nd4j.linalg.api.buffer.DataType.FLOAT)
+                : SameDiffConverter.convert((MultiLayerNetwork) net, shape);
         return new LoadedModel(file, sha256(file), net, graph, card);
     }
 

@@ -268,4 +268,21 @@ class SameDiffConverterTest {
         assertTrue(g.nodes().stream().anyMatch(n -> n.type().startsWith("ElementWiseVertex")));
         assertTrue(g.nodes().stream().anyMatch(n -> n.type().equals("MergeVertex")));
     }
+
+    @Test
+    void computationGraphZipLoadsThroughTheModelLoader(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        var net = residualGraph();
+        java.nio.file.Path zip = dir.resolve("resnetish.zip");
+        org.deeplearning4j.util.ModelSerializer.writeModel(net, zip.toFile(), false);
+        new ModelCard("resnetish.zip", new int[] {2, 9, 9}, List.of("a", "b", "c"), "cat", "as given", "test")
+                .write(ModelCard.cardPath(zip));
+        LoadedModel m = LoadedModel.load(zip, null);
+        INDArray x = input(500).castTo(DataType.FLOAT);
+        INDArray ours = m.graph().forward(x, m.graph().output()).get(m.graph().output());
+        double diff = m.dl4jOutput(x.castTo(DataType.DOUBLE)).sub(ours.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        assertTrue(diff < 1e-5, "loaded graph differs from DL4J by " + diff);
+        assertEquals("cat", m.resolveLayer(null));
+        assertTrue(m.graph().spatialLayer("add").spatial());
+    }
 }
