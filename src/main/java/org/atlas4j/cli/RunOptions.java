@@ -38,6 +38,9 @@ final class RunOptions {
     @Option(names = "--limit", description = "Use only the first N images")
     Integer limit;
 
+    @Option(names = "--attribution", description = "Collect each sample's attribution to every class (a·∂logit/∂a)")
+    boolean attribution;
+
     @Option(names = "--method", description = "Layout method: umap or tsne")
     String method;
 
@@ -91,6 +94,7 @@ final class RunOptions {
             c.data.labels = labels;
         }
         if (limit != null) c.data.limit = limit;
+        if (attribution) c.collect.attribution = true;
         if (method != null) c.reduce.method = method;
         if (neighbors != null) c.reduce.neighbors = neighbors;
         if (minDist != null) c.reduce.minDist = minDist;

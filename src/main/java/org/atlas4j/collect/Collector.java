@@ -25,9 +25,16 @@ public final class Collector {
     public static final String SAMPLES = "samples.csv";
     public static final String SECOND_MOMENT = "second-moment.npy";
     public static final String META = "collect.json";
+    public static final String ATTRIBUTION = "attribution.npy";
+    private static final String ATTR_WEIGHTS = "collect_attr_classweights";
+    private static final String ATTR_LOSS = "collect_attr_loss";
 
     /** Options; {@code excludeEdges} skips the border row/column of the layer's map, as in the paper. */
-    public record Options(String layer, int batchSize, long seed, boolean excludeEdges) {
+    public record Options(String layer, int batchSize, long seed, boolean excludeEdges, boolean attribution) {
+        public Options(String layer, int batchSize, long seed, boolean excludeEdges) {
+            this(layer, batchSize, seed, excludeEdges, false);
+        }
+
         public Options {
             if (batchSize < 1) throw new org.atlas4j.util.UserError("collect batch size must be >= 1, got " + batchSize);
         }
@@ -70,7 +77,16 @@ public final class Collector {
         long t0 = System.nanoTime();
         java.nio.file.Files.createDirectories(dir);
         Path csvTmp = dir.resolve("." + SAMPLES + ".tmp");
+        int classes = 0;
+        if (o.attribution()) {
+            if (graph.logits() == null) {
+                throw new org.atlas4j.util.UserError("--attribution needs a model with pre-softmax class scores (an output layer)");
+            }
+            classes = prepareAttribution(graph);
+        }
+        float[] attrBlock = new float[o.batchSize() * Math.max(classes, 1)];
         try (Npy.Writer acts = Npy.Writer.open(dir.resolve(ACTIVATIONS), n, d);
+             Npy.Writer attr = o.attribution() ? Npy.Writer.open(dir.resolve(ATTRIBUTION), n, classes) : null;
              BufferedWriter csv = java.nio.file.Files.newBufferedWriter(csvTmp, StandardCharsets.UTF_8);
              Progress p = Progress.start("collect " + o.layer(), n, "img")) {
             csv.append("index,label,predicted,probability,y,x\n");
@@ -101,6 +117,10 @@ public final class Collector {
                 }
                 accumulateSecondMoment(moment, block, b, d);
                 acts.writeRows(block, b);
+                if (attr != null) {
+                    attribute(graph, x, layerVar, a, s, b, d, h, w, classes, o, attrBlock);
+                    attr.writeRows(attrBlock, b);
+                }
                 p.step(b);
             }
         } catch (IOException | RuntimeException e) {
@@ -118,6 +138,44 @@ public final class Collector {
                 labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs);
         Json.write(dir.resolve(META), r);
         return r;
+    }
+
+    /** Adds the loss Σ_i Σ_c logits[i,c]·weights[i,c] to the graph (once); returns the number of classes. */
+    private static int prepareAttribution(NetGraph graph) {
+        var sd = graph.sameDiff();
+        long classes = graph.forward(Nd4j.zeros(DataType.FLOAT, 1, graph.inputShape()[0], graph.inputShape()[1],
+                graph.inputShape()[2]), graph.logits()).get(graph.logits()).size(1);
+        if (!sd.hasVariable(ATTR_LOSS)) {
+            var wts = sd.placeHolder(ATTR_WEIGHTS, sd.getVariable(graph.logits()).dataType(), -1, classes);
+            sd.sum(ATTR_LOSS, sd.getVariable(graph.logits()).mul(wts));
+        }
+        return (int) classes;
+    }
+
+    /**
+     * Linear attribution of each sampled activation to each class: a · ∂logit_c/∂a at the sampled position, one
+     * backward pass per class for the whole batch (samples do not interact at inference, so Σ_i logit_c[i] gives
+     * every sample's own gradient).
+     */
+    private static void attribute(NetGraph graph, INDArray x, String layerVar, float[] a, int start, int b, int d, int h,
+            int w, int classes, Options o, float[] out) {
+        var sd = graph.sameDiff();
+        if (!sd.getLossVariables().equals(java.util.List.of(ATTR_LOSS))) sd.setLossVariables(ATTR_LOSS);
+        java.util.Map<String, INDArray> ph = new java.util.HashMap<>();
+        ph.put(graph.input(), x);
+        for (int c = 0; c < classes; c++) {
+            INDArray wts = Nd4j.zeros(sd.getVariable(graph.logits()).dataType(), b, classes);
+            wts.getColumn(c).assign(1);
+            ph.put(ATTR_WEIGHTS, wts);
+            float[] g = graph.gradients(ph, layerVar).get(layerVar).castTo(DataType.FLOAT).dup('c').data().asFloat();
+            for (int i = 0; i < b; i++) {
+                int[] pos = position(o.seed(), start + i, h, w, o.excludeEdges());
+                int base = i * d * h * w + pos[0] * w + pos[1];
+                double sum = 0;
+                for (int ch = 0; ch < d; ch++) sum += (double) a[base + ch * h * w] * g[base + ch * h * w];
+                out[i * classes + c] = (float) sum;
+            }
+        }
     }
 
     /** Adds Σ a aᵀ over the block's rows (upper triangle, mirrored): the uncentred second moment for whitening. */

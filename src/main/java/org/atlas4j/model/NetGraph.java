@@ -105,4 +105,19 @@ public final class NetGraph {
         ph.put(input, batch);
         return sd.output(ph, variables);
     }
+
+    /**
+     * Gradients of the graph's current loss with respect to the given variables (placeholders or activations).
+     * The first call builds SameDiff's gradient graph, which prints a line per op to stdout in M2.1: silenced.
+     */
+    public Map<String, INDArray> gradients(Map<String, INDArray> placeholders, String... variables) {
+        if (sd.getFunction("grad") != null) return sd.calculateGradients(placeholders, variables);
+        java.io.PrintStream out = System.out;
+        System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try {
+            return sd.calculateGradients(placeholders, variables);
+        } finally {
+            System.setOut(out);
+        }
+    }
 }

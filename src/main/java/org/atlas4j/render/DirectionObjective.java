@@ -83,16 +83,7 @@ public final class DirectionObjective {
         SameDiff sd = graph.sameDiff();
         // setLossVariables discards SameDiff's cached gradient graph: only call it when the loss really changes
         if (!sd.getLossVariables().equals(java.util.List.of(total))) sd.setLossVariables(total);
-        Map<String, INDArray> ph = placeholders(input, centreMask, dirWhitened, dirRaw);
-        if (sd.getFunction("grad") != null) return sd.calculateGradients(ph, graph.input()).get(graph.input());
-        // the first call builds the gradient graph, and SameDiff M2.1 prints a line per op to stdout while doing so
-        java.io.PrintStream out = System.out;
-        System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-        try {
-            return sd.calculateGradients(ph, graph.input()).get(graph.input());
-        } finally {
-            System.setOut(out);
-        }
+        return graph.gradients(placeholders(input, centreMask, dirWhitened, dirRaw), graph.input()).get(graph.input());
     }
 
     /** Tiny helper so names stay valid SameDiff identifiers. */

@@ -146,7 +146,8 @@ public final class AtlasRun {
     // ---- stages ----
 
     public void collect(boolean force) throws Exception {
-        var o = new Collector.Options(layer(), cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges);
+        var o = new Collector.Options(layer(), cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges,
+                cfg.collect.attribution);
         String st = stamp("collect", List.of(o, model().sha256(), cfg.data.type, cfg.data.dir, String.valueOf(cfg.data.images), String.valueOf(cfg.data.labels),
                 cfg.data.limit), null);
         if (!force && upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META)) return;

@@ -40,6 +40,8 @@ public final class RunConfig {
     public static final class Collect {
         public int batchSize = 256;
         public boolean excludeEdges = true;
+        /** Also store each sample's attribution to every class (a · ∂logit/∂a) in collect/attribution.npy. */
+        public boolean attribution = false;
     }
 
     public static final class Reduce {
