@@ -82,7 +82,8 @@ public final class Collector {
             if (graph.logits() == null) {
                 throw new org.atlas4j.util.UserError("--attribution needs a model with pre-softmax class scores (an output layer)");
             }
-            classes = prepareAttribution(graph);
+            NetGraph tail = graph.tailAfter(o.layer());
+            classes = prepareAttribution(tail != null ? tail : graph);
         }
         float[] attrBlock = new float[o.batchSize() * Math.max(classes, 1)];
         try (Npy.Writer acts = Npy.Writer.open(dir.resolve(ACTIVATIONS), n, d);
@@ -118,7 +119,7 @@ public final class Collector {
                 accumulateSecondMoment(moment, block, b, d);
                 acts.writeRows(block, b);
                 if (attr != null) {
-                    attribute(graph, x, layerVar, a, s, b, d, h, w, classes, o, attrBlock);
+                    attribute(graph, x, out.get(layerVar), layerVar, a, s, b, d, h, w, classes, o, attrBlock);
                     attr.writeRows(attrBlock, b);
                 }
                 p.step(b);
@@ -157,17 +158,21 @@ public final class Collector {
      * backward pass per class for the whole batch (samples do not interact at inference, so Σ_i logit_c[i] gives
      * every sample's own gradient).
      */
-    private static void attribute(NetGraph graph, INDArray x, String layerVar, float[] a, int start, int b, int d, int h,
-            int w, int classes, Options o, float[] out) {
-        var sd = graph.sameDiff();
+    private static void attribute(NetGraph graph, INDArray x, INDArray activation, String layerVar, float[] a, int start,
+            int b, int d, int h, int w, int classes, Options o, float[] out) {
+        // cheapest: differentiate only the layers after the atlas layer, fed with its activations
+        NetGraph tail = graph.tailAfter(o.layer());
+        NetGraph target = tail != null ? tail : graph;
+        String wrt = tail != null ? tail.input() : layerVar;
+        var sd = target.sameDiff();
         if (!sd.getLossVariables().equals(java.util.List.of(ATTR_LOSS))) sd.setLossVariables(ATTR_LOSS);
         java.util.Map<String, INDArray> ph = new java.util.HashMap<>();
-        ph.put(graph.input(), x);
+        ph.put(target.input(), tail != null ? activation : x);
         for (int c = 0; c < classes; c++) {
-            INDArray wts = Nd4j.zeros(sd.getVariable(graph.logits()).dataType(), b, classes);
+            INDArray wts = Nd4j.zeros(sd.getVariable(target.logits()).dataType(), b, classes);
             wts.getColumn(c).assign(1);
             ph.put(ATTR_WEIGHTS, wts);
-            float[] g = graph.gradients(ph, layerVar).get(layerVar).castTo(DataType.FLOAT).dup('c').data().asFloat();
+            float[] g = target.gradients(ph, wrt).get(wrt).castTo(DataType.FLOAT).dup('c').data().asFloat();
             for (int i = 0; i < b; i++) {
                 int[] pos = position(o.seed(), start + i, h, w, o.excludeEdges());
                 int base = i * d * h * w + pos[0] * w + pos[1];

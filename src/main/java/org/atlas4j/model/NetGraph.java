@@ -42,6 +42,8 @@ public final class NetGraph {
     private final String logits;
     private final String output;
     private List<LayerShape> shapes;
+    private java.util.function.BiFunction<Node, int[], NetGraph> tailFactory;
+    private final Map<String, NetGraph> tails = new java.util.HashMap<>();
 
     NetGraph(SameDiff sd, String input, int[] inputShape, List<Node> nodes, String logits, String output) {
         this.sd = sd;
@@ -119,5 +121,27 @@ public final class NetGraph {
         } finally {
             System.setOut(out);
         }
+    }
+
+    void setTailFactory(java.util.function.BiFunction<Node, int[], NetGraph> factory) {
+        this.tailFactory = factory;
+    }
+
+    /**
+     * The part of the network after {@code layerName}, fed with that layer's activations (cached); null when the
+     * model kind cannot be cut there (then use the whole graph).
+     */
+    public synchronized NetGraph tailAfter(String layerName) {
+        if (tailFactory == null) return null;
+        return tails.computeIfAbsent(layerName, n -> {
+            long[] sh = shape(n).shape();
+            int[] in = new int[sh.length];
+            for (int k = 0; k < sh.length; k++) in[k] = (int) sh[k];
+            try {
+                return tailFactory.apply(layer(n), in);
+            } catch (SameDiffConverter.UnsupportedLayerException e) {
+                return null; // e.g. nothing with weights after the layer
+            }
+        });
     }
 }

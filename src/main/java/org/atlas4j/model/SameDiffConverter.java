@@ -76,14 +76,33 @@ public final class SameDiffConverter {
 
     /** @param dataType FLOAT for work, DOUBLE for gradient checks against finite differences */
     public static NetGraph convert(MultiLayerNetwork net, int[] inputShape, DataType dataType) {
+        NetGraph g = convertFrom(net, 0, inputShape, dataType);
+        g.setTailFactory((node, shape) -> convertFrom(net, node.index() + 1, shape, dataType));
+        return g;
+    }
+
+    /**
+     * The network from layer {@code first} on, fed with that layer's input: e.g. the tail after an atlas layer, so
+     * that class-score gradients with respect to its activations need no pass through the layers before it.
+     *
+     * @param inputShape per-sample shape of layer {@code first}'s input ([C,H,W] or [D])
+     */
+    public static NetGraph convertFrom(MultiLayerNetwork net, int first, int[] inputShape, DataType dataType) {
         SameDiff sd = SameDiff.create();
-        SDVariable x = sd.placeHolder(INPUT, dataType, -1, inputShape[0], -1, -1);
+        SDVariable x = inputShape.length == 3 ? sd.placeHolder(INPUT, dataType, -1, inputShape[0], -1, -1)
+                : sd.placeHolder(INPUT, dataType, -1, inputShape[0]);
         Ctx ctx = new Ctx();
+        if (first > 0) {
+            // SameDiff only builds gradient ops on paths back to a trainable variable: for a tail, whose first
+            // weights may sit after a reduction, put the variable at the input so its gradient always exists
+            x = x.mul(sd.var("tail_input_gain", Nd4j.scalar(dataType, 1.0)));
+            ctx.needTrainable = false;
+        }
         List<NetGraph.Node> nodes = new ArrayList<>();
         String logits = null;
-        int rank = 4; // tracked here because SameDiff does not always know an op output's shape before execution
+        int rank = inputShape.length + 1; // tracked here: SameDiff does not always know an op's shape before execution
         int n = net.getnLayers();
-        for (int i = 0; i < n; i++) {
+        for (int i = first; i < n; i++) {
             org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayerWiseConfigurations().getConf(i).getLayer();
             String name = conf.getLayerName() != null ? conf.getLayerName() : "layer" + i;
             Step step = translate(sd, x, rank, net.getLayerWiseConfigurations().getInputPreProcess(i), conf, net.getLayer(i),
