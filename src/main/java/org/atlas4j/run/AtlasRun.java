@@ -60,11 +60,15 @@ public final class AtlasRun {
     }
 
     static void validate(RunConfig c) {
-        if (c.grid.size < 1) {
-            throw new UserError("grid size must be at least 1 (got " + c.grid.size + "); the paper uses 20 for whole-layer atlases");
-        }
-        if (c.grid.threshold < 0) throw new UserError("grid threshold must be >= 0 (got " + c.grid.threshold + ")");
         if (c.data.limit < 0) throw new UserError("--limit must be >= 0 (got " + c.data.limit + ")");
+        // every stage's options are checked before any work starts, so a typo fails in a second, not after collect
+        new Reducer.Options(c.reduce.method, c.reduce.neighbors, c.reduce.minDist, c.reduce.metric, c.reduce.epochs,
+                c.reduce.perplexity, c.reduce.tsneMaxSamples, c.seed);
+        new Collector.Options("-", c.collect.batchSize, c.seed, c.collect.excludeEdges, c.collect.attribution);
+        new Gridder.Options(c.grid.size, c.grid.threshold);
+        new Renderer.Options("-", c.render.steps, c.render.learningRate, c.render.batchSize, c.render.iconSize,
+                c.render.cossimPow, c.render.whiten, c.render.transforms, c.seed, c.render.attempts);
+        new Stitcher.Options(c.stitch.tilePixels, c.stitch.scaleBySamples, c.stitch.captions);
     }
 
     public Path dir() {
