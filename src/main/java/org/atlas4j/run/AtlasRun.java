@@ -238,6 +238,11 @@ public final class AtlasRun {
     }
 
     public Stitcher.Atlas stitch() throws Exception {
+        return stitch(null);
+    }
+
+    /** @param captions per-cell captions, or null for each cell's most common true label */
+    public Stitcher.Atlas stitch(List<String> captions) throws Exception {
         long t0 = System.nanoTime();
         var o = new Stitcher.Options(cfg.stitch.tilePixels, cfg.stitch.scaleBySamples, cfg.stitch.captions);
         readStamp("render");
@@ -246,7 +251,7 @@ public final class AtlasRun {
         List<String> tiles = new ArrayList<>();
         for (var c : rr.results()) tiles.add(c.tile());
         List<String> names = model().card().classNames();
-        var atlas = Stitcher.run(grid, stageDir("render"), tiles, names, o, dir);
+        var atlas = Stitcher.run(grid, stageDir("render"), tiles, names, captions, o, dir);
         double secs = (System.nanoTime() - t0) / 1e9;
         Progress.info(String.format(Locale.ROOT,
                 "stitch: %s (%d×%d px, %d tiles); neighbour label agreement %.2f (shuffled %.2f); mean tile difference %.3f; %s",
@@ -265,6 +270,74 @@ public final class AtlasRun {
         render(force);
         stitch();
         Progress.info("atlas: " + dir.resolve(Stitcher.PNG) + " (" + Progress.format((System.nanoTime() - t0) / 1e9) + " in all)");
+    }
+
+    // ---- class atlas ----
+
+    /** What a class atlas kept; written to its collect/class-filter.json. */
+    public record ClassSelection(String className, int classIndex, int topN, int samples, int ofSamples) {
+    }
+
+    /**
+     * A class atlas: the samples whose top-attributed class is {@code cls} plus the {@code topN} with the strongest
+     * positive attribution to it, laid out, gridded, rendered and stitched in {@code <run>/class-<name>/}, each cell
+     * captioned with its mean attribution to the class. Collects attributions first if the run has none.
+     */
+    public Stitcher.Atlas classAtlas(String cls, int topN, int gridSize, int threshold, boolean force) throws Exception {
+        cfg.collect.attribution = true;
+        collect(false);
+        Npy.NpyArray attr = Npy.read(stageDir("collect").resolve(Collector.ATTRIBUTION));
+        int classes = attr.cols();
+        List<String> names = model().card().classNames();
+        int target = org.atlas4j.classatlas.ClassFilter.resolve(cls, names);
+        int[] keep = org.atlas4j.classatlas.ClassFilter.select(attr.data(), classes, target, topN);
+        String className = target < names.size() ? names.get(target) : Integer.toString(target);
+        if (keep.length < 3) {
+            throw new UserError("only " + keep.length + " samples attribute to class '" + className + "'; collect more images");
+        }
+        RunConfig child = Json.MAPPER.convertValue(Json.MAPPER.valueToTree(cfg), RunConfig.class);
+        child.output = dir.toString();
+        child.name = "class-" + className.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-");
+        child.grid.size = gridSize;
+        child.grid.threshold = threshold;
+        AtlasRun sub = new AtlasRun(child);
+        sub.model = model();
+        sub.layer = layer();
+        Path sc = sub.stageDir("collect");
+        Files.createDirectories(sc);
+        Npy.NpyArray acts = Npy.read(stageDir("collect").resolve(Collector.ACTIVATIONS));
+        int d = acts.cols();
+        float[] a = new float[keep.length * d];
+        float[] at = new float[keep.length * classes];
+        for (int k = 0; k < keep.length; k++) {
+            System.arraycopy(acts.data(), keep[k] * d, a, k * d, d);
+            System.arraycopy(attr.data(), keep[k] * classes, at, k * classes, classes);
+        }
+        Npy.writeFloat32(sc.resolve(Collector.ACTIVATIONS), a, keep.length, d);
+        Npy.writeFloat32(sc.resolve(Collector.ATTRIBUTION), at, keep.length, classes);
+        // whitening keeps the whole layer's statistics: a class's directions are whitened against all images
+        Files.copy(stageDir("collect").resolve(Collector.SECOND_MOMENT), sc.resolve(Collector.SECOND_MOMENT),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        List<String> lines = Files.readAllLines(stageDir("collect").resolve(Collector.SAMPLES));
+        StringBuilder csv = new StringBuilder(lines.get(0)).append('\n');
+        for (int k : keep) csv.append(lines.get(k + 1)).append('\n');
+        org.atlas4j.io.AtomicFiles.writeString(sc.resolve(Collector.SAMPLES), csv.toString());
+        ClassSelection sel = new ClassSelection(className, target, topN, keep.length, attr.rows());
+        Json.write(sc.resolve("class-filter.json"), sel);
+        sub.writeStamp("collect", stamp("collect", sel, readStamp("collect")));
+        Progress.info(String.format(Locale.ROOT, "class atlas '%s': %,d of %,d samples (top-attributed class, plus the "
+                + "top %,d by attribution)", className, keep.length, attr.rows(), topN));
+        sub.reduce(force);
+        sub.grid(force);
+        sub.render(force);
+        Gridder.Grid grid = Gridder.Grid.read(sub.stageDir("grid"));
+        List<String> captions = new ArrayList<>();
+        for (Gridder.Cell c : grid.cells()) {
+            double sum = 0;
+            for (int m : c.members()) sum += at[m * classes + target];
+            captions.add(String.format(Locale.ROOT, "%.2f", sum / c.members().length));
+        }
+        return sub.stitch(captions);
     }
 
     // ---- provenance ----

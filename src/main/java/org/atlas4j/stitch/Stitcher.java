@@ -65,6 +65,12 @@ public final class Stitcher {
 
     public static Atlas run(Gridder.Grid grid, Path renderDir, List<String> tilePaths, List<String> classNames,
             Options o, Path outDir) throws IOException {
+        return run(grid, renderDir, tilePaths, classNames, null, o, outDir);
+    }
+
+    /** @param captions per-cell caption text (e.g. a class atlas's attribution strength); null: the top label */
+    public static Atlas run(Gridder.Grid grid, Path renderDir, List<String> tilePaths, List<String> classNames,
+            List<String> captions, Options o, Path outDir) throws IOException {
         int g = grid.size();
         int px = o.tilePixels();
         int width = g * px;
@@ -88,7 +94,8 @@ public final class Stitcher {
             if (tile == null) throw new IOException("unreadable tile " + renderDir.resolve(tilePath));
             tiles.add(tile);
             int[] p = placement(c.row(), c.col(), c.count(), mean, px, o.scaleBySamples());
-            String label = c.topLabel() >= 0 && c.topLabel() < classNames.size() ? classNames.get(c.topLabel())
+            String label = captions != null ? captions.get(c.id())
+                    : c.topLabel() >= 0 && c.topLabel() < classNames.size() ? classNames.get(c.topLabel())
                     : (c.topLabel() >= 0 ? Integer.toString(c.topLabel()) : "");
             placements.add(new Placement(c.id(), c.row(), c.col(), c.count(), p[0], p[1], p[2],
                     "render/" + tilePath, label, c.purity()));

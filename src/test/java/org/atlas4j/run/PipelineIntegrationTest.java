@@ -206,4 +206,19 @@ class PipelineIntegrationTest {
                 () -> AtlasRun.open(out.resolve("not-a-run")));
         assertTrue(e.getMessage().contains("not an atlas run folder"), e.getMessage());
     }
+
+    @Test
+    @Order(11)
+    void classAtlasKeepsExactlyTheFilteredSamples() throws Exception {
+        var atlas = run.classAtlas("Trouser", 150, 4, 2, false);
+        Path folder = out.resolve("it").resolve("class-trouser");
+        float[] attr = org.atlas4j.io.Npy.read(out.resolve("it").resolve("collect").resolve(Collector.ATTRIBUTION)).data();
+        int[] expected = org.atlas4j.classatlas.ClassFilter.select(attr, 10, 1, 150);
+        var sel = org.atlas4j.io.Json.read(folder.resolve("collect").resolve("class-filter.json"), AtlasRun.ClassSelection.class);
+        assertEquals(expected.length, sel.samples());
+        assertEquals(2000, sel.ofSamples());
+        assertEquals(expected.length, org.atlas4j.io.Npy.read(folder.resolve("reduce").resolve(Reducer.LAYOUT)).rows());
+        assertTrue(Files.exists(folder.resolve("atlas.png")));
+        for (var p : atlas.placements()) assertTrue(p.topLabel().matches("-?\\d+\\.\\d\\d"), "caption " + p.topLabel());
+    }
 }
