@@ -56,6 +56,11 @@ public final class Reducer {
 
     /** Raw 2-D coordinates (N×2 row-major), one row per input row. */
     public static float[] fit(float[] data, int n, int d, Options o) {
+        return fit(data, n, d, o, 2);
+    }
+
+    /** Raw coordinates in {@code dims} dimensions (N×dims row-major), e.g. 1 for a comparison's y axis. */
+    public static float[] fit(float[] data, int n, int d, Options o, int dims) {
         if (n < 3) throw new UserError("need at least 3 samples for a 2-D layout, got " + n);
         double[][] x = new double[n][d];
         for (int i = 0; i < n; i++) {
@@ -83,21 +88,20 @@ public final class Reducer {
             if (n < 7) throw new UserError("t-SNE needs at least 7 samples (perplexity >= 2), got " + n);
             int iters = o.epochs() > 0 ? o.epochs() : 1000;
             double perplexity = Math.max(2, Math.min(o.perplexity(), (n - 1) / 3.0));
-            y = inOnePool(o.seed(), () -> TSNE.fit(x, new TSNE.Options(2, perplexity, 200, 12, iters)).coordinates());
+            y = inOnePool(o.seed(), () -> TSNE.fit(x, new TSNE.Options(dims, perplexity, 200, 12, iters)).coordinates());
         } else {
             int k = Math.min(o.neighbors(), n - 1);
             int epochs = o.epochs() > 0 ? o.epochs() : (n > 10_000 ? 200 : 500);
             // (k, d, epochs, learningRate, minDist, spread, negativeSamples, repulsion, localConnectivity)
-            UMAP.Options uo = new UMAP.Options(k, 2, epochs, 1.0, o.minDist(), 1.0, 5, 1.0, 1.0);
+            UMAP.Options uo = new UMAP.Options(k, dims, epochs, 1.0, o.minDist(), 1.0, 5, 1.0, 1.0);
             y = umap(x, k, epochs, uo, o);
         }
         if (y.length != n) {
             throw new IllegalStateException("layout returned " + y.length + " positions for " + n + " samples");
         }
-        float[] out = new float[2 * n];
+        float[] out = new float[dims * n];
         for (int i = 0; i < n; i++) {
-            out[2 * i] = (float) y[i][0];
-            out[2 * i + 1] = (float) y[i][1];
+            for (int k = 0; k < dims; k++) out[dims * i + k] = (float) y[i][k];
         }
         return out;
     }

@@ -295,36 +295,9 @@ public final class AtlasRun {
         if (keep.length < 3) {
             throw new UserError("only " + keep.length + " samples attribute to class '" + className + "'; collect more images");
         }
-        RunConfig child = Json.MAPPER.convertValue(Json.MAPPER.valueToTree(cfg), RunConfig.class);
-        child.output = dir.toString();
-        child.name = "class-" + className.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-");
-        child.grid.size = gridSize;
-        child.grid.threshold = threshold;
-        AtlasRun sub = new AtlasRun(child);
-        sub.model = model();
-        sub.layer = layer();
-        Path sc = sub.stageDir("collect");
-        Files.createDirectories(sc);
-        Npy.NpyArray acts = Npy.read(stageDir("collect").resolve(Collector.ACTIVATIONS));
-        int d = acts.cols();
-        float[] a = new float[keep.length * d];
-        float[] at = new float[keep.length * classes];
-        for (int k = 0; k < keep.length; k++) {
-            System.arraycopy(acts.data(), keep[k] * d, a, k * d, d);
-            System.arraycopy(attr.data(), keep[k] * classes, at, k * classes, classes);
-        }
-        Npy.writeFloat32(sc.resolve(Collector.ACTIVATIONS), a, keep.length, d);
-        Npy.writeFloat32(sc.resolve(Collector.ATTRIBUTION), at, keep.length, classes);
-        // whitening keeps the whole layer's statistics: a class's directions are whitened against all images
-        Files.copy(stageDir("collect").resolve(Collector.SECOND_MOMENT), sc.resolve(Collector.SECOND_MOMENT),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        List<String> lines = Files.readAllLines(stageDir("collect").resolve(Collector.SAMPLES));
-        StringBuilder csv = new StringBuilder(lines.get(0)).append('\n');
-        for (int k : keep) csv.append(lines.get(k + 1)).append('\n');
-        org.atlas4j.io.AtomicFiles.writeString(sc.resolve(Collector.SAMPLES), csv.toString());
+        float[] at = subset(attr.data(), keep, classes);
         ClassSelection sel = new ClassSelection(className, target, topN, keep.length, attr.rows());
-        Json.write(sc.resolve("class-filter.json"), sel);
-        sub.writeStamp("collect", stamp("collect", sel, readStamp("collect")));
+        AtlasRun sub = subRun("class-" + slug(className), keep, sel, gridSize, threshold);
         Progress.info(String.format(Locale.ROOT, "class atlas '%s': %,d of %,d samples (top-attributed class, plus the "
                 + "top %,d by attribution)", className, keep.length, attr.rows(), topN));
         sub.reduce(force);
@@ -338,6 +311,168 @@ public final class AtlasRun {
             captions.add(String.format(Locale.ROOT, "%.2f", sum / c.members().length));
         }
         return sub.stitch(captions);
+    }
+
+    /** A child run in {@code <run>/<name>/} whose collect stage is the given subset of this run's samples. */
+    private AtlasRun subRun(String name, int[] keep, Object selection, int gridSize, int threshold) throws Exception {
+        RunConfig child = Json.MAPPER.convertValue(Json.MAPPER.valueToTree(cfg), RunConfig.class);
+        child.output = dir.toString();
+        child.name = name;
+        child.grid.size = gridSize;
+        child.grid.threshold = threshold;
+        AtlasRun sub = new AtlasRun(child);
+        sub.model = model();
+        sub.layer = layer();
+        Path sc = sub.stageDir("collect");
+        Files.createDirectories(sc);
+        Npy.NpyArray acts = Npy.read(stageDir("collect").resolve(Collector.ACTIVATIONS));
+        Npy.NpyArray attr = Npy.read(stageDir("collect").resolve(Collector.ATTRIBUTION));
+        Npy.writeFloat32(sc.resolve(Collector.ACTIVATIONS), subset(acts.data(), keep, acts.cols()), keep.length, acts.cols());
+        Npy.writeFloat32(sc.resolve(Collector.ATTRIBUTION), subset(attr.data(), keep, attr.cols()), keep.length, attr.cols());
+        // whitening keeps the whole layer's statistics: the subset's directions are whitened against all images
+        Files.copy(stageDir("collect").resolve(Collector.SECOND_MOMENT), sc.resolve(Collector.SECOND_MOMENT),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        List<String> lines = Files.readAllLines(stageDir("collect").resolve(Collector.SAMPLES));
+        StringBuilder csv = new StringBuilder(lines.get(0)).append('\n');
+        for (int k : keep) csv.append(lines.get(k + 1)).append('\n');
+        org.atlas4j.io.AtomicFiles.writeString(sc.resolve(Collector.SAMPLES), csv.toString());
+        Json.write(sc.resolve("selection.json"), selection);
+        sub.writeStamp("collect", stamp("collect", selection, readStamp("collect")));
+        return sub;
+    }
+
+    private static float[] subset(float[] rows, int[] keep, int cols) {
+        float[] out = new float[keep.length * cols];
+        for (int k = 0; k < keep.length; k++) System.arraycopy(rows, keep[k] * cols, out, k * cols, cols);
+        return out;
+    }
+
+    private static String slug(String s) {
+        return s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-");
+    }
+
+    // ---- class comparison ----
+
+    /** What a comparison kept. */
+    public record ComparedClasses(String classA, int indexA, String classB, int indexB, int perClass, int samples) {
+    }
+
+    /**
+     * Classes A and B side by side: their samples laid out with x = attribution difference (B − A, scaled by its 99th
+     * percentile, clipped to [−1,1]) and y = a 1-D UMAP of the activations; gridded, rendered, stitched in
+     * {@code <run>/compare-<a>-vs-<b>/}, with a ranked table of dual-role cells (strong attribution to both).
+     */
+    public List<org.atlas4j.classatlas.Comparison.DualRole> compare(String a, String b, int perClass, int gridSize,
+            int threshold, boolean force) throws Exception {
+        cfg.collect.attribution = true;
+        collect(false);
+        Npy.NpyArray attr = Npy.read(stageDir("collect").resolve(Collector.ATTRIBUTION));
+        int classes = attr.cols();
+        List<String> names = model().card().classNames();
+        int ia = org.atlas4j.classatlas.ClassFilter.resolve(a, names);
+        int ib = org.atlas4j.classatlas.ClassFilter.resolve(b, names);
+        if (ia == ib) throw new UserError("compare needs two different classes, got '" + a + "' twice");
+        java.util.TreeSet<Integer> keepSet = new java.util.TreeSet<>();
+        for (int i : org.atlas4j.classatlas.ClassFilter.select(attr.data(), classes, ia, perClass)) keepSet.add(i);
+        for (int i : org.atlas4j.classatlas.ClassFilter.select(attr.data(), classes, ib, perClass)) keepSet.add(i);
+        int[] keep = keepSet.stream().mapToInt(Integer::intValue).toArray();
+        String na = ia < names.size() ? names.get(ia) : Integer.toString(ia);
+        String nb = ib < names.size() ? names.get(ib) : Integer.toString(ib);
+        var sel = new ComparedClasses(na, ia, nb, ib, perClass, keep.length);
+        AtlasRun sub = subRun("compare-" + slug(na) + "-vs-" + slug(nb), keep, sel, gridSize, threshold);
+        Progress.info(String.format(Locale.ROOT, "compare '%s' vs '%s': %,d samples", na, nb, keep.length));
+        float[] at = subset(attr.data(), keep, classes);
+        // layout: x from the attribution difference, y from a 1-D UMAP
+        Path rd = sub.stageDir("reduce");
+        Files.createDirectories(rd);
+        var ro = new Reducer.Options(cfg.reduce.method, cfg.reduce.neighbors, cfg.reduce.minDist, cfg.reduce.metric,
+                cfg.reduce.epochs, cfg.reduce.perplexity, cfg.reduce.tsneMaxSamples, cfg.seed);
+        String st = stamp("reduce", List.of("compare", ro), sub.readStamp("collect"));
+        if (force || !sub.upToDate("reduce", st, Reducer.LAYOUT)) {
+            long t0 = System.nanoTime();
+            float[] x = org.atlas4j.classatlas.Comparison.axis(at, classes, ia, ib);
+            Npy.NpyArray acts = Npy.read(sub.stageDir("collect").resolve(Collector.ACTIVATIONS));
+            // 1-D embedding: the principal axis of the 2-D UMAP layout (Smile's UMAP refuses one dimension)
+            float[] y = principalAxis(Reducer.fit(acts.data(), acts.rows(), acts.cols(), ro, 2));
+            float[] raw = new float[2 * keep.length];
+            for (int i = 0; i < keep.length; i++) {
+                raw[2 * i] = x[i];
+                raw[2 * i + 1] = y[i];
+            }
+            float[] yn = org.atlas4j.reduce.LayoutNormalizer.normalize(raw, 1, 99);
+            float[] layout = new float[2 * keep.length];
+            for (int i = 0; i < keep.length; i++) {
+                layout[2 * i] = (x[i] + 1) / 2; // [−1,1] → [0,1] for the grid
+                layout[2 * i + 1] = yn[2 * i + 1];
+            }
+            Npy.writeFloat32(rd.resolve(Reducer.RAW_LAYOUT), raw, keep.length, 2);
+            Npy.writeFloat32(rd.resolve(Reducer.LAYOUT), layout, keep.length, 2);
+            sub.writeStamp("reduce", st);
+            sub.recordStage("reduce", (System.nanoTime() - t0) / 1e9, Map.of("samples", keep.length, "method", "compare"));
+        }
+        sub.grid(force);
+        sub.render(force);
+        Gridder.Grid grid = Gridder.Grid.read(sub.stageDir("grid"));
+        List<int[]> members = new ArrayList<>();
+        int[] rows = new int[grid.cells().size()];
+        int[] cols = new int[grid.cells().size()];
+        List<String> captions = new ArrayList<>();
+        for (Gridder.Cell c : grid.cells()) {
+            members.add(c.members());
+            rows[c.id()] = c.row();
+            cols[c.id()] = c.col();
+        }
+        var duals = org.atlas4j.classatlas.Comparison.dualRoles(members, rows, cols, at, classes, ia, ib);
+        for (Gridder.Cell c : grid.cells()) {
+            double sa = 0;
+            double sb = 0;
+            for (int m : c.members()) {
+                sa += at[m * classes + ia];
+                sb += at[m * classes + ib];
+            }
+            captions.add(String.format(Locale.ROOT, "%.2f|%.2f", sa / c.members().length, sb / c.members().length));
+        }
+        sub.stitch(captions);
+        Json.write(sub.dir().resolve("dual-role.json"), Map.of("classA", na, "classB", nb, "cells", duals));
+        StringBuilder t = new StringBuilder(String.format(Locale.ROOT, "Dual-role candidates: cells attributing to both %s "
+                + "(A) and %s (B), strongest first%n%-5s %-4s %-4s %-8s %-9s %-9s%n", na, nb, "cell", "row", "col", "samples",
+                "mean A", "mean B"));
+        for (var r : duals) {
+            t.append(String.format(Locale.ROOT, "%-5d %-4d %-4d %-8d %-9.3f %-9.3f%n", r.cell(), r.row(), r.col(), r.samples(),
+                    r.meanA(), r.meanB()));
+        }
+        org.atlas4j.io.AtomicFiles.writeString(sub.dir().resolve("dual-role.txt"), t.toString());
+        Progress.info(t.toString().lines().limit(7).collect(java.util.stream.Collectors.joining("\n")));
+        return duals;
+    }
+
+    /** Projection of N×2 points on their first principal component. */
+    static float[] principalAxis(float[] xy) {
+        int n = xy.length / 2;
+        double mx = 0;
+        double my = 0;
+        for (int i = 0; i < n; i++) {
+            mx += xy[2 * i];
+            my += xy[2 * i + 1];
+        }
+        mx /= n;
+        my /= n;
+        double sxx = 0;
+        double syy = 0;
+        double sxy = 0;
+        for (int i = 0; i < n; i++) {
+            double dx = xy[2 * i] - mx;
+            double dy = xy[2 * i + 1] - my;
+            sxx += dx * dx;
+            syy += dy * dy;
+            sxy += dx * dy;
+        }
+        double angle = 0.5 * Math.atan2(2 * sxy, sxx - syy); // direction of the larger eigenvalue
+        double cx = Math.cos(angle);
+        double cy = Math.sin(angle);
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) out[i] = (float) ((xy[2 * i] - mx) * cx + (xy[2 * i + 1] - my) * cy);
+        return out;
     }
 
     // ---- provenance ----

@@ -214,11 +214,29 @@ class PipelineIntegrationTest {
         Path folder = out.resolve("it").resolve("class-trouser");
         float[] attr = org.atlas4j.io.Npy.read(out.resolve("it").resolve("collect").resolve(Collector.ATTRIBUTION)).data();
         int[] expected = org.atlas4j.classatlas.ClassFilter.select(attr, 10, 1, 150);
-        var sel = org.atlas4j.io.Json.read(folder.resolve("collect").resolve("class-filter.json"), AtlasRun.ClassSelection.class);
+        var sel = org.atlas4j.io.Json.read(folder.resolve("collect").resolve("selection.json"), AtlasRun.ClassSelection.class);
         assertEquals(expected.length, sel.samples());
         assertEquals(2000, sel.ofSamples());
         assertEquals(expected.length, org.atlas4j.io.Npy.read(folder.resolve("reduce").resolve(Reducer.LAYOUT)).rows());
         assertTrue(Files.exists(folder.resolve("atlas.png")));
         for (var p : atlas.placements()) assertTrue(p.topLabel().matches("-?\\d+\\.\\d\\d"), "caption " + p.topLabel());
+    }
+
+    @Test
+    @Order(12)
+    void comparisonLaysOutTheAttributionDifferenceInMinusOneToOne() throws Exception {
+        var duals = run.compare("Sandal", "Sneaker", 100, 5, 2, false);
+        Path folder = out.resolve("it").resolve("compare-sandal-vs-sneaker");
+        var raw = org.atlas4j.io.Npy.read(folder.resolve("reduce").resolve(Reducer.RAW_LAYOUT));
+        float min = Float.MAX_VALUE;
+        float max = -Float.MAX_VALUE;
+        for (int i = 0; i < raw.rows(); i++) {
+            min = Math.min(min, raw.data()[2 * i]);
+            max = Math.max(max, raw.data()[2 * i]);
+        }
+        assertTrue(min >= -1 && max <= 1 && min < 0 && max > 0, "x range [" + min + ", " + max + "]");
+        assertTrue(Files.exists(folder.resolve("atlas.png")) && Files.exists(folder.resolve("dual-role.json"))
+                && Files.exists(folder.resolve("dual-role.txt")));
+        for (int k = 1; k < duals.size(); k++) assertTrue(duals.get(k - 1).strength() >= duals.get(k).strength());
     }
 }
