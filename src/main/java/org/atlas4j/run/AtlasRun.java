@@ -475,6 +475,59 @@ public final class AtlasRun {
         return out;
     }
 
+    // ---- patch test ----
+
+    /**
+     * Pastes an icon (a PNG, or a cell number of this run's render) onto test images of class {@code from} and
+     * reports how often the prediction flips to {@code to}, with noise and real-image controls; writes
+     * patch-test.{json,txt,svg} to {@code <run>/patch-<from>-to-<to>/}.
+     */
+    public org.atlas4j.patch.PatchTest.Report patchTest(String from, String to, String icon, int images, double[] sizes)
+            throws Exception {
+        List<String> names = model().card().classNames();
+        int ia = org.atlas4j.classatlas.ClassFilter.resolve(from, names);
+        int ib = org.atlas4j.classatlas.ClassFilter.resolve(to, names);
+        ImageDataset all = data();
+        // test images: the last 10,000 of the embedded default (Fashion-MNIST's test split), else all images
+        int start = "fashion-mnist".equals(cfg.data.type) && all.size() == 70_000 ? 60_000 : 0;
+        List<Integer> a = new ArrayList<>();
+        int realB = -1;
+        for (int i = start; i < all.size(); i++) {
+            if (all.label(i) == ia && a.size() < images) a.add(i);
+            if (all.label(i) == ib && realB < 0) realB = i;
+        }
+        if (a.isEmpty() || realB < 0) throw new UserError("no test images of class " + from + " or " + to + " in " + all.describe());
+        Path iconFile = Files.exists(Path.of(icon)) ? Path.of(icon)
+                : stageDir("render").resolve(Renderer.TILES).resolve(String.format(Locale.ROOT, "cell-%04d.png",
+                        parseCell(icon)));
+        if (!Files.exists(iconFile)) {
+            throw new UserError("icon " + icon + " not found: give a PNG file or a cell number rendered in " + stageDir("render"));
+        }
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(iconFile.toFile());
+        if (img == null || img.getWidth() != img.getHeight()) throw new UserError("icon " + iconFile + " is not a square image");
+        int ch = all.channels();
+        float[] iconPx = org.atlas4j.patch.PatchTest.readImage(img, ch);
+        float[] b = new float[all.imageLength()];
+        all.copyImage(realB, b, 0);
+        String fn = ia < names.size() ? names.get(ia) : from;
+        String tn = ib < names.size() ? names.get(ib) : to;
+        var report = org.atlas4j.patch.PatchTest.run(model().graph(), all, a.stream().mapToInt(Integer::intValue).toArray(),
+                ib, iconPx, img.getWidth(), b, sizes, cfg.seed, fn, tn);
+        Path out = dir.resolve("patch-" + slug(fn) + "-to-" + slug(tn));
+        Files.createDirectories(out);
+        org.atlas4j.patch.PatchTest.write(report, sizes, out);
+        Progress.info(Files.readString(out.resolve("patch-test.txt")));
+        return report;
+    }
+
+    private static int parseCell(String s) {
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new UserError("--icon takes a PNG file or a cell number, got '" + s + "'");
+        }
+    }
+
     // ---- provenance ----
 
     @SuppressWarnings("unchecked")
