@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 
 import org.atlas4j.data.ImageDataset;
@@ -62,83 +64,145 @@ public final class Collector {
     }
 
     public static Result run(NetGraph graph, ImageDataset data, Options o, Path dir) throws IOException {
-        NetGraph.LayerShape shape = graph.spatialLayer(o.layer());
-        int d = (int) shape.shape()[0];
-        int h = (int) shape.shape()[1];
-        int w = (int) shape.shape()[2];
+        return runLayers(graph, data, o, List.of(o.layer()), List.of(dir)).get(0);
+    }
+
+    /** One layer's outputs while collecting: its writers, buffers and running second moment. */
+    private static final class Sink implements AutoCloseable {
+        final String layer;
+        final String variable;
+        final int d;
+        final int h;
+        final int w;
+        final Path dir;
+        final double[] moment;
+        final float[] block;
+        final float[] attrBlock;
+        final int classes;
+        final Npy.Writer acts;
+        final Npy.Writer attr;
+        final Path csvTmp;
+        final BufferedWriter csv;
+
+        Sink(NetGraph graph, String layer, Path dir, int n, Options o) throws IOException {
+            NetGraph.LayerShape shape = graph.spatialLayer(layer);
+            this.layer = layer;
+            this.variable = shape.node().variable();
+            this.d = (int) shape.shape()[0];
+            this.h = (int) shape.shape()[1];
+            this.w = (int) shape.shape()[2];
+            this.dir = dir;
+            this.moment = new double[d * d];
+            this.block = new float[o.batchSize() * d];
+            java.nio.file.Files.createDirectories(dir);
+            int k = 0;
+            if (o.attribution()) {
+                if (graph.logits() == null) {
+                    throw new org.atlas4j.util.UserError("--attribution needs a model with pre-softmax class scores (an output layer)");
+                }
+                NetGraph tail = graph.tailAfter(layer);
+                k = prepareAttribution(tail != null ? tail : graph);
+            }
+            this.classes = k;
+            this.attrBlock = new float[o.batchSize() * Math.max(k, 1)];
+            this.acts = Npy.Writer.open(dir.resolve(ACTIVATIONS), n, d);
+            this.attr = o.attribution() ? Npy.Writer.open(dir.resolve(ATTRIBUTION), n, k) : null;
+            this.csvTmp = dir.resolve("." + SAMPLES + ".tmp");
+            this.csv = java.nio.file.Files.newBufferedWriter(csvTmp, StandardCharsets.UTF_8);
+            csv.append("index,label,predicted,probability,y,x\n");
+        }
+
+        @Override
+        public void close() throws IOException {
+            try (Npy.Writer a = acts; Npy.Writer b = attr; BufferedWriter c = csv) {
+                // closes all three, in reverse order, even if one fails
+            }
+        }
+    }
+
+    /**
+     * Collects several layers in one pass over the data (each layer its own folder, same images and seed).
+     * Positions depend on (seed, image, map size) only, so a layer's samples are the same as in a single-layer run.
+     */
+    public static List<Result> runLayers(NetGraph graph, ImageDataset data, Options o, List<String> layers, List<Path> dirs)
+            throws IOException {
         int n = data.size();
         if (n == 0) throw new org.atlas4j.util.UserError("the dataset is empty: nothing to collect");
-        String layerVar = shape.node().variable();
         String outVar = graph.output();
         int len = data.imageLength();
-        double[] moment = new double[d * d];
         int correct = 0;
         int labelled = 0;
         long t0 = System.nanoTime();
-        java.nio.file.Files.createDirectories(dir);
-        Path csvTmp = dir.resolve("." + SAMPLES + ".tmp");
-        int classes = 0;
-        if (o.attribution()) {
-            if (graph.logits() == null) {
-                throw new org.atlas4j.util.UserError("--attribution needs a model with pre-softmax class scores (an output layer)");
-            }
-            NetGraph tail = graph.tailAfter(o.layer());
-            classes = prepareAttribution(tail != null ? tail : graph);
-        }
-        float[] attrBlock = new float[o.batchSize() * Math.max(classes, 1)];
-        try (Npy.Writer acts = Npy.Writer.open(dir.resolve(ACTIVATIONS), n, d);
-             Npy.Writer attr = o.attribution() ? Npy.Writer.open(dir.resolve(ATTRIBUTION), n, classes) : null;
-             BufferedWriter csv = java.nio.file.Files.newBufferedWriter(csvTmp, StandardCharsets.UTF_8);
-             Progress p = Progress.start("collect " + o.layer(), n, "img")) {
-            csv.append("index,label,predicted,probability,y,x\n");
-            float[] block = new float[o.batchSize() * d];
+        List<Sink> sinks = new ArrayList<>();
+        try (Progress p = Progress.start("collect " + String.join(",", layers), n, "img")) {
+            for (int l = 0; l < layers.size(); l++) sinks.add(new Sink(graph, layers.get(l), dirs.get(l), n, o));
+            String[] vars = new String[sinks.size() + 1];
+            for (int l = 0; l < sinks.size(); l++) vars[l] = sinks.get(l).variable;
+            vars[sinks.size()] = outVar;
             float[] input = new float[o.batchSize() * len];
             for (int s = 0; s < n; s += o.batchSize()) {
                 int b = Math.min(o.batchSize(), n - s);
                 for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
                 INDArray x = Nd4j.create(input, new long[] {o.batchSize(), data.channels(), data.height(), data.width()}, 'c');
                 if (b < o.batchSize()) x = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup();
-                var out = graph.forward(x, layerVar, outVar);
-                float[] a = out.get(layerVar).castTo(DataType.FLOAT).dup('c').data().asFloat();
+                var out = graph.forward(x, vars);
                 INDArray probs = out.get(outVar);
                 INDArray pred = probs.argMax(1);
                 for (int i = 0; i < b; i++) {
-                    int idx = s + i;
-                    int[] pos = position(o.seed(), idx, h, w, o.excludeEdges());
-                    int base = i * d * h * w + pos[0] * w + pos[1];
-                    for (int c = 0; c < d; c++) block[i * d + c] = a[base + c * h * w];
-                    int pr = pred.getInt(i);
-                    int label = data.label(idx);
+                    int label = data.label(s + i);
                     if (label >= 0) {
                         labelled++;
-                        if (label == pr) correct++;
+                        if (label == pred.getInt(i)) correct++;
                     }
-                    csv.write(idx + "," + label + "," + pr + "," + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr))
-                            + "," + pos[0] + "," + pos[1] + "\n");
                 }
-                accumulateSecondMoment(moment, block, b, d);
-                acts.writeRows(block, b);
-                if (attr != null) {
-                    attribute(graph, x, out.get(layerVar), layerVar, a, s, b, d, h, w, classes, o, attrBlock);
-                    attr.writeRows(attrBlock, b);
+                for (Sink k : sinks) {
+                    float[] a = out.get(k.variable).castTo(DataType.FLOAT).dup('c').data().asFloat();
+                    for (int i = 0; i < b; i++) {
+                        int idx = s + i;
+                        int[] pos = position(o.seed(), idx, k.h, k.w, o.excludeEdges());
+                        int base = i * k.d * k.h * k.w + pos[0] * k.w + pos[1];
+                        for (int c = 0; c < k.d; c++) k.block[i * k.d + c] = a[base + c * k.h * k.w];
+                        int pr = pred.getInt(i);
+                        k.csv.write(idx + "," + data.label(idx) + "," + pr + ","
+                                + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1] + "\n");
+                    }
+                    accumulateSecondMoment(k.moment, k.block, b, k.d);
+                    k.acts.writeRows(k.block, b);
+                    if (k.attr != null) {
+                        attribute(graph, x, out.get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
+                                new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
+                        k.attr.writeRows(k.attrBlock, b);
+                    }
                 }
                 p.step(b);
             }
+            for (Sink k : sinks) k.close();
         } catch (IOException | RuntimeException e) {
-            java.nio.file.Files.deleteIfExists(csvTmp);
+            for (Sink k : sinks) {
+                try {
+                    k.close();
+                } catch (IOException | RuntimeException ignored) {
+                    // the original failure is what matters; half-written files were not renamed into place
+                }
+                java.nio.file.Files.deleteIfExists(k.csvTmp);
+            }
             throw e;
         }
-        java.nio.file.Files.move(csvTmp, dir.resolve(SAMPLES), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        mirror(moment, d);
         double secs = (System.nanoTime() - t0) / 1e9;
-        float[] m = new float[d * d];
-        for (int i = 0; i < m.length; i++) m[i] = (float) (moment[i] / n);
-        Npy.writeFloat32(dir.resolve(SECOND_MOMENT), m, d, d);
-        Result r = new Result(o.layer(), n, d, h, w, o.seed(), o.excludeEdges(), data.describe(),
-                labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs);
-        Json.write(dir.resolve(META), r);
-        return r;
+        List<Result> results = new ArrayList<>();
+        for (Sink k : sinks) {
+            java.nio.file.Files.move(k.csvTmp, k.dir.resolve(SAMPLES), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            mirror(k.moment, k.d);
+            float[] m = new float[k.d * k.d];
+            for (int i = 0; i < m.length; i++) m[i] = (float) (k.moment[i] / n);
+            Npy.writeFloat32(k.dir.resolve(SECOND_MOMENT), m, k.d, k.d);
+            Result r = new Result(k.layer, n, k.d, k.h, k.w, o.seed(), o.excludeEdges(), data.describe(),
+                    labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs);
+            Json.write(k.dir.resolve(META), r);
+            results.add(r);
+        }
+        return results;
     }
 
     /** Adds the loss Σ_i Σ_c logits[i,c]·weights[i,c] to the graph (once); returns the number of classes. */
