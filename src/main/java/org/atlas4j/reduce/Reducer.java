@@ -111,15 +111,51 @@ public final class Reducer {
         // exact kNN is O(N²·D) on BLAS: ~20 s at 70k here; beyond a few hundred thousand rows Smile's NN-descent
         // (approximate, used by UMAP.fit itself) is the better trade
         NearestNeighborGraph graph = o.metric().equals("cosine") && x.length <= EXACT_KNN_LIMIT ? CosineKnn.build(x, k) : null;
+        // Up to 10,000 points Smile 4.4.2 starts a connected graph from a spectral layout through ARPACK, which here
+        // is slow (50 s at 10k), draws its start vector from a process-global seed, and sometimes fails outright
+        // ("Invalid matrix size: N x 0"). For every other graph it starts from PCA of the data. We give it that: k+1
+        // extra rows at the data's mean, linked only to each other, make the graph disconnected (PCA axes unchanged,
+        // the mean is the same); their positions are dropped afterwards.
+        boolean pad = graph != null && x.length <= 10_000;
+        double[][] data = pad ? withMeanRows(x, k + 1) : x;
+        NearestNeighborGraph g = pad ? withClique(graph, k, x.length) : graph;
         try (Progress p = Progress.start("reduce: UMAP layout", epochs, "epochs")) {
             AtlasLoggerProvider.setInfoListener((logger, msg) -> {
                 // Smile logs "The learning rate at <epoch> iterations: ..." once per epoch
                 if (logger.endsWith("UMAP") && msg.startsWith("The learning rate at ")) p.step(1);
             });
-            return inOnePool(o.seed(), () -> graph == null ? UMAP.fit(x, uo) : UMAP.fit(x, graph, uo));
+            double[][] y = inOnePool(o.seed(), () -> g == null ? UMAP.fit(data, uo) : UMAP.fit(data, g, uo));
+            return pad ? java.util.Arrays.copyOf(y, x.length) : y;
         } finally {
             AtlasLoggerProvider.setInfoListener(null);
         }
+    }
+
+    private static double[][] withMeanRows(double[][] x, int extra) {
+        int d = x[0].length;
+        double[] mean = new double[d];
+        for (double[] r : x) for (int j = 0; j < d; j++) mean[j] += r[j] / x.length;
+        double[][] out = java.util.Arrays.copyOf(x, x.length + extra);
+        for (int i = x.length; i < out.length; i++) out[i] = mean.clone();
+        return out;
+    }
+
+    /** The kNN graph plus k+1 vertices (indices n..n+k) that are each other's only neighbours. */
+    private static NearestNeighborGraph withClique(NearestNeighborGraph g, int k, int n) {
+        int[][] nbr = java.util.Arrays.copyOf(g.neighbors(), n + k + 1);
+        double[][] dist = java.util.Arrays.copyOf(g.distances(), n + k + 1);
+        for (int i = n; i < n + k + 1; i++) {
+            nbr[i] = new int[k];
+            dist[i] = new double[k];
+            int q = 0;
+            for (int j = n; j < n + k + 1; j++) {
+                if (j == i) continue;
+                nbr[i][q] = j;
+                dist[i][q] = 1e-3;
+                q++;
+            }
+        }
+        return new NearestNeighborGraph(k, nbr, dist);
     }
 
     private static double[][] inOnePool(long seed, java.util.concurrent.Callable<double[][]> task) {

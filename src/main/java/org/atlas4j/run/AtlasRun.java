@@ -475,6 +475,73 @@ public final class AtlasRun {
         return out;
     }
 
+    // ---- layer comparison ----
+
+    /** One layer's atlas in a comparison, with its label structure. */
+    public record LayerSummary(String layer, String shape, int cells, double meanPurity, double neighbourAgreement,
+            double shuffledBaseline, double fidelityTop1, String atlas) {
+    }
+
+    /**
+     * Atlases of several layers from ONE pass over the data ({@code <run>/layers/<layer>/}), then one page with them
+     * side by side and each layer's label purity: layers.png, layers.svg, layers.json (and layers.html).
+     */
+    public List<LayerSummary> compareLayers(List<String> layers, boolean force) throws Exception {
+        if (layers.size() < 2) throw new UserError("--layers needs at least two layers, e.g. relu1,relu2,relu3");
+        List<AtlasRun> runs = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        List<String> stamps = new ArrayList<>();
+        boolean all = true;
+        for (String l : layers) {
+            model().graph().spatialLayer(l);
+            RunConfig child = Json.MAPPER.convertValue(Json.MAPPER.valueToTree(cfg), RunConfig.class);
+            child.output = dir.resolve("layers").toString();
+            child.name = slug(l);
+            child.layer = l;
+            AtlasRun r = new AtlasRun(child);
+            r.model = model();
+            r.layer = l;
+            runs.add(r);
+            dirs.add(r.stageDir("collect"));
+            var o = new Collector.Options(l, cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges, false);
+            String st = r.stamp("collect", List.of(o, model().sha256(), cfg.data.type, cfg.data.dir,
+                    String.valueOf(cfg.data.images), String.valueOf(cfg.data.labels), cfg.data.limit), null);
+            stamps.add(st);
+            all &= !force && r.upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META);
+        }
+        if (!all) {
+            var results = Collector.runLayers(model().graph(), data(),
+                    new Collector.Options(layers.get(0), cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges),
+                    layers, dirs);
+            for (int i = 0; i < runs.size(); i++) {
+                runs.get(i).writeStamp("collect", stamps.get(i));
+                runs.get(i).recordStage("collect", results.get(i).seconds(), Map.of("images", results.get(i).count(),
+                        "dim", results.get(i).dim(), "imagesPerSecond", results.get(i).imagesPerSecond(), "layers", layers));
+            }
+        }
+        List<LayerSummary> out = new ArrayList<>();
+        for (int i = 0; i < runs.size(); i++) {
+            AtlasRun r = runs.get(i);
+            r.reduce(force);
+            r.grid(force);
+            r.render(force);
+            var atlas = r.stitch();
+            Gridder.Grid g = Gridder.Grid.read(r.stageDir("grid"));
+            double purity = g.cells().stream().mapToDouble(Gridder.Cell::purity).average().orElse(0);
+            var f = Json.read(r.stageDir("render").resolve(Fidelity.FILE), Fidelity.Result.class);
+            out.add(new LayerSummary(layers.get(i), model().graph().shape(layers.get(i)).shapeString(), g.cells().size(),
+                    purity, atlas.neighbours().observed(), atlas.neighbours().shuffledBaseline(), f.top1(),
+                    dir.relativize(r.dir().resolve(Stitcher.PNG)).toString()));
+        }
+        LayerPage.write(dir, out);
+        for (LayerSummary l : out) {
+            Progress.info(String.format(Locale.ROOT, "%-8s %-10s %3d cells, mean purity %.2f, neighbour agreement %.2f "
+                    + "(shuffled %.2f), fidelity top-1 %.2f", l.layer(), l.shape(), l.cells(), l.meanPurity(),
+                    l.neighbourAgreement(), l.shuffledBaseline(), l.fidelityTop1()));
+        }
+        return out;
+    }
+
     // ---- patch test ----
 
     /**

@@ -239,4 +239,22 @@ class PipelineIntegrationTest {
                 && Files.exists(folder.resolve("dual-role.txt")));
         for (int k = 1; k < duals.size(); k++) assertTrue(duals.get(k - 1).strength() >= duals.get(k).strength());
     }
+
+    @Test
+    @Order(13)
+    void compareLayersCollectsAllLayersInOnePassAndWritesOnePage() throws Exception {
+        var summaries = run.compareLayers(List.of("relu2", "relu3"), false);
+        assertEquals(2, summaries.size());
+        Path folder = out.resolve("it");
+        for (String f : List.of("layers.png", "layers.svg", "layers.json", "layers.html")) {
+            assertTrue(Files.exists(folder.resolve(f)), f);
+        }
+        var relu2 = org.atlas4j.io.Npy.read(folder.resolve("layers").resolve("relu2").resolve("collect").resolve(Collector.ACTIVATIONS));
+        assertEquals(2000, relu2.rows());
+        assertEquals(48, relu2.cols());
+        // same images, same seed: relu3 collected in the multi-layer pass equals the single-layer run's
+        assertArrayEquals(Files.readAllBytes(folder.resolve("collect").resolve(Collector.ACTIVATIONS)),
+                Files.readAllBytes(folder.resolve("layers").resolve("relu3").resolve("collect").resolve(Collector.ACTIVATIONS)));
+        for (var s : summaries) assertTrue(s.meanPurity() > 0 && s.meanPurity() <= 1, s.toString());
+    }
 }
