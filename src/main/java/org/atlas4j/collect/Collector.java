@@ -28,8 +28,6 @@ public final class Collector {
     public static final String SECOND_MOMENT = "second-moment.npy";
     public static final String META = "collect.json";
     public static final String ATTRIBUTION = "attribution.npy";
-    private static final String ATTR_WEIGHTS = "collect_attr_classweights";
-    private static final String ATTR_LOSS = "collect_attr_loss";
 
     /** Options; {@code excludeEdges} skips the border row/column of the layer's map, as in the paper. */
     public record Options(String layer, int batchSize, long seed, boolean excludeEdges, boolean attribution) {
@@ -101,7 +99,7 @@ public final class Collector {
                     throw new org.atlas4j.util.UserError("--attribution needs a model with pre-softmax class scores (an output layer)");
                 }
                 NetGraph tail = graph.tailAfter(layer);
-                k = prepareAttribution(tail != null ? tail : graph);
+                k = (tail != null ? tail : graph).classCount();
             }
             this.classes = k;
             this.attrBlock = new float[o.batchSize() * Math.max(k, 1)];
@@ -205,18 +203,6 @@ public final class Collector {
         return results;
     }
 
-    /** Adds the loss Σ_i Σ_c logits[i,c]·weights[i,c] to the graph (once); returns the number of classes. */
-    private static int prepareAttribution(NetGraph graph) {
-        var sd = graph.sameDiff();
-        long classes = graph.forward(Nd4j.zeros(DataType.FLOAT, 1, graph.inputShape()[0], graph.inputShape()[1],
-                graph.inputShape()[2]), graph.logits()).get(graph.logits()).size(1);
-        if (!sd.hasVariable(ATTR_LOSS)) {
-            var wts = sd.placeHolder(ATTR_WEIGHTS, sd.getVariable(graph.logits()).dataType(), -1, classes);
-            sd.sum(ATTR_LOSS, sd.getVariable(graph.logits()).mul(wts));
-        }
-        return (int) classes;
-    }
-
     /**
      * Linear attribution of each sampled activation to each class: a · ∂logit_c/∂a at the sampled position, one
      * backward pass per class for the whole batch (samples do not interact at inference, so Σ_i logit_c[i] gives
@@ -228,15 +214,11 @@ public final class Collector {
         NetGraph tail = graph.tailAfter(o.layer());
         NetGraph target = tail != null ? tail : graph;
         String wrt = tail != null ? tail.input() : layerVar;
-        var sd = target.sameDiff();
-        if (!sd.getLossVariables().equals(java.util.List.of(ATTR_LOSS))) sd.setLossVariables(ATTR_LOSS);
-        java.util.Map<String, INDArray> ph = new java.util.HashMap<>();
-        ph.put(target.input(), tail != null ? activation : x);
+        INDArray in = tail != null ? activation : x;
         for (int c = 0; c < classes; c++) {
-            INDArray wts = Nd4j.zeros(sd.getVariable(target.logits()).dataType(), b, classes);
+            INDArray wts = Nd4j.zeros(DataType.FLOAT, b, classes);
             wts.getColumn(c).assign(1);
-            ph.put(ATTR_WEIGHTS, wts);
-            float[] g = target.gradients(ph, wrt).get(wrt).castTo(DataType.FLOAT).dup('c').data().asFloat();
+            float[] g = target.classScoreGradient(in, wts, wrt).castTo(DataType.FLOAT).dup('c').data().asFloat();
             for (int i = 0; i < b; i++) {
                 int[] pos = position(o.seed(), start + i, h, w, o.excludeEdges());
                 int base = i * d * h * w + pos[0] * w + pos[1];

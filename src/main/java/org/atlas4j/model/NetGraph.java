@@ -42,6 +42,7 @@ public final class NetGraph {
     private final String logits;
     private final String output;
     private List<LayerShape> shapes;
+    private int classCount = -1;
     private java.util.function.BiFunction<Node, int[], NetGraph> tailFactory;
     private final Map<String, NetGraph> tails = new java.util.HashMap<>();
 
@@ -121,6 +122,43 @@ public final class NetGraph {
         } finally {
             System.setOut(out);
         }
+    }
+
+    public static final String CLASS_WEIGHTS = "class_score_weights";
+    public static final String CLASS_LOSS = "class_score_loss";
+
+    /** Number of class scores (the logits' width); throws a clear error when the network has no output layer. */
+    public synchronized int classCount() {
+        if (logits == null) {
+            throw new org.atlas4j.util.UserError("the model has no pre-softmax class scores (no OutputLayer or LossLayer); "
+                    + "class attribution needs them");
+        }
+        if (classCount < 0) {
+            long[] s = new long[inputShape.length + 1];
+            s[0] = 1;
+            for (int k = 0; k < inputShape.length; k++) s[k + 1] = inputShape[k];
+            classCount = (int) forward(Nd4j.zeros(sd.getVariable(logits).dataType(), s), logits).get(logits).size(1);
+        }
+        return classCount;
+    }
+
+    /**
+     * Gradient of Σ_i Σ_c logits[i,c]·weights[i,c] with respect to {@code wrt} (the input placeholder or any
+     * activation). Samples do not interact at inference, so one-hot rows give every sample its own ∂logit_c/∂wrt in
+     * one backward pass.
+     */
+    public INDArray classScoreGradient(INDArray input, INDArray weights, String wrt) {
+        int classes = classCount();
+        if (!sd.hasVariable(CLASS_LOSS)) {
+            var w = sd.placeHolder(CLASS_WEIGHTS, sd.getVariable(logits).dataType(), -1, classes);
+            sd.sum(CLASS_LOSS, sd.getVariable(logits).mul(w));
+        }
+        // setLossVariables discards SameDiff's cached gradient graph: only call it when the loss really changes
+        if (!sd.getLossVariables().equals(List.of(CLASS_LOSS))) sd.setLossVariables(CLASS_LOSS);
+        Map<String, INDArray> ph = new HashMap<>();
+        ph.put(this.input, input);
+        ph.put(CLASS_WEIGHTS, weights.castTo(sd.getVariable(logits).dataType()));
+        return gradients(ph, wrt).get(wrt);
     }
 
     void setTailFactory(java.util.function.BiFunction<Node, int[], NetGraph> factory) {
