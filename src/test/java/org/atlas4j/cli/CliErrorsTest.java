@@ -108,4 +108,33 @@ class CliErrorsTest {
         Outcome o = atlas("run", "--data-dir", "/nonexistent", "--limit", "10", "--name", "x", "--output", out.toString());
         assertCleanFailure(o, "/nonexistent", "apt-get install dataset-fashion-mnist");
     }
+
+    Path oneImage() throws Exception {
+        Path dir = Files.createDirectories(out.resolve("imgs"));
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY),
+                "png", dir.resolve("x.png").toFile());
+        return dir;
+    }
+
+    @Test
+    void explainRejectsUnknownMethodClassAndResize() throws Exception {
+        assumeDemoModel();
+        String imgs = oneImage().toString();
+        assertCleanFailure(atlas("explain", "--images", imgs, "--out", out.resolve("e").toString(), "--method", "lime"),
+                "unknown attribution method 'lime'", "gradcam++");
+        assertCleanFailure(atlas("explain", "--images", imgs, "--out", out.resolve("e").toString(), "--class", "Boots"),
+                "--class 'Boots'", "Ankle boot");
+        assertCleanFailure(atlas("explain", "--images", imgs, "--out", out.resolve("e").toString(), "--class", "12"),
+                "out of range", "10 classes");
+        assertCleanFailure(atlas("explain", "--images", imgs, "--resize", "zoom"), "crop, pad or stretch");
+        assertCleanFailure(atlas("explain", "--images", out.resolve("nope").toString()), "no such file or folder");
+    }
+
+    @Test
+    void explainRefusesCamOnAHeadWithoutGlobalAveragePooling() throws Exception {
+        assumeDemoModel();
+        Outcome o = atlas("explain", "--images", oneImage().toString(), "--out", out.resolve("e").toString(), "--layer",
+                "relu2", "--method", "cam");
+        assertCleanFailure(o, "CAM needs", "global average pooling", "--method gradcam");
+    }
 }
