@@ -46,6 +46,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--render-steps", description = "Steps in the render benchmark (default: ${DEFAULT-VALUE})")
     int renderSteps = 32;
 
+    @Option(names = "--stages", split = ",", description = "Stages to measure: collect, reduce, render, explain (default: all; reduce and render need collect)")
+    java.util.List<String> stages = java.util.List.of("collect", "reduce", "render", "explain");
+
+    @Option(names = "--explain-images", description = "Test images per attribution method (SmoothGrad: an eighth) (default: ${DEFAULT-VALUE})")
+    int explainImages = 1024;
+
     @Override
     public Integer call() throws Exception {
         Progress.setQuiet(true);
@@ -59,6 +65,11 @@ final class BenchCommand implements Callable<Integer> {
         report.append(String.format(Locale.ROOT, "atlas4j bench — %s, layer %s, %d cores, Java %s%n", model, l,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
 
+        if (stages.contains("explain")) explain(m, FashionMnist.test(dataDir), report);
+        if (!stages.contains("collect")) {
+            System.out.print(report);
+            return 0;
+        }
         // collect: SameDiff graph (ours) vs DL4J's own layers on the same images
         ImageDataset slice = SubsetDataset.firstN(data, nCollect);
         Collector.run(m.graph(), SubsetDataset.firstN(data, 512), new Collector.Options(l, 256, 1, true), tmp); // warm-up
@@ -69,7 +80,7 @@ final class BenchCommand implements Callable<Integer> {
 
         // reduce: UMAP on the first n collected activations
         Npy.NpyArray acts = Npy.read(tmp.resolve(Collector.ACTIVATIONS));
-        for (int requested : umapSizes) {
+        for (int requested : stages.contains("reduce") ? umapSizes : new int[0]) {
             int n = Math.min(requested, acts.rows());
             float[] x = Arrays.copyOf(acts.data(), n * acts.cols());
             long t0 = System.nanoTime();
@@ -78,6 +89,10 @@ final class BenchCommand implements Callable<Integer> {
                     (System.nanoTime() - t0) / 1e9, n, acts.cols()));
         }
 
+        if (!stages.contains("render")) {
+            System.out.print(report);
+            return 0;
+        }
         // render: one batch of icons, directions = the first collected activations
         int k = renderIcons;
         float[] dirs = Arrays.copyOf(acts.data(), k * acts.cols());
@@ -88,6 +103,38 @@ final class BenchCommand implements Callable<Integer> {
                 rr.iconStepsPerSecond(), k, renderSteps, rr.iconSize(), k));
         System.out.print(report);
         return 0;
+    }
+
+    /** Maps per second for each attribution method alone (batch 64; the first batch is a warm-up). */
+    private void explain(LoadedModel m, ImageDataset test, StringBuilder report) {
+        String layer = org.atlas4j.attribution.ExplainJob.defaultLayer(m.graph(), null);
+        int len = test.imageLength();
+        for (var method : org.atlas4j.attribution.Method.all()) {
+            int n = Math.min(test.size(), method.smooth() ? Math.max(64, explainImages / 8) : explainImages);
+            var cam = method.base() == org.atlas4j.attribution.Method.Base.CAM
+                    ? org.atlas4j.attribution.CamHead.find(m.network(), layer) : null;
+            var e = new org.atlas4j.attribution.Explainer(m.graph(), layer, cam,
+                    new org.atlas4j.attribution.Explainer.Options(java.util.List.of(method), 50, 0.15, 1, 64));
+            long t0 = 0;
+            int timed = 0;
+            for (int s = 0; s < n + 64; s += 64) {
+                if (s == 64) t0 = System.nanoTime();
+                int b = 64;
+                float[] x = new float[b * len];
+                long[] keys = new long[b];
+                int[] targets = new int[b];
+                for (int i = 0; i < b; i++) {
+                    test.copyImage((s + i) % test.size(), x, i * len);
+                    keys[i] = s + i;
+                    targets[i] = org.atlas4j.attribution.Explainer.TOP1;
+                }
+                e.explain(x, b, targets, keys);
+                if (s >= 64) timed += b;
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            report.append(String.format(Locale.ROOT, "explain   %,8.0f maps/s  (%s, layer %s, %,d images, batch 64%s)%n",
+                    timed / secs, method.id(), layer, timed, method.smooth() ? ", 50 noisy copies each" : ""));
+        }
     }
 
     private static double dl4jImagesPerSecond(LoadedModel m, ImageDataset data) {
