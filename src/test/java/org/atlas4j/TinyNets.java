@@ -56,8 +56,13 @@ public final class TinyNets {
 
     /** Non-trivial running statistics and affine parameters, so BN is not the identity. */
     public static void randomizeBatchNorm(MultiLayerNetwork net, long seed) {
+        randomizeBatchNorm(net.getLayers(), seed);
+    }
+
+    /** The same for any model's layers (e.g. a ComputationGraph's {@code getLayers()}). */
+    public static void randomizeBatchNorm(org.deeplearning4j.nn.api.Layer[] layers, long seed) {
         Random r = new Random(seed);
-        for (var layer : net.getLayers()) {
+        for (var layer : layers) {
             if (layer.conf().getLayer() instanceof BatchNormalization) {
                 for (var e : layer.paramTable().entrySet()) {
                     INDArray p = e.getValue();

@@ -99,10 +99,12 @@ public final class SanityReport {
             g.drawString(label, 0, 0);
             g.setTransform(old);
         }
-        g.setStroke(new BasicStroke(2f));
-        for (int m = 0; m < r.methods().size(); m++) {
+        int count = r.methods().size();
+        for (int m = 0; m < count; m++) {
             String method = r.methods().get(m);
             g.setColor(COLOURS[m % COLOURS.length]);
+            // earlier lines wider, so identical curves (CAM and Grad-CAM on a GAP head) both stay visible
+            g.setStroke(new BasicStroke(count == 1 ? 2f : 2f + 4f * (count - 1 - m) / (count - 1)));
             int px = -1;
             int py = -1;
             for (int i = 0; i < n; i++) {

@@ -306,11 +306,16 @@ public final class AtlasRun {
         Gridder.Grid grid = Gridder.Grid.read(sub.stageDir("grid"));
         List<String> captions = new ArrayList<>();
         for (Gridder.Cell c : grid.cells()) {
-            double sum = 0;
-            for (int m : c.members()) sum += at[m * classes + target];
-            captions.add(String.format(Locale.ROOT, "%.2f", sum / c.members().length));
+            captions.add(String.format(Locale.ROOT, "%.2f", meanAttribution(c, at, classes, target)));
         }
         return sub.stitch(captions);
+    }
+
+    /** Mean attribution to class {@code cls} over a cell's members ({@code at} is samples × classes). */
+    private static double meanAttribution(Gridder.Cell c, float[] at, int classes, int cls) {
+        double sum = 0;
+        for (int m : c.members()) sum += at[m * classes + cls];
+        return sum / c.members().length;
     }
 
     /** A child run in {@code <run>/<name>/} whose collect stage is the given subset of this run's samples. */
@@ -424,13 +429,8 @@ public final class AtlasRun {
         }
         var duals = org.atlas4j.classatlas.Comparison.dualRoles(members, rows, cols, at, classes, ia, ib);
         for (Gridder.Cell c : grid.cells()) {
-            double sa = 0;
-            double sb = 0;
-            for (int m : c.members()) {
-                sa += at[m * classes + ia];
-                sb += at[m * classes + ib];
-            }
-            captions.add(String.format(Locale.ROOT, "%.2f|%.2f", sa / c.members().length, sb / c.members().length));
+            captions.add(String.format(Locale.ROOT, "%.2f|%.2f", meanAttribution(c, at, classes, ia),
+                    meanAttribution(c, at, classes, ib)));
         }
         sub.stitch(captions);
         Json.write(sub.dir().resolve("dual-role.json"), Map.of("classA", na, "classB", nb, "cells", duals));

@@ -235,21 +235,7 @@ class SameDiffConverterTest {
                 .build();
         var net = new org.deeplearning4j.nn.graph.ComputationGraph(g);
         net.init();
-        Random r = new Random(9);
-        for (String bn : List.of("bn1")) {
-            for (var e : net.getLayer(bn).paramTable().entrySet()) {
-                INDArray p = e.getValue();
-                for (long i = 0; i < p.length(); i++) {
-                    p.putScalar(i, switch (e.getKey()) {
-                        case "gamma" -> 0.5 + r.nextDouble();
-                        case "beta", "mean" -> r.nextGaussian() * 0.5;
-                        case "var" -> 0.3 + r.nextDouble();
-                        case "log10stdev" -> -0.3 + 0.4 * r.nextDouble();
-                        default -> p.getDouble(i);
-                    });
-                }
-            }
-        }
+        org.atlas4j.TinyNets.randomizeBatchNorm(net.getLayers(), 9);
         return net;
     }
 
