@@ -137,13 +137,21 @@ public final class ExplainJob {
 
         int len = shape[0] * shape[1] * shape[2];
         int n = source.size();
-        List<Entry> entries = new ArrayList<>();
         List<Skipped> skipped = new ArrayList<>();
-        Map<String, Integer> zero = new LinkedHashMap<>();
-        for (Method m : methods) zero.put(m.id(), 0);
+        // per image, in order: its record, or the pending write that will produce it
+        List<java.util.concurrent.Future<ImageRecord>> records = new ArrayList<>();
         int explained = 0;
         int resumed = 0;
         int scale = Overlays.displayScale(shape[1], shape[2]);
+        // PNG encoding costs ~10× the maps here, so pictures are written on worker threads while the next batch
+        // computes; the semaphore bounds how many finished images wait in memory
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        java.util.concurrent.ExecutorService writers = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "explain-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(2 * o.batchSize());
         try (Progress bar = Progress.start("explain", n, "images")) {
             int i = 0;
             while (i < n) {
@@ -155,8 +163,7 @@ public final class ExplainJob {
                     String key = settings + ":" + source.stamp(i);
                     ImageRecord done = o.force() ? null : readRecord(out.resolve(dir).resolve(IMAGE_JSON));
                     if (done != null && done.key().equals(key)) {
-                        entries.add(entry(done));
-                        countZero(done, zero);
+                        records.add(java.util.concurrent.CompletableFuture.completedFuture(done));
                         resumed++;
                         bar.step(1);
                     } else {
@@ -182,14 +189,46 @@ public final class ExplainJob {
                 List<Explainer.Result> results = explainer.explain(java.util.Arrays.copyOf(x, b * len), b, targets, keys);
                 for (int j = 0; j < b; j++) {
                     int idx = batch.get(j);
-                    ImageRecord rec = write(out, source.name(idx), settings + ":" + source.stamp(idx), x, j * len, shape,
-                            scaling, scale, results.get(j), classNames);
-                    entries.add(entry(rec));
-                    countZero(rec, zero);
+                    String name = source.name(idx);
+                    String key = settings + ":" + source.stamp(idx);
+                    float[] image = java.util.Arrays.copyOfRange(x, j * len, (j + 1) * len);
+                    Explainer.Result result = results.get(j);
+                    inFlight.acquireUninterruptibly();
+                    records.add(writers.submit(() -> {
+                        try {
+                            return write(out, name, key, image, 0, shape, scaling, scale, result, classNames);
+                        } finally {
+                            inFlight.release();
+                            bar.step(1);
+                        }
+                    }));
                     explained++;
                 }
-                bar.step(b);
             }
+            writers.shutdown();
+            writers.awaitTermination(Long.MAX_VALUE, java.util.concurrent.TimeUnit.DAYS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while writing maps", e);
+        } finally {
+            writers.shutdownNow();
+        }
+        List<Entry> entries = new ArrayList<>();
+        Map<String, Integer> zero = new LinkedHashMap<>();
+        for (Method m : methods) zero.put(m.id(), 0);
+        for (var f : records) {
+            ImageRecord rec;
+            try {
+                rec = f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException re) throw re;
+                throw new IllegalStateException(e.getCause());
+            }
+            entries.add(entry(rec));
+            countZero(rec, zero);
         }
         for (var e : zero.entrySet()) {
             if (e.getValue() > 0) {
@@ -273,14 +312,15 @@ public final class ExplainJob {
         int h = shape[1];
         int w = shape[2];
         BufferedImage shown = Overlays.upscale(Overlays.display(x, offset, shape[0], h, w, scaling), scale);
-        Overlays.writePng(d.resolve("input.png"), shown);
+        // per-image pictures and maps skip fsync (2 per file dominated the run); explain.json, written last, is durable
+        Overlays.writePngNoSync(d.resolve("input.png"), shown);
         Map<String, MapInfo> maps = new LinkedHashMap<>();
         for (var e : r.maps().entrySet()) {
             String id = e.getKey().fileId();
             float[] raw = e.getValue();
             float max = AttributionMaps.max(raw);
-            Npy.writeFloat32(d.resolve(id + ".npy"), raw, h, w);
-            Overlays.writePng(d.resolve(id + ".png"), Overlays.overlay(shown, AttributionMaps.normalized(raw), h, w));
+            Npy.writeFloat32(d.resolve(id + ".npy"), raw, h, w, false);
+            Overlays.writePngNoSync(d.resolve(id + ".png"), Overlays.overlay(shown, AttributionMaps.normalized(raw), h, w));
             maps.put(e.getKey().id(), new MapInfo(dir + "/" + id + ".png", dir + "/" + id + ".npy", max, !(max > 0)));
         }
         List<Prediction> top = new ArrayList<>();
@@ -317,7 +357,10 @@ public final class ExplainJob {
         columns.add("input");
         for (Method m : methods) columns.add(m.id());
         int pages = (entries.size() + rowsPerSheet - 1) / rowsPerSheet;
-        for (int p = 0; p < pages; p++) {
+        for (int p = 0; p < pages; p++) files.add(String.format(Locale.ROOT, "contact-sheet-%03d.png", p + 1));
+        // pages are independent: decode and draw them in parallel (the caller plus the common pool)
+        try (Progress bar = Progress.start("contact sheets", pages, "pages")) {
+            java.util.stream.IntStream.range(0, pages).parallel().forEach(p -> {
             List<Overlays.SheetRow> rows = new ArrayList<>();
             for (Entry e : entries.subList(p * rowsPerSheet, Math.min(entries.size(), (p + 1) * rowsPerSheet))) {
                 List<Path> tiles = new ArrayList<>();
@@ -327,10 +370,10 @@ public final class ExplainJob {
                         String.format(Locale.ROOT, "predicted %s (%.2f)", e.top1(), e.top1Probability()),
                         "map for: " + e.targetName()), tiles));
             }
-            String name = String.format(Locale.ROOT, "contact-sheet-%03d.png", p + 1);
-            Overlays.contactSheet(out.resolve(name), title + (pages > 1 ? " — page " + (p + 1) + "/" + pages : ""), columns,
-                    rows, 112);
-            files.add(name);
+            Overlays.contactSheet(out.resolve(files.get(p)), title + (pages > 1 ? " — page " + (p + 1) + "/" + pages : ""),
+                    columns, rows, 112);
+            bar.step(1);
+            });
         }
         return files;
     }

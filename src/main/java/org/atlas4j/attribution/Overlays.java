@@ -18,6 +18,11 @@ public final class Overlays {
     /** Blend weight of the image under the colour map (pytorch-grad-cam's default image_weight). */
     static final double IMAGE_WEIGHT = 0.5;
 
+    static {
+        // ImageIO otherwise buffers every PNG it writes to a stream through a temp file on disk
+        ImageIO.setUseCache(false);
+    }
+
     private Overlays() {
     }
 
@@ -66,14 +71,10 @@ public final class Overlays {
         int oh = image.getHeight();
         int ow = image.getWidth();
         float[] m = AttributionMaps.upsample(map, h, w, oh, ow);
+        int[] px = image.getRGB(0, 0, ow, oh, null, 0, ow);
+        for (int i = 0; i < px.length; i++) px[i] = blend(px[i], jet(m[i]));
         BufferedImage out = new BufferedImage(ow, oh, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < oh; y++) {
-            for (int x = 0; x < ow; x++) {
-                int base = image.getRGB(x, y);
-                int heat = jet(m[y * ow + x]);
-                out.setRGB(x, y, blend(base, heat));
-            }
-        }
+        out.setRGB(0, 0, ow, oh, px, 0, ow);
         return out;
     }
 
@@ -99,6 +100,11 @@ public final class Overlays {
 
     public static void writePng(Path file, BufferedImage img) {
         AtomicFiles.write(file, out -> ImageIO.write(img, "png", out));
+    }
+
+    /** Without fsync: for the per-image pictures, whose completion {@code explain.json} marks durably. */
+    static void writePngNoSync(Path file, BufferedImage img) {
+        AtomicFiles.writeNoSync(file, out -> ImageIO.write(img, "png", out));
     }
 
     /** One row of a contact sheet: caption lines and the pictures (read from disk, so pages need little memory). */

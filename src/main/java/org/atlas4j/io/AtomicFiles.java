@@ -39,6 +39,19 @@ public final class AtomicFiles {
      * deleted, the target is left untouched, and the exception is rethrown (IOException as UncheckedIOException).
      */
     public static void write(Path target, IOConsumer<OutputStream> writer) {
+        write(target, writer, true);
+    }
+
+    /**
+     * Like {@link #write(Path, IOConsumer)} but without the two fsyncs: a crash of the process still never leaves a
+     * partial file, only a power loss might. For many small outputs (thousands of overlays) whose completion is
+     * marked by a later, durable file; the fsyncs cost more than the writing here.
+     */
+    public static void writeNoSync(Path target, IOConsumer<OutputStream> writer) {
+        write(target, writer, false);
+    }
+
+    private static void write(Path target, IOConsumer<OutputStream> writer, boolean durable) {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(writer, "writer");
         Path tmp = createTemp(target);
@@ -48,9 +61,9 @@ public final class AtomicFiles {
                 OutputStream out = new java.io.BufferedOutputStream(new ChannelOutputStream(ch), BUFFER);
                 writer.accept(out);
                 out.flush();
-                ch.force(true);
+                if (durable) ch.force(true);
             }
-            commit(tmp, target);
+            commit(tmp, target, durable);
             committed = true;
         } catch (IOException e) {
             throw new UncheckedIOException("could not write " + target + ": " + e, e);
@@ -100,6 +113,10 @@ public final class AtomicFiles {
 
     /** Moves a complete, fsynced temp file onto the target, replacing it. */
     static void commit(Path tmp, Path target) throws IOException {
+        commit(tmp, target, true);
+    }
+
+    static void commit(Path tmp, Path target, boolean durable) throws IOException {
         Path abs = target.toAbsolutePath();
         try {
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -107,7 +124,7 @@ public final class AtomicFiles {
             // Same directory, so this only happens on exotic file systems; a plain replace is the best available.
             Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
         }
-        fsyncDirectory(abs.getParent());
+        if (durable) fsyncDirectory(abs.getParent());
     }
 
     static void deleteQuietly(Path file) {

@@ -96,16 +96,26 @@ public final class Npy {
 
     /** Writes a 2-D {@code <f4} array of shape (rows, cols), row-major, atomically. */
     public static void writeFloat32(Path file, float[] data, int rows, int cols) {
+        writeFloat32(file, data, rows, cols, true);
+    }
+
+    /** As above; {@code durable = false} skips the fsyncs (see {@link AtomicFiles#writeNoSync}). */
+    public static void writeFloat32(Path file, float[] data, int rows, int cols, boolean durable) {
         Objects.requireNonNull(data, "data");
         if (rows < 0 || cols < 0 || (long) rows * cols != data.length) {
             throw new IllegalArgumentException("shape (" + rows + ", " + cols + ") does not match " + data.length
                     + " values");
         }
         byte[] header = header("<f4", rows, cols);
-        AtomicFiles.write(file, out -> {
+        AtomicFiles.IOConsumer<java.io.OutputStream> body = out -> {
             out.write(header);
             writeFloats(out, data);
-        });
+        };
+        if (durable) {
+            AtomicFiles.write(file, body);
+        } else {
+            AtomicFiles.writeNoSync(file, body);
+        }
     }
 
     /** Writes a 1-D {@code <f4} array atomically. */

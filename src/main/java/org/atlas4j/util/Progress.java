@@ -54,7 +54,7 @@ public final class Progress implements AutoCloseable {
         quiet = q;
     }
 
-    public void step(long n) {
+    public synchronized void step(long n) {
         done += n;
         if (bar != null) bar.stepBy(n);
     }
