@@ -40,10 +40,13 @@ public final class ExplainJob {
      *        for it and the head does not allow it, refused when named
      * @param classSpec top1, top2, a class index or a class name
      * @param layer null for the last layer with spatial size above 1×1
+     * @param inputShape C,H,W for a model without a card; null to use the card
+     * @param pixelScaling overrides the card's (see {@link PixelScaling#VALID}); null to use the card
      */
     public record Options(Path model, Path images, Path dataDir, int demoCount, List<String> methods, String classSpec,
             String layer, Path out, int batchSize, int smoothSamples, double smoothSigma, long seed,
-            ImageFiles.Resize resize, Color background, boolean sanity, int sanityImages, int sheetRows, boolean force) {
+            ImageFiles.Resize resize, Color background, boolean sanity, int sanityImages, int sheetRows, boolean force,
+            int[] inputShape, String pixelScaling) {
         public Options {
             if (demoCount < 1) throw new UserError("--count must be >= 1, got " + demoCount);
             if (sheetRows < 1) throw new UserError("--sheet-rows must be >= 1, got " + sheetRows);
@@ -94,7 +97,7 @@ public final class ExplainJob {
 
     public static Index run(Options o) {
         long t0 = System.nanoTime();
-        LoadedModel model = LoadedModel.load(o.model(), null);
+        LoadedModel model = LoadedModel.load(o.model(), o.inputShape());
         NetGraph graph = model.graph();
         int[] shape = graph.inputShape();
         int classes = graph.classCount();
@@ -122,8 +125,14 @@ public final class ExplainJob {
         Explainer.Options eo = new Explainer.Options(methods, o.smoothSamples(), o.smoothSigma(), o.seed(), o.batchSize());
         Explainer explainer = new Explainer(graph, layer, cam, eo);
 
-        String scalingSpec = model.card().pixelScaling();
-        PixelScaling scaling = PixelScaling.parse("as given".equals(scalingSpec) ? "pixels / 255" : scalingSpec, shape[0]);
+        String scalingSpec = o.pixelScaling() != null ? o.pixelScaling() : model.card().pixelScaling();
+        if (scalingSpec == null || "as given".equals(scalingSpec)) {
+            scalingSpec = "pixels / 255";
+            if (o.images() != null) {
+                Progress.info("explain: the model card gives no pixel scaling; assuming \"pixels / 255\" (--pixel-scaling to change)");
+            }
+        }
+        PixelScaling scaling = PixelScaling.parse(scalingSpec, shape[0]);
         Source source = o.images() == null ? demoSource(o.dataDir(), o.demoCount())
                 : fileSource(o.images(), new ImageFiles.Preprocess(shape[0], shape[1], shape[2], scaling, o.resize(),
                         o.background()));

@@ -73,6 +73,12 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--data-dir", description = "Fashion-MNIST folder for the demo images (default: ${DEFAULT-VALUE})")
     Path dataDir = FashionMnist.DEFAULT_DIR;
 
+    @Option(names = "--input-shape", split = ",", description = "C,H,W for a model without a <model>.json card")
+    int[] inputShape;
+
+    @Option(names = "--pixel-scaling", description = "Overrides the card's: 'pixels / 255', 'pixels', 'pixels / 127.5 - 1' or 'imagenet'")
+    String pixelScaling;
+
     @Option(names = "--force", description = "Recompute images whose maps already exist")
     boolean force;
 
@@ -88,7 +94,8 @@ final class ExplainCommand implements Callable<Integer> {
         Path o = out != null ? out : Path.of("atlas-output", "explain-" + (images == null ? "demo"
                 : images.toAbsolutePath().normalize().getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "_")));
         ExplainJob.run(new ExplainJob.Options(model, images, dataDir, count, methods, classSpec, layer, o, batch,
-                smoothSamples, smoothSigma, seed, r, colour(background), sanity, sanityImages, sheetRows, force));
+                smoothSamples, smoothSigma, seed, r, colour(background), sanity, sanityImages, sheetRows, force, inputShape,
+                pixelScaling));
         return 0;
     }
 
