@@ -3,31 +3,47 @@ package org.atlas4j.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import org.atlas4j.attribution.CamHead;
 import org.atlas4j.model.LoadedModel;
 import org.atlas4j.model.NetGraph;
+import org.atlas4j.util.UserError;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "layers", mixinStandardHelpOptions = true,
-        description = "List a model's layers with output shapes and which can be used for an atlas.")
+        description = "List a model's layers with output shapes, which can be used for an atlas (spatial) and for CAM.")
 final class LayersCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "DL4J model zip (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "DL4J .zip, Keras .h5 or TF.js model.json/folder (default: ${DEFAULT-VALUE})")
     Path model = Path.of("models/fashion-mnist-cnn.zip");
+
+    @Option(names = "--format", description = "dl4j, keras or tfjs (default: from the file name)")
+    String format;
 
     @Option(names = "--input-shape", split = ",", description = "C,H,W when the model has no card")
     int[] inputShape;
 
     @Override
     public Integer call() {
-        LoadedModel m = LoadedModel.load(model, inputShape);
-        System.out.printf("%s  (input %d×%d×%d, sha256 %s…)%n", model, m.graph().inputShape()[0], m.graph().inputShape()[1],
-                m.graph().inputShape()[2], m.sha256().substring(0, 12));
-        System.out.printf("%-4s %-14s %-22s %-14s %s%n", "#", "layer", "type", "output", "atlas?");
+        LoadedModel m = LoadedModel.load(model, inputShape, format == null ? null : LoadedModel.Format.parse(format));
+        int[] in = m.graph().inputShape();
+        System.out.printf("%s  (%s, input %d×%d×%d%s, %d classes, sha256 %s…)%n", model, m.format().name().toLowerCase(),
+                in[0], in[1], in[2], m.channelsLast() ? ", NHWC in DL4J" : "",
+                m.graph().logits() == null ? 0 : m.graph().classCount(), m.sha256().substring(0, 12));
+        System.out.printf("%-4s %-16s %-26s %-14s %-18s %s%n", "#", "layer", "type", "output", "atlas?", "CAM?");
         for (NetGraph.LayerShape s : m.graph().shapes()) {
             String use = s.spatial() ? "yes" + (s.node().name().equals(m.card().defaultLayer()) ? " (default)" : "") : "no (not spatial)";
-            System.out.printf("%-4d %-14s %-22s %-14s %s%n", s.node().index(), s.node().name(), s.node().type(),
-                    s.shapeString(), use);
+            String cam = "-";
+            if (s.spatial()) {
+                try {
+                    CamHead.find(m.network(), s.node().name());
+                    cam = "yes";
+                } catch (UserError e) {
+                    cam = "no (use gradcam)";
+                }
+            }
+            System.out.printf("%-4d %-16s %-26s %-14s %-18s %s%n", s.node().index(), s.node().name(), s.node().type(),
+                    s.shapeString(), use, cam);
         }
         return 0;
     }

@@ -16,19 +16,101 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.deeplearning4j.util.ModelSerializer;
 
-/** A DL4J model file loaded and translated to SameDiff, with its card and content hash (for provenance). */
-public record LoadedModel(Path file, String sha256, Model network, NetGraph graph, ModelCard card) {
+/**
+ * A model file loaded into DL4J and translated to SameDiff, with its card and content hash (for provenance).
+ *
+ * @param channelsLast whether DL4J's own network takes NHWC input (Keras and TF.js imports); our SameDiff graph always
+ *        takes NCHW
+ */
+public record LoadedModel(Path file, String sha256, Model network, NetGraph graph, ModelCard card, Format format,
+        boolean channelsLast) {
 
-    /** DL4J's own inference (the reference our SameDiff graph is checked against, and the benchmark baseline). */
+    /** Model file formats, found from the file (or given with --format). */
+    public enum Format {
+        DL4J, KERAS, TFJS;
+
+        public static Format parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT).replace(".", "").replace("-", ""));
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--format must be dl4j, keras or tfjs, got '" + s + "'");
+            }
+        }
+
+        /** .zip → DL4J; .h5/.hdf5/.keras → Keras; model.json or a folder holding one → TF.js. */
+        public static Format detect(Path file) {
+            String n = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+            if (Files.isDirectory(file) || n.endsWith(".json")) return TFJS;
+            if (n.endsWith(".h5") || n.endsWith(".hdf5") || n.endsWith(".keras")) return KERAS;
+            if (n.endsWith(".zip")) return DL4J;
+            throw new UserError("cannot tell the format of model file " + file + " from its name; valid: a DL4J .zip, a "
+                    + "Keras .h5, a TF.js model.json (or its folder); or pass --format dl4j|keras|tfjs");
+        }
+    }
+
+    /** DL4J's own inference on NCHW input (the reference our SameDiff graph is checked against, and the benchmark baseline). */
     public INDArray dl4jOutput(INDArray input) {
-        return network instanceof ComputationGraph cg ? cg.outputSingle(false, input)
-                : ((MultiLayerNetwork) network).output(input, false);
+        INDArray in = channelsLast ? input.permute(0, 2, 3, 1).dup('c') : input;
+        return network instanceof ComputationGraph cg ? cg.outputSingle(false, in)
+                : ((MultiLayerNetwork) network).output(in, false);
     }
 
     /**
      * @param inputShape [C,H,W] when the model has no card beside it; null to require the card
      */
     public static LoadedModel load(Path file, int[] inputShape) {
+        return load(file, inputShape, null);
+    }
+
+    /** @param format null to detect it from the file name */
+    public static LoadedModel load(Path file, int[] inputShape, Format format) {
+        if (!Files.exists(file)) {
+            throw new UserError("model file not found: " + file.toAbsolutePath()
+                    + " (the demo model is models/fashion-mnist-cnn.zip; ./atlas train-demo recreates it)");
+        }
+        Format f = format != null ? format : Format.detect(file);
+        if (f == Format.DL4J) return loadDl4j(file, inputShape);
+        Path main = f == Format.TFJS && Files.isDirectory(file) ? file.resolve("model.json") : file;
+        if (!Files.isReadable(main)) throw new UserError("model file is not readable: " + main);
+        KerasImport.Imported imp = f == Format.KERAS ? KerasImport.importH5WithShape(main) : KerasImport.importTfjsWithShape(main);
+        ModelCard card = ModelCard.readFor(main);
+        int[] shape = inputShape != null ? inputShape : card != null && card.inputShape() != null ? card.inputShape()
+                : imp.inputShape();
+        if (shape == null || shape.length != 3) {
+            throw new UserError("the input size of " + file + " is not fixed in its Keras config: give it in a model card "
+                    + ModelCard.candidates(main).get(0) + " (inputShape: [C, H, W]) or with --input-shape C,H,W");
+        }
+        if (imp.inputShape() != null && !java.util.Arrays.equals(imp.inputShape(), shape)) {
+            throw new UserError("input size mismatch: the model " + file + " takes " + fmt(imp.inputShape())
+                    + " (C×H×W) but the card or --input-shape says " + fmt(shape));
+        }
+        if (card == null) {
+            card = new ModelCard(main.getFileName().toString(), shape, List.of(), null, "pixels / 255",
+                    "imported " + f.name().toLowerCase(java.util.Locale.ROOT) + " model, no model card");
+        }
+        NetGraph graph = imp.network() instanceof ComputationGraph cg
+                ? SameDiffConverter.convert(cg, shape, org.nd4j.linalg.api.buffer.DataType.FLOAT)
+                : SameDiffConverter.convert((MultiLayerNetwork) imp.network(), shape);
+        return new LoadedModel(main, sha256(main), imp.network(), graph, card, f, channelsLast(imp.network()));
+    }
+
+    /** Whether DL4J's network expects NHWC images (imported from Keras/TF.js, possibly saved as a zip since). */
+    public static boolean channelsLast(Model net) {
+        org.deeplearning4j.nn.api.Layer[] layers = net instanceof ComputationGraph cg ? cg.getLayers()
+                : ((MultiLayerNetwork) net).getLayers();
+        for (var l : layers) {
+            if (l.conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer c) {
+                return c.getCnn2dDataFormat() == org.deeplearning4j.nn.conf.CNN2DFormat.NHWC;
+            }
+        }
+        return false;
+    }
+
+    private static String fmt(int[] s) {
+        return s[0] + "×" + s[1] + "×" + s[2];
+    }
+
+    private static LoadedModel loadDl4j(Path file, int[] inputShape) {
         if (!Files.exists(file)) {
             throw new UserError("model file not found: " + file.toAbsolutePath()
                     + " (the demo model is models/fashion-mnist-cnn.zip; ./atlas train-demo recreates it)");
@@ -67,7 +149,7 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
         NetGraph graph = net instanceof ComputationGraph cg
                 ? SameDiffConverter.convert(cg, shape, org.nd4j.linalg.api.buffer.DataType.FLOAT)
                 : SameDiffConverter.convert((MultiLayerNetwork) net, shape);
-        return new LoadedModel(file, sha256(file), net, graph, card);
+        return new LoadedModel(file, sha256(file), net, graph, card, Format.DL4J, channelsLast(net));
     }
 
     public static String sha256(Path file) {

@@ -2,29 +2,88 @@ package org.atlas4j.model;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.atlas4j.io.Json;
+import org.atlas4j.util.UserError;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 /**
  * What a model file does not say about itself: its input shape, class names, pixel scaling, default layer.
- * Stored as {@code <model>.json} beside the model.
+ * Stored beside the model as {@code <model>.yaml} (or {@code .yml}, or {@code .json} for a model that is not itself
+ * a JSON file). Unknown keys are refused with the list of valid ones.
+ *
+ * @param classNamesFile a text file with one class name per line (relative to the card), used when classNames is empty
  */
 public record ModelCard(String modelFile, int[] inputShape, List<String> classNames, String defaultLayer,
-        String pixelScaling, String provenance) {
+        String pixelScaling, String provenance, String classNamesFile) {
 
+    public ModelCard(String modelFile, int[] inputShape, List<String> classNames, String defaultLayer, String pixelScaling,
+            String provenance) {
+        this(modelFile, inputShape, classNames, defaultLayer, pixelScaling, provenance, null);
+    }
+
+    public ModelCard {
+        classNames = classNames == null ? List.of() : List.copyOf(classNames);
+    }
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+
+    /** Where a new card for {@code model} is written: {@code <stem>.json}, or {@code <stem>.yaml} for a JSON model. */
     public static Path cardPath(Path model) {
+        List<Path> c = candidates(model);
+        return c.get(c.size() - 1).toString().endsWith(".json") ? c.get(c.size() - 1) : c.get(0);
+    }
+
+    static List<Path> candidates(Path model) {
         String name = model.getFileName().toString();
         int dot = name.lastIndexOf('.');
-        return model.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + ".json");
+        String stem = dot > 0 ? name.substring(0, dot) : name;
+        List<Path> out = new ArrayList<>();
+        out.add(model.resolveSibling(stem + ".yaml"));
+        out.add(model.resolveSibling(stem + ".yml"));
+        Path json = model.resolveSibling(stem + ".json");
+        if (!json.getFileName().toString().equals(name)) out.add(json);
+        return out;
     }
 
     public void write(Path file) {
         Json.write(file, this);
     }
 
+    /** The card beside {@code model}, or null; a card with unknown keys or bad values is a clear error. */
     public static ModelCard readFor(Path model) {
-        Path p = cardPath(model);
-        return Files.exists(p) ? Json.read(p, ModelCard.class) : null;
+        for (Path p : candidates(model)) {
+            if (!Files.exists(p)) continue;
+            ModelCard card;
+            try {
+                card = (p.toString().endsWith(".json") ? Json.MAPPER.copy()
+                        .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true) : YAML).readValue(p.toFile(),
+                                ModelCard.class);
+            } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+                throw new UserError("model card " + p + ": unknown key '" + e.getPropertyName() + "'; valid keys: "
+                        + e.getKnownPropertyIds());
+            } catch (java.io.IOException e) {
+                throw new UserError("model card " + p + " is not valid: " + e.getMessage());
+            }
+            return card.withClassNamesFile(p);
+        }
+        return null;
+    }
+
+    private ModelCard withClassNamesFile(Path cardFile) {
+        if (!classNames.isEmpty() || classNamesFile == null) return this;
+        Path f = cardFile.resolveSibling(classNamesFile);
+        try {
+            List<String> names = Files.readAllLines(f).stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
+            return new ModelCard(modelFile, inputShape, names, defaultLayer, pixelScaling, provenance, classNamesFile);
+        } catch (java.io.IOException e) {
+            throw new UserError("model card " + cardFile + ": cannot read classNamesFile " + f + ": " + e.getMessage());
+        }
     }
 }

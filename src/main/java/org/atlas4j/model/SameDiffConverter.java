@@ -131,6 +131,14 @@ public final class SameDiffConverter {
             x = preprocess(sd, x, pre, where);
             rank = 2;
         }
+        // frozen layers (transfer learning) compute exactly what they wrap
+        if (conf instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer f) {
+            conf = f.getLayer();
+            if (layer instanceof org.deeplearning4j.nn.layers.FrozenLayer fl) layer = fl.getInsideLayer();
+        } else if (conf instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop f) {
+            conf = f.getUnderlying();
+            if (layer instanceof org.deeplearning4j.nn.layers.FrozenLayerWithBackprop fl) layer = fl.getInsideLayer();
+        }
         String v = "l" + i + "_" + sanitize(name);
         Folding fold = null;
         if (conf instanceof DepthwiseConvolution2D dw) {
@@ -150,7 +158,7 @@ public final class SameDiffConverter {
         } else if (conf instanceof SubsamplingLayer s) {
             x = pooling(sd, x, s, v, where);
         } else if (conf instanceof GlobalPoolingLayer g) {
-            x = globalPooling(sd, x, g, v, where);
+            x = globalPooling(sd, x, rank, g, v, where);
             rank = g.isCollapseDimensions() ? 2 : 4;
         } else if (conf instanceof OutputLayer o) {
             requireRank2(rank, where);
@@ -159,17 +167,25 @@ public final class SameDiffConverter {
             x = activation(sd, v, z, o.getActivationFn(), where);
         } else if (conf instanceof DenseLayer d) {
             requireRank2(rank, where);
-            x = activation(sd, v, dense(sd, x, layer, v + "_z", d.hasBias(), where, ctx), d.getActivationFn(), where);
+            SDVariable z = dense(sd, x, layer, v + "_z", d.hasBias(), where, ctx);
+            // Keras imports end in a Dense softmax (no OutputLayer): its pre-activation is the class score
+            if (d.getActivationFn() instanceof ActivationSoftmax) logits = z.name();
+            x = activation(sd, v, z, d.getActivationFn(), where);
         } else if (conf instanceof LossLayer l) {
             logits = x.name();
             x = activation(sd, v, x, l.getActivationFn(), where);
+        } else if (conf instanceof org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer zp) {
+            int[] p = zp.getPadding(); // top, bottom, left, right
+            x = sd.nn().pad(v, x, sd.constant(Nd4j.createFromArray(new int[][] {{0, 0}, {0, 0}, {p[0], p[1]}, {p[2], p[3]}})),
+                    0.0);
         } else if (conf instanceof DropoutLayer) {
             x = sd.identity(v, x); // dropout is identity at inference
         } else {
             throw new UnsupportedLayerException("Unsupported layer type at " + where + ". Supported: "
                     + "ConvolutionLayer/Convolution2D, DepthwiseConvolution2D, SeparableConvolution2D, BatchNormalization, "
                     + "ActivationLayer, SubsamplingLayer (max/avg), GlobalPoolingLayer (avg/max/sum), DenseLayer, OutputLayer, "
-                    + "LossLayer, DropoutLayer; in a ComputationGraph also MergeVertex and ElementWiseVertex.");
+                    + "LossLayer, DropoutLayer, ZeroPaddingLayer, frozen wrappers of these; in a ComputationGraph also MergeVertex, "
+                    + "ElementWiseVertex and PreprocessorVertex.");
         }
         return new Step(x, rank, fold, logits);
     }
@@ -209,6 +225,10 @@ public final class SameDiffConverter {
                 step = translate(sd, prev.out(), prev.rank(), lv.getPreProcessor(), layerConf, graph.getLayer(name), index,
                         name, ctx, prev.fold());
                 nodes.add(new NetGraph.Node(index, name, layerConf.getClass().getSimpleName(), step.out().name()));
+            } else if (vertex instanceof org.deeplearning4j.nn.conf.graph.PreprocessorVertex pv) {
+                requireOneInput(in, where);
+                step = new Step(sd.identity(v, preprocess(sd, in.get(0).out(), pv.getPreProcessor(), where)), 2, null, null);
+                nodes.add(new NetGraph.Node(index, name, "PreprocessorVertex", step.out().name()));
             } else if (vertex instanceof org.deeplearning4j.nn.conf.graph.MergeVertex) {
                 SDVariable[] xs = in.stream().map(Step::out).toArray(SDVariable[]::new);
                 step = new Step(sd.concat(v, 1, xs), in.get(0).rank(), null, null);
@@ -229,7 +249,7 @@ public final class SameDiffConverter {
                 nodes.add(new NetGraph.Node(index, name, "ElementWiseVertex(" + ew.getOp() + ")", step.out().name()));
             } else {
                 throw new UnsupportedLayerException("Unsupported graph vertex at " + where
-                        + ". Supported: layer vertices, MergeVertex, ElementWiseVertex.");
+                        + ". Supported: layer vertices, MergeVertex, ElementWiseVertex, PreprocessorVertex.");
             }
             if (step.logits() != null) logits = step.logits();
             done.put(name, step);
@@ -252,10 +272,8 @@ public final class SameDiffConverter {
 
     private static SDVariable preprocess(SameDiff sd, SDVariable x, InputPreProcessor pre, String where) {
         if (pre instanceof CnnToFeedForwardPreProcessor p) {
-            if (p.getFormat() != CNN2DFormat.NCHW) {
-                throw new UnsupportedLayerException("Unsupported NHWC flatten before " + where);
-            }
-            // DL4J flattens NCHW activations in C order: [B, C*H*W]
+            // DL4J flattens in C order of its layout: [B, C*H*W] for NCHW, [B, H*W*C] (Keras order) for NHWC
+            if (p.getFormat() == CNN2DFormat.NHWC) x = sd.permute(x, 0, 2, 3, 1);
             return sd.reshape(x, sd.concat(0, sd.sizeAt(x, 0).castTo(DataType.LONG).reshape(1),
                     sd.constant(Nd4j.createFromArray(-1L))));
         }
@@ -413,8 +431,16 @@ public final class SameDiffConverter {
         throw new UnsupportedLayerException("Unsupported pooling type " + t + " at " + where + " (max and avg are supported)");
     }
 
-    private static SDVariable globalPooling(SameDiff sd, SDVariable x, GlobalPoolingLayer g, String v, String where) {
+    private static SDVariable globalPooling(SameDiff sd, SDVariable x, int rank, GlobalPoolingLayer g, String v, String where) {
         int[] dims = g.getPoolingDimensions() == null ? new int[] {2, 3} : g.getPoolingDimensions();
+        if (rank == 4) {
+            // our graph is NCHW: [2,3] are the spatial axes, and so are an NHWC layer's [1,2] (Keras imports)
+            if (!java.util.Arrays.equals(dims, new int[] {2, 3}) && !java.util.Arrays.equals(dims, new int[] {1, 2})) {
+                throw new UnsupportedLayerException("Unsupported global pooling over dimensions "
+                        + java.util.Arrays.toString(dims) + " at " + where + " (spatial pooling only)");
+            }
+            dims = new int[] {2, 3};
+        }
         boolean keep = !g.isCollapseDimensions();
         return switch (g.getPoolingType()) {
             case AVG -> sd.mean(v, x, keep, dims);
@@ -440,9 +466,18 @@ public final class SameDiffConverter {
         if (a == null || a instanceof ActivationIdentity) {
             return sd.identity(v, z);
         } else if (a instanceof ActivationReLU r) {
-            if ((r.getMax() != null && r.getMax() > 0) || (r.getNegativeSlope() != null && r.getNegativeSlope() != 0)
-                    || (r.getThreshold() != null && r.getThreshold() != 0)) {
-                throw new UnsupportedLayerException("Unsupported ReLU settings (max/threshold/negative slope) at " + where);
+            double max = r.getMax() == null ? 0 : r.getMax();
+            double slope = r.getNegativeSlope() == null ? 0 : r.getNegativeSlope();
+            if (r.getThreshold() != null && r.getThreshold() != 0) {
+                throw new UnsupportedLayerException("Unsupported ReLU threshold " + r.getThreshold() + " at " + where);
+            }
+            if (max > 0 && slope != 0) {
+                throw new UnsupportedLayerException("Unsupported ReLU with both max and negative slope at " + where);
+            }
+            if (slope != 0) return sd.nn().leakyRelu(v, z, slope);
+            if (max > 0) {
+                // Keras ReLU(max_value): min(relu(z), max) = relu(z) − relu(z − max), exact and differentiable
+                return sd.nn().relu(z, 0.0).sub(v, sd.nn().relu(z.sub(max), 0.0));
             }
             return sd.nn().relu(v, z, 0.0);
         } else if (a instanceof ActivationReLU6) {
@@ -480,9 +515,14 @@ public final class SameDiffConverter {
         };
     }
 
+    /**
+     * Our graph is NCHW throughout. DL4J's NHWC layers (Keras and TF.js imports) compute the same function with the
+     * same parameter layout on permuted data, so they translate unchanged; only flattening depends on the layout
+     * (see {@link #preprocess}).
+     */
     private static void requireNchw(CNN2DFormat f, String where) {
-        if (f != null && f != CNN2DFormat.NCHW) {
-            throw new UnsupportedLayerException("Unsupported data format " + f + " at " + where + " (NCHW only for now)");
+        if (f != null && f != CNN2DFormat.NCHW && f != CNN2DFormat.NHWC) {
+            throw new UnsupportedLayerException("Unsupported data format " + f + " at " + where);
         }
     }
 

@@ -1,0 +1,48 @@
+package org.atlas4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.atlas4j.io.AtomicFiles;
+import org.atlas4j.model.LoadedModel;
+import org.atlas4j.model.ModelCard;
+import org.atlas4j.util.Progress;
+import org.atlas4j.util.UserError;
+import org.deeplearning4j.util.ModelSerializer;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = "Import a Keras .h5 or TF.js model once and save it as a DL4J zip (with its card) for fast reloading.")
+final class ConvertCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "Keras .h5, TF.js model.json or its folder (or a DL4J zip)")
+    Path model;
+
+    @Parameters(index = "1", description = "Output DL4J zip, e.g. models/my-model.zip")
+    Path out;
+
+    @Option(names = "--format", description = "dl4j, keras or tfjs (default: from the file name)")
+    String format;
+
+    @Option(names = "--input-shape", split = ",", description = "C,H,W when the model does not fix its input size")
+    int[] inputShape;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!out.getFileName().toString().endsWith(".zip")) throw new UserError("the output must be a .zip file, got " + out);
+        long t0 = System.nanoTime();
+        LoadedModel m = LoadedModel.load(model, inputShape, format == null ? null : LoadedModel.Format.parse(format));
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        AtomicFiles.write(out, o -> ModelSerializer.writeModel(m.network(), o, false));
+        ModelCard c = m.card();
+        Path cardFile = ModelCard.cardPath(out);
+        new ModelCard(out.getFileName().toString(), m.graph().inputShape(), c.classNames(), c.defaultLayer(), c.pixelScaling(),
+                "converted from " + model + " (" + m.format().name().toLowerCase() + ", sha256 " + m.sha256() + ")").write(cardFile);
+        Progress.info(String.format("convert: %s → %s and %s in %.1f s", model, out, cardFile, (System.nanoTime() - t0) / 1e9));
+        return 0;
+    }
+}
