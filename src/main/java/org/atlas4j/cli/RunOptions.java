@@ -29,10 +29,11 @@ final class RunOptions {
     @Option(names = "--data-dir", description = "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)")
     String dataDir;
 
-    @Option(names = "--images", description = "IDX images file (MNIST format, .gz or plain) instead of Fashion-MNIST")
+    @Option(names = "--images", description = "Images instead of Fashion-MNIST: a folder of image files (one sub-folder "
+            + "per class, or flat with --labels file,label CSV) or an IDX images file (MNIST format, .gz or plain)")
     String images;
 
-    @Option(names = "--labels", description = "IDX labels file matching --images")
+    @Option(names = "--labels", description = "IDX labels file, or a file,label CSV for a flat image folder")
     String labels;
 
     @Option(names = "--limit", description = "Use only the first N images")
@@ -89,7 +90,8 @@ final class RunOptions {
         if (seed != null) c.seed = seed;
         if (dataDir != null) c.data.dir = dataDir;
         if (images != null) {
-            c.data.type = "idx";
+            // a folder is image files (class sub-folders or a flat folder + labels CSV); a file is IDX
+            c.data.type = java.nio.file.Files.isDirectory(java.nio.file.Path.of(images)) ? "folder" : "idx";
             c.data.images = images;
             c.data.labels = labels;
         }

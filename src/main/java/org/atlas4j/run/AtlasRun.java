@@ -103,8 +103,22 @@ public final class AtlasRun {
                 if (cfg.data.images == null) throw new UserError("data type idx needs data.images (and optionally data.labels)");
                 d = IdxDataset.read(Path.of(cfg.data.images), cfg.data.labels == null ? null : Path.of(cfg.data.labels),
                         model().card().classNames());
+            } else if ("folder".equals(cfg.data.type)) {
+                if (cfg.data.images == null) {
+                    throw new UserError("data type folder needs data.images (a folder of class sub-folders, or a flat folder "
+                            + "with data.labels pointing at a file,label CSV)");
+                }
+                int[] in = model().graph().inputShape();
+                String scaling = model().card().pixelScaling();
+                var pre = new org.atlas4j.data.ImageFiles.Preprocess(in[0], in[1], in[2],
+                        org.atlas4j.data.PixelScaling.parse(scaling == null || "as given".equals(scaling) ? "pixels / 255" : scaling,
+                                in[0]),
+                        org.atlas4j.data.ImageFiles.Resize.valueOf(cfg.data.resize.toUpperCase(Locale.ROOT)), java.awt.Color.BLACK);
+                var fd = org.atlas4j.data.FolderDataset.open(Path.of(cfg.data.images),
+                        cfg.data.labels == null ? null : Path.of(cfg.data.labels), pre);
+                d = fd;
             } else {
-                throw new UserError("unknown data type '" + cfg.data.type + "'; valid: fashion-mnist, idx");
+                throw new UserError("unknown data type '" + cfg.data.type + "'; valid: fashion-mnist, idx, folder");
             }
             int[] in = model().graph().inputShape();
             if (d.channels() != in[0] || d.height() != in[1] || d.width() != in[2]) {
@@ -158,8 +172,21 @@ public final class AtlasRun {
         Files.createDirectories(stageDir("collect"));
         var r = Collector.run(model().graph(), data(), o, stageDir("collect"));
         writeStamp("collect", st);
-        recordStage("collect", r.seconds(), Map.of("images", r.count(), "dim", r.dim(),
+        Map<String, Object> info = new java.util.LinkedHashMap<>(Map.of("images", r.count(), "dim", r.dim(),
                 "imagesPerSecond", r.imagesPerSecond(), "accuracy", r.accuracy()));
+        if (data() instanceof org.atlas4j.data.FolderDataset fd) {
+            // unreadable files are counted and listed, never silently lost
+            info.put("skippedFiles", fd.skipped());
+            info.put("failedToDecode", fd.failed());
+            Json.write(stageDir("collect").resolve("skipped-files.json"), Map.of("skipped", fd.skipped(), "failedToDecode",
+                    fd.failed()));
+            if (!fd.skipped().isEmpty() || !fd.failed().isEmpty()) {
+                Progress.info(String.format(Locale.ROOT, "collect: %d files skipped (unreadable), %d failed to decode (used "
+                        + "as black images); list in %s", fd.skipped().size(), fd.failed().size(),
+                        stageDir("collect").resolve("skipped-files.json")));
+            }
+        }
+        recordStage("collect", r.seconds(), info);
     }
 
     public void reduce(boolean force) throws Exception {

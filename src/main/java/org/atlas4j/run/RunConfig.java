@@ -28,13 +28,18 @@ public final class RunConfig {
     public Stitch stitch = new Stitch();
 
     public static final class Data {
-        /** "fashion-mnist" (the Debian package) or "idx" (any MNIST-style files). */
+        /**
+         * "fashion-mnist" (the Debian package), "idx" (any MNIST-style files: images, labels) or "folder" (image files:
+         * images = a folder of class sub-folders, or a flat folder with labels = a file,label CSV).
+         */
         public String type = "fashion-mnist";
         public String dir = FashionMnist.DEFAULT_DIR.toString();
         public String images;
         public String labels;
         /** Use only the first N images (0 = all). */
         public int limit = 0;
+        /** Folder images: crop, pad or stretch to the model's input size. */
+        public String resize = "crop";
     }
 
     public static final class Collect {
