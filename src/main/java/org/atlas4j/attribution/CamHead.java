@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -86,8 +87,10 @@ public record CamHead(String layer, int channels, int classes, float[] weights) 
             if (d instanceof BaseOutputLayer) {
                 ok = idx.size() == 2; // the output layer's pre-activation is the class score
             } else if (d instanceof DenseLayer dl) {
-                ok = idx.size() == 3 && after.get(idx.get(2)) instanceof LossLayer
-                        && (dl.getActivationFn() == null || dl.getActivationFn() instanceof ActivationIdentity);
+                boolean identity = dl.getActivationFn() == null || dl.getActivationFn() instanceof ActivationIdentity;
+                // a Dense softmax at the end (Keras imports) or an identity Dense before a loss layer
+                ok = (idx.size() == 2 && (identity || dl.getActivationFn() instanceof ActivationSoftmax))
+                        || (idx.size() == 3 && after.get(idx.get(2)) instanceof LossLayer && identity);
             } else {
                 ok = false;
             }

@@ -65,6 +65,12 @@ class KerasImportTest {
         NetGraph g = m.graph();
         assertClose(r.outputs(), g.forward(r.nchw(), g.output()).get(g.output()), 1e-4, name + " SameDiff");
         assertNotNull(g.logits(), "a Dense softmax head gives class scores");
+        if (name.startsWith("functional")) {
+            // conv2 → GAP → Dense softmax: CAM applies, and its weights are the Dense kernel
+            var cam = org.atlas4j.attribution.CamHead.find(m.network(), "conv2");
+            assertEquals(12, cam.channels());
+            assertEquals(5, cam.classes());
+        }
     }
 
     @ParameterizedTest
