@@ -67,8 +67,28 @@ public final class NetGraph {
         for (Node n : nodes) {
             if (n.name().equals(name)) return n;
         }
-        throw new UnknownLayerException("Unknown layer '" + name + "'. Valid layers: "
-                + nodes.stream().map(Node::name).collect(Collectors.joining(", ")));
+        List<String> closest = nodes.stream().map(Node::name)
+                .sorted(java.util.Comparator.comparingInt((String n) -> editDistance(n.toLowerCase(), name.toLowerCase())))
+                .limit(3).toList();
+        throw new UnknownLayerException("Unknown layer '" + name + "'. Closest: " + String.join(", ", closest)
+                + ". All layers: " + nodes.stream().map(Node::name).collect(Collectors.joining(", ")));
+    }
+
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
     }
 
     /** Output shapes of every layer, found by running one blank input through the graph. */

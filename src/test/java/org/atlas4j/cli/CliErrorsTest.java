@@ -93,6 +93,10 @@ class CliErrorsTest {
         assumeDemoModel();
         Outcome o = atlas("run", "--layer", "nope", "--output", out.toString(), "--name", "x");
         assertCleanFailure(o, "Unknown layer 'nope'", "relu3");
+        Outcome typo = atlas("layers", "--model", DEMO_MODEL.toString());
+        assertEquals(0, typo.exit());
+        Outcome close = atlas("explain", "--layer", "rleu3", "--images", out.toString(), "--out", out.resolve("e").toString());
+        assertCleanFailure(close, "Closest: relu3");
     }
 
     @Test

@@ -124,5 +124,11 @@ class ImageFilesTest {
         var e = assertThrows(UserError.class, () -> PixelScaling.parse("whatever", 1));
         assertTrue(e.getMessage().contains("pixels / 255"), e.getMessage());
         assertThrows(UserError.class, () -> PixelScaling.parse("imagenet", 1));
+        // per-channel mean/std on 0–1 values: the ImageNet statistics written out equal "imagenet"
+        PixelScaling custom = PixelScaling.parse("mean=0.485,0.456,0.406 std=0.229,0.224,0.225", 3);
+        for (int c = 0; c < 3; c++) assertEquals(s.apply(c, 200), custom.apply(c, 200), 1e-6);
+        assertEquals(2.0, PixelScaling.parse("mean=0.5 std=0.25", 1).apply(0, 255), 1e-6);
+        var few = assertThrows(UserError.class, () -> PixelScaling.parse("mean=0.5 std=0.25", 3));
+        assertTrue(few.getMessage().contains("3 mean and std values"), few.getMessage());
     }
 }
