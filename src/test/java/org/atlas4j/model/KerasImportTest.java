@@ -114,6 +114,20 @@ class KerasImportTest {
     }
 
     @Test
+    void convertedZipReloadsWithTheSamePredictions() throws Exception {
+        org.atlas4j.util.Progress.setQuiet(true);
+        Path zip = tmp.resolve("out/functional-cnn.zip");
+        assertEquals(0, org.atlas4j.cli.Main.run("convert", FIXTURES.resolve("functional-cnn.h5").toString(), zip.toString()));
+        LoadedModel m = LoadedModel.load(zip, null);
+        assertEquals(LoadedModel.Format.DL4J, m.format());
+        assertTrue(m.channelsLast(), "an imported NHWC network stays NHWC in its zip");
+        Reference r = reference("functional-cnn");
+        assertClose(r.outputs(), m.dl4jOutput(r.nchw()), 1e-4, "converted zip, DL4J");
+        assertClose(r.outputs(), m.graph().forward(r.nchw(), m.graph().output()).get(m.graph().output()), 1e-4,
+                "converted zip, SameDiff");
+    }
+
+    @Test
     void normalizationFixesWhatDl4jRejects() throws Exception {
         String json = "{\"class_name\":\"Functional\",\"keras_version\":\"tfjs-layers 4.22.0\",\"config\":{\"layers\":["
                 + "{\"class_name\":\"ReLU\",\"config\":{\"max_value\":6,\"name\":\"r\"}},"
