@@ -39,14 +39,16 @@ public final class ExplainJob {
      * @param methods method names as given (see {@link Method#VALID}); CAM is dropped with a note when "all" asks
      *        for it and the head does not allow it, refused when named
      * @param classSpec top1, top2, a class index or a class name
+     * @param resize null for the model card's policy (else crop)
      * @param layer null for the last layer with spatial size above 1×1
      * @param inputShape C,H,W for a model without a card; null to use the card
+     * @param format null to tell from the file name
      * @param pixelScaling overrides the card's (see {@link PixelScaling#VALID}); null to use the card
      */
     public record Options(Path model, Path images, Path dataDir, int demoCount, List<String> methods, String classSpec,
             String layer, Path out, int batchSize, int smoothSamples, double smoothSigma, long seed,
             ImageFiles.Resize resize, Color background, boolean sanity, int sanityImages, int sheetRows, boolean force,
-            int[] inputShape, String pixelScaling) {
+            int[] inputShape, String pixelScaling, LoadedModel.Format format) {
         public Options {
             if (demoCount < 1) throw new UserError("--count must be >= 1, got " + demoCount);
             if (sheetRows < 1) throw new UserError("--sheet-rows must be >= 1, got " + sheetRows);
@@ -97,7 +99,7 @@ public final class ExplainJob {
 
     public static Index run(Options o) {
         long t0 = System.nanoTime();
-        LoadedModel model = LoadedModel.load(o.model(), o.inputShape());
+        LoadedModel model = LoadedModel.load(o.model(), o.inputShape(), o.format());
         NetGraph graph = model.graph();
         int[] shape = graph.inputShape();
         int classes = graph.classCount();
@@ -125,24 +127,22 @@ public final class ExplainJob {
         Explainer.Options eo = new Explainer.Options(methods, o.smoothSamples(), o.smoothSigma(), o.seed(), o.batchSize());
         Explainer explainer = new Explainer(graph, layer, cam, eo);
 
-        String scalingSpec = o.pixelScaling() != null ? o.pixelScaling() : model.card().pixelScaling();
-        if (scalingSpec == null || "as given".equals(scalingSpec)) {
-            scalingSpec = "pixels / 255";
-            if (o.images() != null) {
-                Progress.info("explain: the model card gives no pixel scaling; assuming \"pixels / 255\" (--pixel-scaling to change)");
-            }
+        if (o.images() != null && o.pixelScaling() == null
+                && (model.card().pixelScaling() == null || "as given".equals(model.card().pixelScaling()))) {
+            Progress.info("explain: the model card gives no pixel scaling; assuming \"pixels / 255\" (--pixel-scaling to change)");
         }
-        PixelScaling scaling = PixelScaling.parse(scalingSpec, shape[0]);
+        ImageFiles.Preprocess pre = model.preprocess(o.pixelScaling(), o.resize() == null ? null : o.resize().name(),
+                o.background());
+        PixelScaling scaling = pre.scaling();
         Source source = o.images() == null ? demoSource(o.dataDir(), o.demoCount())
-                : fileSource(o.images(), new ImageFiles.Preprocess(shape[0], shape[1], shape[2], scaling, o.resize(),
-                        o.background()));
+                : fileSource(o.images(), pre);
         Path out = o.out();
         try {
             Files.createDirectories(out);
         } catch (java.io.IOException e) {
             throw new UserError("cannot create output folder " + out + ": " + e.getMessage());
         }
-        String settings = settingsKey(model, layer, methods, o, scaling);
+        String settings = settingsKey(model, layer, methods, o, pre);
 
         int len = shape[0] * shape[1] * shape[2];
         int n = source.size();
@@ -205,7 +205,7 @@ public final class ExplainJob {
                     inFlight.acquireUninterruptibly();
                     records.add(writers.submit(() -> {
                         try {
-                            return write(out, name, key, image, 0, shape, scaling, scale, result, classNames);
+                            return write(out, name, key, image, 0, shape, pre, scale, result, classNames);
                         } finally {
                             inFlight.release();
                             bar.step(1);
@@ -254,7 +254,7 @@ public final class ExplainJob {
         double secs = (System.nanoTime() - t0) / 1e9;
         Index index = new Index(o.model().toString(), model.sha256(), layer, ls.shapeString(),
                 methods.stream().map(Method::id).toList(), o.classSpec(), o.smoothSamples(), o.smoothSigma(), o.seed(),
-                o.resize().name().toLowerCase(Locale.ROOT), scaling.spec(), source.describe(), n, explained, resumed,
+                pre.resize().name().toLowerCase(Locale.ROOT) + (pre.bgr() ? ", BGR" : ""), scaling.spec(), source.describe(), n, explained, resumed,
                 skipped.size(), skipped, zero, sheets, sanity, secs, (explained + resumed) / secs, Versions.all(), entries);
         Json.write(out.resolve(INDEX), index);
         AtomicFiles.writeString(out.resolve("report.txt"), report(index));
@@ -310,7 +310,7 @@ public final class ExplainJob {
     }
 
     private static ImageRecord write(Path out, String name, String key, float[] x, int offset, int[] shape,
-            PixelScaling scaling, int scale, Explainer.Result r, List<String> classNames) {
+            ImageFiles.Preprocess pre, int scale, Explainer.Result r, List<String> classNames) {
         String dir = dirName(name);
         Path d = out.resolve(dir);
         try {
@@ -320,7 +320,7 @@ public final class ExplainJob {
         }
         int h = shape[1];
         int w = shape[2];
-        BufferedImage shown = Overlays.upscale(Overlays.display(x, offset, shape[0], h, w, scaling), scale);
+        BufferedImage shown = Overlays.upscale(Overlays.display(x, offset, shape[0], h, w, pre.scaling(), pre.bgr()), scale);
         // per-image pictures and maps skip fsync (2 per file dominated the run); explain.json, written last, is durable
         Overlays.writePngNoSync(d.resolve("input.png"), shown);
         Map<String, MapInfo> maps = new LinkedHashMap<>();
@@ -417,7 +417,8 @@ public final class ExplainJob {
         return "sanity.json";
     }
 
-    private static String settingsKey(LoadedModel model, String layer, List<Method> methods, Options o, PixelScaling scaling) {
+    private static String settingsKey(LoadedModel model, String layer, List<Method> methods, Options o,
+            ImageFiles.Preprocess pre) {
         Map<String, Object> k = new LinkedHashMap<>();
         k.put("model", model.sha256());
         k.put("layer", layer);
@@ -425,9 +426,10 @@ public final class ExplainJob {
         k.put("class", o.classSpec());
         k.put("smooth", List.of(o.smoothSamples(), o.smoothSigma()));
         k.put("seed", o.seed());
-        k.put("resize", o.resize().name());
+        k.put("resize", pre.resize().name());
+        k.put("bgr", pre.bgr());
         k.put("background", o.background().getRGB());
-        k.put("scaling", scaling.spec());
+        k.put("scaling", pre.scaling().spec());
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(Json.canonical(k).getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d, 0, 8);

@@ -28,6 +28,11 @@ public final class Overlays {
 
     /** The model input shown as an image (inverse pixel scaling; grey for one channel, mean grey beyond three). */
     public static BufferedImage display(float[] x, int offset, int channels, int h, int w, PixelScaling scaling) {
+        return display(x, offset, channels, h, w, scaling, false);
+    }
+
+    /** @param bgr the input's colour channels are in B, G, R order */
+    public static BufferedImage display(float[] x, int offset, int channels, int h, int w, PixelScaling scaling, boolean bgr) {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         int area = h * w;
         for (int p = 0; p < area; p++) {
@@ -38,6 +43,11 @@ public final class Overlays {
                 r = scaling.invert(0, x[offset + p]);
                 g = scaling.invert(1, x[offset + area + p]);
                 b = scaling.invert(2, x[offset + 2 * area + p]);
+                if (bgr) {
+                    int t = r;
+                    r = b;
+                    b = t;
+                }
             } else {
                 double s = 0;
                 for (int c = 0; c < channels; c++) s += scaling.invert(Math.min(c, scaling.scale().length - 1), x[offset + c * area + p]);

@@ -40,7 +40,7 @@ final class ConvertCommand implements Callable<Integer> {
         AtomicFiles.write(out, o -> ModelSerializer.writeModel(m.network(), o, false));
         ModelCard c = m.card();
         Path cardFile = ModelCard.cardPath(out);
-        new ModelCard(out.getFileName().toString(), m.graph().inputShape(), c.classNames(), c.defaultLayer(), c.pixelScaling(),
+        c.forCopy(out.getFileName().toString(), m.graph().inputShape(),
                 "converted from " + model + " (" + m.format().name().toLowerCase() + ", sha256 " + m.sha256() + ")").write(cardFile);
         Progress.info(String.format("convert: %s → %s and %s in %.1f s", model, out, cardFile, (System.nanoTime() - t0) / 1e9));
         return 0;

@@ -52,8 +52,8 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--smooth-sigma", description = "SmoothGrad noise σ as a fraction of the image's value range (default: ${DEFAULT-VALUE})")
     double smoothSigma = 0.15;
 
-    @Option(names = "--resize", description = "How images meet the model's input size: crop, pad or stretch (default: ${DEFAULT-VALUE})")
-    String resize = "crop";
+    @Option(names = "--resize", description = "How images meet the model's input size: crop, pad or stretch (default: the model card's, else crop)")
+    String resize;
 
     @Option(names = "--background", description = "Colour behind transparent pixels and padding: black, white or #rrggbb (default: ${DEFAULT-VALUE})")
     String background = "black";
@@ -73,6 +73,9 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--data-dir", description = "Fashion-MNIST folder for the demo images (default: ${DEFAULT-VALUE})")
     Path dataDir = FashionMnist.DEFAULT_DIR;
 
+    @Option(names = "--format", description = "Model format: dl4j, keras or tfjs (default: from the file name)")
+    String format;
+
     @Option(names = "--input-shape", split = ",", description = "C,H,W for a model without a <model>.json card")
     int[] inputShape;
 
@@ -85,17 +88,19 @@ final class ExplainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (images == null) org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
-        ImageFiles.Resize r;
-        try {
-            r = ImageFiles.Resize.valueOf(resize.trim().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new UserError("--resize must be crop, pad or stretch, got '" + resize + "'");
+        ImageFiles.Resize r = null;
+        if (resize != null) {
+            try {
+                r = ImageFiles.Resize.valueOf(resize.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--resize must be crop, pad or stretch, got '" + resize + "'");
+            }
         }
         Path o = out != null ? out : Path.of("atlas-output", "explain-" + (images == null ? "demo"
                 : images.toAbsolutePath().normalize().getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "_")));
         ExplainJob.run(new ExplainJob.Options(model, images, dataDir, count, methods, classSpec, layer, o, batch,
                 smoothSamples, smoothSigma, seed, r, colour(background), sanity, sanityImages, sheetRows, force, inputShape,
-                pixelScaling));
+                pixelScaling, format == null ? null : org.atlas4j.model.LoadedModel.Format.parse(format)));
         return 0;
     }
 

@@ -30,7 +30,13 @@ public final class ImageFiles {
      */
     public enum Resize { STRETCH, CROP, PAD }
 
-    public record Preprocess(int channels, int height, int width, PixelScaling scaling, Resize resize, Color background) {
+    /** @param bgr feed colour channels in B, G, R order (models trained on OpenCV-loaded images) */
+    public record Preprocess(int channels, int height, int width, PixelScaling scaling, Resize resize, Color background,
+            boolean bgr) {
+        public Preprocess(int channels, int height, int width, PixelScaling scaling, Resize resize, Color background) {
+            this(channels, height, width, scaling, resize, background, false);
+        }
+
         public Preprocess {
             if (channels != 1 && channels != 3) {
                 throw new UserError("image files can feed models with 1 or 3 input channels; this model has " + channels);
@@ -97,6 +103,11 @@ public final class ImageFiles {
                 int r = (v >> 16) & 0xff;
                 int g = (v >> 8) & 0xff;
                 int b = v & 0xff;
+                if (p.bgr()) {
+                    int t = r;
+                    r = b;
+                    b = t;
+                }
                 int i = y * p.width() + x;
                 if (p.channels() == 1) {
                     dst[offset + i] = p.scaling().apply(0, 0.299 * r + 0.587 * g + 0.114 * b); // ITU-R BT.601 luma

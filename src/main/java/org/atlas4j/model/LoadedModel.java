@@ -163,6 +163,26 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
         }
     }
 
+    /**
+     * How image files become this model's input: the card's pixel scaling, resize policy and channel order, each
+     * overridable (null = the card's; a card without them means pixels / 255, crop, RGB).
+     */
+    public org.atlas4j.data.ImageFiles.Preprocess preprocess(String scalingOverride, String resizeOverride,
+            java.awt.Color background) {
+        int[] in = graph.inputShape();
+        String sc = scalingOverride != null ? scalingOverride : card.pixelScaling();
+        if (sc == null || "as given".equals(sc)) sc = "pixels / 255";
+        String rs = resizeOverride != null ? resizeOverride : card.resize() != null ? card.resize() : "crop";
+        org.atlas4j.data.ImageFiles.Resize resize;
+        try {
+            resize = org.atlas4j.data.ImageFiles.Resize.valueOf(rs.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UserError("resize must be crop, pad or stretch, got '" + rs + "'");
+        }
+        return new org.atlas4j.data.ImageFiles.Preprocess(in[0], in[1], in[2],
+                org.atlas4j.data.PixelScaling.parse(sc, in[0]), resize, background, "bgr".equals(card.channelOrder()));
+    }
+
     /** The layer to use: the requested one, else the card's default, else the last spatial layer. */
     public String resolveLayer(String requested) {
         if (requested != null && !requested.isBlank()) {

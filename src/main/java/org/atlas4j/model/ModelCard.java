@@ -18,17 +18,30 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
  * a JSON file). Unknown keys are refused with the list of valid ones.
  *
  * @param classNamesFile a text file with one class name per line (relative to the card), used when classNames is empty
+ * @param resize how image files meet the input size: crop (default), pad or stretch
+ * @param channelOrder rgb (default) or bgr (e.g. Caffe-style models)
  */
 public record ModelCard(String modelFile, int[] inputShape, List<String> classNames, String defaultLayer,
-        String pixelScaling, String provenance, String classNamesFile) {
+        String pixelScaling, String provenance, String classNamesFile, String resize, String channelOrder) {
 
     public ModelCard(String modelFile, int[] inputShape, List<String> classNames, String defaultLayer, String pixelScaling,
             String provenance) {
-        this(modelFile, inputShape, classNames, defaultLayer, pixelScaling, provenance, null);
+        this(modelFile, inputShape, classNames, defaultLayer, pixelScaling, provenance, null, null, null);
     }
 
     public ModelCard {
         classNames = classNames == null ? List.of() : List.copyOf(classNames);
+        if (resize != null && !List.of("crop", "pad", "stretch").contains(resize)) {
+            throw new UserError("model card: resize must be crop, pad or stretch, got '" + resize + "'");
+        }
+        if (channelOrder != null && !List.of("rgb", "bgr").contains(channelOrder)) {
+            throw new UserError("model card: channelOrder must be rgb or bgr, got '" + channelOrder + "'");
+        }
+    }
+
+    /** The same card with another provenance line and model file (for converted copies). */
+    public ModelCard forCopy(String file, int[] shape, String provenanceLine) {
+        return new ModelCard(file, shape, classNames, defaultLayer, pixelScaling, provenanceLine, null, resize, channelOrder);
     }
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
@@ -68,6 +81,8 @@ public record ModelCard(String modelFile, int[] inputShape, List<String> classNa
             } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
                 throw new UserError("model card " + p + ": unknown key '" + e.getPropertyName() + "'; valid keys: "
                         + e.getKnownPropertyIds());
+            } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
+                throw new UserError("model card " + p + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
             } catch (java.io.IOException e) {
                 throw new UserError("model card " + p + " is not valid: " + e.getMessage());
             }
@@ -81,7 +96,8 @@ public record ModelCard(String modelFile, int[] inputShape, List<String> classNa
         Path f = cardFile.resolveSibling(classNamesFile);
         try {
             List<String> names = Files.readAllLines(f).stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
-            return new ModelCard(modelFile, inputShape, names, defaultLayer, pixelScaling, provenance, classNamesFile);
+            return new ModelCard(modelFile, inputShape, names, defaultLayer, pixelScaling, provenance, classNamesFile, resize,
+                    channelOrder);
         } catch (java.io.IOException e) {
             throw new UserError("model card " + cardFile + ": cannot read classNamesFile " + f + ": " + e.getMessage());
         }

@@ -108,12 +108,7 @@ public final class AtlasRun {
                     throw new UserError("data type folder needs data.images (a folder of class sub-folders, or a flat folder "
                             + "with data.labels pointing at a file,label CSV)");
                 }
-                int[] in = model().graph().inputShape();
-                String scaling = model().card().pixelScaling();
-                var pre = new org.atlas4j.data.ImageFiles.Preprocess(in[0], in[1], in[2],
-                        org.atlas4j.data.PixelScaling.parse(scaling == null || "as given".equals(scaling) ? "pixels / 255" : scaling,
-                                in[0]),
-                        org.atlas4j.data.ImageFiles.Resize.valueOf(cfg.data.resize.toUpperCase(Locale.ROOT)), java.awt.Color.BLACK);
+                var pre = model().preprocess(null, cfg.data.resize, java.awt.Color.BLACK);
                 var fd = org.atlas4j.data.FolderDataset.open(Path.of(cfg.data.images),
                         cfg.data.labels == null ? null : Path.of(cfg.data.labels), pre);
                 d = fd;

@@ -38,8 +38,8 @@ public final class RunConfig {
         public String labels;
         /** Use only the first N images (0 = all). */
         public int limit = 0;
-        /** Folder images: crop, pad or stretch to the model's input size. */
-        public String resize = "crop";
+        /** Folder images: crop, pad or stretch to the model's input size (null = the model card's, else crop). */
+        public String resize;
     }
 
     public static final class Collect {

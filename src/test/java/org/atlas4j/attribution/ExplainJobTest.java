@@ -57,7 +57,7 @@ class ExplainJobTest {
         Files.writeString(images.resolve("broken.png"), "this is not a png");
         Path out = tmp.resolve("out");
         var o = new ExplainJob.Options(model, images, null, 10, List.of("all"), "top1", null, out, 3, 4, 0.15, 7,
-                ImageFiles.Resize.CROP, Color.BLACK, true, 4, 2, false, null, null);
+                ImageFiles.Resize.CROP, Color.BLACK, true, 4, 2, false, null, null, null);
         ExplainJob.Index ix = ExplainJob.run(o);
 
         assertEquals("r2", ix.layer(), "default = last layer with spatial size > 1×1");
@@ -111,12 +111,12 @@ class ExplainJobTest {
         // a model without a card needs its input shape; given it, the job runs (scaling assumed pixels / 255)
         Path bare = Files.copy(model, tmp.resolve("bare.zip"));
         var noShape = new ExplainJob.Options(bare, images.resolve("a.png"), null, 10, List.of("gradcam"), "top1", null,
-                tmp.resolve("bare"), 3, 4, 0.15, 7, ImageFiles.Resize.CROP, Color.BLACK, false, 4, 2, false, null, null);
+                tmp.resolve("bare"), 3, 4, 0.15, 7, ImageFiles.Resize.CROP, Color.BLACK, false, 4, 2, false, null, null, null);
         var err = org.junit.jupiter.api.Assertions.assertThrows(org.atlas4j.util.UserError.class, () -> ExplainJob.run(noShape));
         assertTrue(err.getMessage().contains("--input-shape"), err.getMessage());
         var withShape = new ExplainJob.Options(bare, images.resolve("a.png"), null, 10, List.of("gradcam"), "top1", null,
                 tmp.resolve("bare"), 3, 4, 0.15, 7, ImageFiles.Resize.CROP, Color.BLACK, false, 4, 2, false,
-                new int[] {1, 9, 9}, null);
+                new int[] {1, 9, 9}, null, null);
         assertEquals(1, ExplainJob.run(withShape).explained());
     }
 

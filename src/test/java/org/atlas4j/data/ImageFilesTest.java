@@ -69,6 +69,10 @@ class ImageFilesTest {
         assertEquals(-1, rgb[2], 1e-6); // G of red
         assertEquals(1, rgb[1], 1e-6); // transparent → white background, R
         assertEquals(1, rgb[5], 1e-6); // ... and B
+        float[] bgr = new float[6];
+        ImageFiles.load(f, new ImageFiles.Preprocess(3, 1, 2, p.scaling(), ImageFiles.Resize.STRETCH, Color.WHITE, true), bgr, 0);
+        assertEquals(-1, bgr[0], 1e-6); // first channel is now blue: 0 for red
+        assertEquals(1, bgr[4], 1e-6); // third channel is red
     }
 
     @Test

@@ -168,6 +168,18 @@ class KerasImportTest {
     }
 
     @Test
+    void unsupportedKerasLayerIsNamed() throws Exception {
+        Path d = Files.createDirectories(tmp.resolve("u"));
+        Files.copy(FIXTURES.resolve("sequential-flatten/weights.bin"), d.resolve("weights.bin"));
+        String json = Files.readString(FIXTURES.resolve("sequential-flatten/model.json"))
+                .replace("\"class_name\": \"Dropout\"", "\"class_name\": \"FancyAttention\"");
+        assertTrue(json.contains("FancyAttention"));
+        Files.writeString(d.resolve("model.json"), json);
+        UserError e = assertThrows(UserError.class, () -> LoadedModel.load(d, null));
+        assertTrue(e.getMessage().contains("FancyAttention"), e.getMessage());
+    }
+
+    @Test
     void cardWithUnknownKeyNamesTheValidOnes() throws Exception {
         Path d = Files.createDirectories(tmp.resolve("c"));
         for (String f : new String[] {"model.json", "weights.bin"}) {
@@ -183,5 +195,15 @@ class KerasImportTest {
         Files.writeString(d.resolve("model.yaml"), "classNamesFile: classes.txt\npixelScaling: pixels / 255\n");
         LoadedModel ok = LoadedModel.load(d, null);
         assertEquals(java.util.List.of("a", "b", "c", "d", "e"), ok.card().classNames());
+        Files.writeString(d.resolve("model.yaml"), "resize: pad\nchannelOrder: bgr\npixelScaling: mean=0.5,0.5,0.5 std=0.5,0.5,0.5\n");
+        var pre = LoadedModel.load(d, null).preprocess(null, null, java.awt.Color.BLACK);
+        assertTrue(pre.bgr());
+        assertEquals(org.atlas4j.data.ImageFiles.Resize.PAD, pre.resize());
+        assertEquals(1.0, pre.scaling().apply(0, 255), 1e-6);
+        assertEquals(org.atlas4j.data.ImageFiles.Resize.STRETCH,
+                LoadedModel.load(d, null).preprocess(null, "stretch", java.awt.Color.BLACK).resize(), "flags override the card");
+        Files.writeString(d.resolve("model.yaml"), "resize: zoom\n");
+        UserError bad = assertThrows(UserError.class, () -> LoadedModel.load(d, null));
+        assertTrue(bad.getMessage().contains("crop, pad or stretch"), bad.getMessage());
     }
 }
