@@ -51,6 +51,6 @@ public final class ClassFilter {
             // fall through to the error
         }
         throw new org.atlas4j.util.UserError("unknown class '" + cls + "'; valid: "
-                + (names.isEmpty() ? "an index" : String.join(", ", names) + " (or 0.." + (names.size() - 1) + ")"));
+                + (names.isEmpty() ? "a class index (the model card lists no classNames; add them to use names)" : String.join(", ", names) + " (or 0.." + (names.size() - 1) + ")"));
     }
 }

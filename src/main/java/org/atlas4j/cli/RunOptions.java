@@ -17,8 +17,14 @@ final class RunOptions {
     @Option(names = "--output", description = "Output root folder (default atlas-output)")
     String output;
 
-    @Option(names = "--model", description = "DL4J model zip (with a <model>.json card beside it)")
+    @Option(names = "--model", description = "Model: DL4J .zip, Keras .h5, or TF.js model.json / its folder (card beside it)")
     String model;
+
+    @Option(names = "--format", description = "Model format: dl4j, keras or tfjs (default: from the file name)")
+    String format;
+
+    @Option(names = "--input-shape", split = ",", description = "C,H,W when the model's size is not fixed by its card or config")
+    int[] inputShape;
 
     @Option(names = "--layer", description = "Layer to visualize (see ./atlas layers)")
     String layer;
@@ -86,6 +92,8 @@ final class RunOptions {
         if (name != null) c.name = name;
         if (output != null) c.output = output;
         if (model != null) c.model = model;
+        if (format != null) c.modelFormat = format;
+        if (inputShape != null) c.inputShape = inputShape;
         if (layer != null) c.layer = layer;
         if (seed != null) c.seed = seed;
         if (dataDir != null) c.data.dir = dataDir;

@@ -81,7 +81,8 @@ public final class AtlasRun {
 
     public LoadedModel model() {
         if (model == null) {
-            model = LoadedModel.load(Path.of(cfg.model), null);
+            model = LoadedModel.load(Path.of(cfg.model), cfg.inputShape,
+                    cfg.modelFormat == null ? null : LoadedModel.Format.parse(cfg.modelFormat));
         }
         return model;
     }

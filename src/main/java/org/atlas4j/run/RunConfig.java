@@ -17,6 +17,10 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 public final class RunConfig {
     public String name = "fashion-mnist";
     public String model = "models/fashion-mnist-cnn.zip";
+    /** dl4j, keras or tfjs; null = from the file name. */
+    public String modelFormat;
+    /** [C, H, W] for a model whose card (or Keras config) does not fix its input size. */
+    public int[] inputShape;
     public String layer;
     public long seed = 42;
     public String output = "atlas-output";

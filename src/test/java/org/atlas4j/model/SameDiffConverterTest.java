@@ -201,6 +201,20 @@ class SameDiffConverterTest {
     }
 
     @Test
+    void frozenLayersTranslateAsWhatTheyWrap() {
+        MultiLayerNetwork base = net(0);
+        // transfer learning freezes the first layers: FrozenLayer wrappers in config and runtime
+        MultiLayerNetwork frozen = new org.deeplearning4j.nn.transferlearning.TransferLearning.Builder(base)
+                .setFeatureExtractor(2).build();
+        assertTrue(frozen.getLayer(0) instanceof org.deeplearning4j.nn.layers.FrozenLayer);
+        NetGraph g = SameDiffConverter.convert(frozen, new int[] {2, 9, 9}, DataType.DOUBLE);
+        INDArray x = input(7);
+        double diff = frozen.output(x, false).sub(g.forward(x, g.output()).get(g.output())).amaxNumber().doubleValue();
+        assertTrue(diff < 1e-5, "frozen net differs from DL4J by " + diff);
+        checkGradient(g, g.logits(), input(8), "logits through frozen layers");
+    }
+
+    @Test
     void unknownLayerListsValidNames() {
         NetGraph g = SameDiffConverter.convert(net(0), new int[] {2, 9, 9});
         var e = assertThrows(NetGraph.UnknownLayerException.class, () -> g.layer("nope"));
