@@ -63,6 +63,9 @@ final class RunOptions {
     @Option(names = "--grid", description = "Grid size N for an N×N atlas (paper: 20)")
     Integer grid;
 
+    @Option(names = "--levels", split = ",", description = "Extra grid sizes rendered as the viewer's zoom levels, e.g. 10,40")
+    java.util.List<Integer> levels;
+
     @Option(names = "--threshold", description = "Keep cells with more than this many samples (paper: 10)")
     Integer threshold;
 
@@ -111,6 +114,7 @@ final class RunOptions {
         if (epochs != null) c.reduce.epochs = epochs;
         if (grid != null) c.grid.size = grid;
         if (threshold != null) c.grid.threshold = threshold;
+        if (levels != null) c.grid.levels = new java.util.ArrayList<>(levels);
         if (steps != null) c.render.steps = steps;
         if (renderBatch != null) c.render.batchSize = renderBatch;
         if (iconSize != null) c.render.iconSize = iconSize;

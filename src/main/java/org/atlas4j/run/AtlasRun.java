@@ -76,7 +76,53 @@ public final class AtlasRun {
     }
 
     public Path stageDir(String stage) {
-        return dir.resolve(stage);
+        Path sharedDir = shared.get(stage);
+        return sharedDir != null ? sharedDir : dir.resolve(stage);
+    }
+
+    /** Stages a level run takes from its parent (collect and reduce are the same at every grid size). */
+    private Map<String, Path> shared = Map.of();
+
+    /** The grid sizes of this run's zoom levels, ascending: the main size plus {@code grid.levels}. */
+    public List<Integer> levelSizes() {
+        java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>(cfg.grid.levels);
+        sizes.add(cfg.grid.size);
+        for (int n : sizes) {
+            if (n < 1 || n > 200) throw new UserError("grid levels must be between 1 and 200, got " + n);
+        }
+        return List.copyOf(sizes);
+    }
+
+    /** Folder of the zoom level with grid size n: the run itself for the main size, else {@code levels/<n>/}. */
+    public Path levelDir(int n) {
+        return n == cfg.grid.size ? dir : dir.resolve("levels").resolve(String.valueOf(n));
+    }
+
+    /** The run of one extra zoom level: its own grid, render and stitch over this run's collect and layout. */
+    public AtlasRun level(int n) throws Exception {
+        if (n == cfg.grid.size) return this;
+        RunConfig child = Json.MAPPER.convertValue(Json.MAPPER.valueToTree(cfg), RunConfig.class);
+        child.output = dir.resolve("levels").toString();
+        child.name = String.valueOf(n);
+        child.grid.size = n;
+        child.grid.levels = new ArrayList<>();
+        AtlasRun sub = new AtlasRun(child);
+        sub.model = model();
+        sub.layer = layer();
+        sub.shared = Map.of("collect", stageDir("collect"), "reduce", stageDir("reduce"));
+        return sub;
+    }
+
+    /** Grids, renders and stitches every extra zoom level. */
+    public void levels(boolean force) throws Exception {
+        for (int n : levelSizes()) {
+            if (n == cfg.grid.size) continue;
+            Progress.info("level " + n + "×" + n + ":");
+            AtlasRun sub = level(n);
+            sub.grid(force);
+            sub.render(force);
+            sub.stitch();
+        }
     }
 
     public LoadedModel model() {
@@ -292,7 +338,33 @@ public final class AtlasRun {
         grid(force);
         render(force);
         stitch();
-        Progress.info("atlas: " + dir.resolve(Stitcher.PNG) + " (" + Progress.format((System.nanoTime() - t0) / 1e9) + " in all)");
+        levels(force);
+        viewer();
+        Progress.info("atlas: " + dir.resolve(Stitcher.PNG) + " and the viewer " + dir.resolve("index.html") + " ("
+                + Progress.format((System.nanoTime() - t0) / 1e9) + " in all)");
+    }
+
+    /** Writes the interactive viewer ({@code index.html} and its data) for every rendered level. */
+    public Path viewer() throws Exception {
+        return viewer(false);
+    }
+
+    /** Skips when every level's render and the viewer's own code are as they were at the last export. */
+    public Path viewer(boolean force) throws Exception {
+        List<String> upstream = new ArrayList<>();
+        for (int n : levelSizes()) {
+            Path st = level(n).stageDir("render").resolve("stamp.json");
+            upstream.add(n + ":" + (Files.exists(st) ? Files.readString(st) : "none"));
+        }
+        String st = stamp("viewer", org.atlas4j.viewer.ViewerExport.VERSION, String.join("|", upstream));
+        if (!force && upToDate("viewer", st, "data.js") && Files.exists(dir.resolve("index.html"))) return dir.resolve("index.html");
+        Path index = org.atlas4j.viewer.ViewerExport.write(this);
+        writeStamp("viewer", st);
+        return index;
+    }
+
+    public RunConfig config() {
+        return cfg;
     }
 
     // ---- class atlas ----

@@ -66,6 +66,8 @@ public final class RunConfig {
     public static final class Grid {
         public int size = 20;
         public int threshold = 10;
+        /** Further grid sizes rendered for the viewer's zoom levels (e.g. [10, 40]); the main size is always one. */
+        public java.util.List<Integer> levels = new java.util.ArrayList<>();
     }
 
     public static final class Render {

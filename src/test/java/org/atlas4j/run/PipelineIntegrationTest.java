@@ -55,6 +55,7 @@ class PipelineIntegrationTest {
         Assumptions.assumeTrue(FashionMnist.isPresent(FashionMnist.DEFAULT_DIR),
                 "Fashion-MNIST is not installed in " + FashionMnist.DEFAULT_DIR + " (apt-get install dataset-fashion-mnist)");
         cfg = config("it", out);
+        cfg.grid.levels = new java.util.ArrayList<>(List.of(3, 12)); // zoom levels for the viewer
         run = new AtlasRun(cfg);
         run.all(false);
     }
@@ -70,6 +71,62 @@ class PipelineIntegrationTest {
         c.render.steps = 24;
         c.render.batchSize = 64;
         return c;
+    }
+
+    /**
+     * The viewer in headless Chromium (Debian's chromium; .ci/run installs it): loads the run's index.html from the
+     * file system, zooms to the next level with the mouse wheel, hovers the largest visible cell and checks the tooltip
+     * against cells.json (count) and the example sprite (real patches), then saves a screenshot.
+     */
+    @Test
+    @Order(0)
+    void viewerZoomsAndHoversInHeadlessChromium() throws Exception {
+        if (org.atlas4j.viewer.HeadlessBrowser.find() == null) {
+            org.junit.jupiter.api.Assertions.assertNotEquals("true", System.getenv("CI"),
+                    "CI must have Chromium: .ci/run installs Debian's chromium package");
+            Assumptions.abort("Chromium is not installed (apt-get install chromium)");
+        }
+        Path index = run.dir().resolve("index.html");
+        assertTrue(Files.exists(index), "the run wrote no viewer");
+        assertEquals(List.of(3, 6, 12), run.levelSizes());
+        try (var b = org.atlas4j.viewer.HeadlessBrowser.start(1200, 900)) {
+            b.open(index);
+            b.waitFor("window.atlasViewer && window.atlasViewer.ready", java.time.Duration.ofSeconds(20));
+            int first = b.eval("atlasViewer.levelSize()").asInt();
+            java.util.List<Integer> sizes = run.levelSizes();
+            assertTrue(sizes.indexOf(first) < sizes.size() - 1, "starts at the finest level already: " + first);
+            int next = sizes.get(sizes.indexOf(first) + 1);
+            for (int k = 0; k < 20 && b.eval("atlasViewer.levelSize()").asInt() == first; k++) b.wheel(600, 450, -200);
+            assertEquals(next, b.eval("atlasViewer.levelSize()").asInt(), "zooming in shows the next level");
+
+            var pick = b.eval("(() => { const L = atlasViewer.data.levels.find(l => l.size === atlasViewer.levelSize());"
+                    + " let best = null; for (const id of atlasViewer.visibleCells()) { const c = L.cells.find(x => x.id === id);"
+                    + " if (!best || c.count > best.count) best = c; }"
+                    + " return best && {id: best.id, centre: atlasViewer.cellCentre(best.id)}; })()");
+            assertTrue(pick != null && !pick.isNull(), "no cell visible after zooming");
+            int id = pick.get("id").asInt();
+            Gridder.Grid levelGrid = Gridder.Grid.read(run.level(next).stageDir("grid"));
+            Gridder.Cell cell = levelGrid.cells().get(id);
+            b.mouseMove(pick.get("centre").get("x").asDouble(), pick.get("centre").get("y").asDouble());
+            b.waitFor("!document.getElementById('tooltip').hidden", java.time.Duration.ofSeconds(5));
+            String text = b.eval("document.getElementById('tooltip').innerText").asText();
+            assertTrue(text.contains("samples: " + cell.count()), "tooltip should show " + cell.count() + " samples:\n" + text);
+            assertTrue(text.contains("cell " + id), text);
+            assertEquals(Math.min(8, cell.count()), b.eval("document.querySelectorAll('#tooltip .example').length").asInt(),
+                    "one real example per typical member, up to 8");
+            // the examples come from a sprite that holds one row of patches per cell; the icon is the rendered tile
+            b.waitFor("document.querySelector('#tooltip img.icon').complete", java.time.Duration.ofSeconds(5));
+            assertTrue(b.eval("document.querySelector('#tooltip img.icon').naturalWidth").asInt() > 0, "icon did not load");
+            int spriteHeight = b.eval("new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalHeight);"
+                    + " i.onerror = () => r(-1); i.src = atlasViewer.data.levels.find(l => l.size === " + next + ").sprite; })").asInt();
+            assertEquals(levelGrid.cells().size() * org.atlas4j.viewer.ViewerExport.exampleSideFor(run), spriteHeight);
+            int loaded = b.eval("atlasViewer.loadedImages()").asInt();
+            int total = b.eval("atlasViewer.data.levels.reduce((n, l) => n + l.cells.length, 0)").asInt();
+            assertTrue(loaded < total, "tiles must load lazily: " + loaded + " of " + total + " requested");
+            byte[] png = b.screenshot();
+            assertTrue(png.length > 10_000, "screenshot is empty");
+            Files.write(run.dir().resolve("viewer-test.png"), png);
+        }
     }
 
     @Test
@@ -145,12 +202,16 @@ class PipelineIntegrationTest {
     record Snapshot(byte[] bytes, FileTime modified) {
     }
 
+    static Path p(String rel) {
+        return Path.of(rel);
+    }
+
     static Map<String, Snapshot> snapshot(Path dir, Set<String> skip) throws Exception {
         Map<String, Snapshot> m = new LinkedHashMap<>();
         try (var walk = Files.walk(dir)) {
             for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {
                 String rel = dir.relativize(p).toString();
-                if (skip.contains(rel)) continue;
+                if (skip.contains(rel) || skip.contains(p.getFileName().toString())) continue; // also in levels/<n>/
                 m.put(rel, new Snapshot(Files.readAllBytes(p), Files.getLastModifiedTime(p)));
             }
         }
@@ -170,7 +231,7 @@ class PipelineIntegrationTest {
         assertEquals(before.keySet(), after.keySet(), "the second run added or removed files");
         for (String f : before.keySet()) {
             assertArrayEquals(before.get(f).bytes(), after.get(f).bytes(), f + " changed on a resumed run");
-            if (!f.startsWith("atlas.")) { // stitch has no stamp and always redraws (identically)
+            if (!p(f).getFileName().toString().startsWith("atlas.")) { // stitch (also of levels) always redraws, identically
                 assertEquals(before.get(f).modified(), after.get(f).modified(), f + " was rewritten: its stage did not skip");
             }
         }
