@@ -23,12 +23,34 @@ final class ViewerCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Redo the levels' grid and render stages")
     boolean force;
 
+    @Option(names = "--screenshot", description = "Also open the page in headless Chromium, zoom, hover the largest "
+            + "visible cell and save a PNG here")
+    Path screenshot;
+
+    @Option(names = "--zoom", description = "Zoom-in wheel steps before the screenshot (default: ${DEFAULT-VALUE})")
+    int zoom = 3;
+
     @Override
     public Integer call() throws Exception {
         AtlasRun r = AtlasRun.open(run);
         if (levels != null) r.config().grid.levels = new java.util.ArrayList<>(levels);
         r.levels(force);
-        r.viewer(true);
+        Path index = r.viewer(true);
+        if (screenshot != null) {
+            try (var b = org.atlas4j.viewer.HeadlessBrowser.start(1400, 900)) {
+                b.open(index);
+                b.waitFor("window.atlasViewer && window.atlasViewer.ready", java.time.Duration.ofSeconds(30));
+                for (int k = 0; k < zoom; k++) b.wheel(700, 450, -250);
+                var pick = b.eval("(() => { const L = atlasViewer.data.levels.find(l => l.size === atlasViewer.levelSize());"
+                        + " let best = null; for (const id of atlasViewer.visibleCells()) { const c = L.cells.find(x => x.id === id);"
+                        + " const p = atlasViewer.cellCentre(id); if (p.x > 900 || p.y > 650) continue;"
+                        + " if (!best || c.count > best.count) best = c; } return best && atlasViewer.cellCentre(best.id); })()");
+                if (pick != null && !pick.isNull()) b.mouseMove(pick.get("x").asDouble(), pick.get("y").asDouble());
+                Thread.sleep(1500); // tiles and sprites finish loading
+                org.atlas4j.io.AtomicFiles.writeBytes(screenshot, b.screenshot());
+                org.atlas4j.util.Progress.info("viewer: screenshot " + screenshot);
+            }
+        }
         return 0;
     }
 }

@@ -593,6 +593,7 @@ public final class AtlasRun {
             child.output = dir.resolve("layers").toString();
             child.name = slug(l);
             child.layer = l;
+            child.grid.levels = new ArrayList<>(); // one level per layer keeps the comparison affordable
             AtlasRun r = new AtlasRun(child);
             r.model = model();
             r.layer = l;
@@ -629,6 +630,8 @@ public final class AtlasRun {
                     dir.relativize(r.dir().resolve(Stitcher.PNG)).toString()));
         }
         LayerPage.write(dir, out);
+        for (AtlasRun r : runs) r.viewer(true); // now every sibling exists for the switchers
+        if (Files.exists(stageDir("render").resolve(Renderer.META))) viewer(true);
         for (LayerSummary l : out) {
             Progress.info(String.format(Locale.ROOT, "%-8s %-10s %3d cells, mean purity %.2f, neighbour agreement %.2f "
                     + "(shuffled %.2f), fidelity top-1 %.2f", l.layer(), l.shape(), l.cells(), l.meanPurity(),

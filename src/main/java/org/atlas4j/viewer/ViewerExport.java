@@ -29,7 +29,7 @@ import org.atlas4j.util.Progress;
  */
 public final class ViewerExport {
     /** Changes whenever the page or its data format does, so old exports are redone. */
-    public static final String VERSION = "viewer-1";
+    public static final String VERSION = "viewer-2";
     /** Real examples shown per cell. */
     public static final int EXAMPLES = 8;
     static final String[] COLOURS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -52,7 +52,8 @@ public final class ViewerExport {
     public record LayerLink(String name, String href, boolean current) {
     }
 
-    public record PageData(String title, String layer, List<String> classNames, List<LevelView> levels, List<Link> links,
+    public record PageData(String title, String layer, List<String> labelNames, List<String> classNames,
+            List<LevelView> levels, List<Link> links,
             List<LayerLink> layers, String[] colours, boolean hasAttribution) {
     }
 
@@ -70,8 +71,12 @@ public final class ViewerExport {
         Npy.NpyArray attr = Files.exists(attrFile) ? Npy.read(attrFile) : null;
         Collector.Result cr = Collector.Result.read(collect);
         ImageDataset data = run.data();
+        // labels of the data (by count) and classes of the model (by attribution) differ for a user's own folders
+        List<String> labelNames = new ArrayList<>(!data.classNames().isEmpty() ? data.classNames() : run.model().card().classNames());
+        for (int c = labelNames.size(); c <= samples.maxLabel(); c++) labelNames.add("label " + c);
         List<String> classNames = new ArrayList<>(run.model().card().classNames());
-        if (classNames.isEmpty()) for (int c = 0; c <= samples.maxLabel(); c++) classNames.add("class " + c);
+        int modelClasses = attr != null ? attr.cols() : run.model().graph().logits() != null ? run.model().graph().classCount() : 0;
+        for (int c = classNames.size(); c < modelClasses; c++) classNames.add("class " + c);
         String sc = run.model().card().pixelScaling();
         PixelScaling scaling = PixelScaling.parse(sc == null || "as given".equals(sc) ? "pixels / 255" : sc, data.channels());
 
@@ -129,7 +134,7 @@ public final class ViewerExport {
         }
         if (levels.isEmpty()) throw new org.atlas4j.util.UserError("nothing rendered in " + dir + " yet: run the render stage first");
 
-        PageData page = new PageData(run.config().name + " — layer " + run.layer(), run.layer(), classNames, levels,
+        PageData page = new PageData(run.config().name + " — layer " + run.layer(), run.layer(), labelNames, classNames, levels,
                 links(dir), layers(dir, run.layer()), COLOURS, attr != null);
         String js = "window.ATLAS_DATA = " + Json.MAPPER.writeValueAsString(page) + ";\n";
         AtomicFiles.writeString(vdir.resolve("data.js"), js);

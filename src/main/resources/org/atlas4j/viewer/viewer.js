@@ -16,7 +16,10 @@
 
   document.getElementById('title').textContent = D.title;
   const sel = document.getElementById('classFilter');
-  D.classNames.forEach((n, i) => { const o = document.createElement('option'); o.value = i; o.textContent = n; sel.appendChild(o); });
+  // the filter shows a model class's attribution when the run has it, else a data label's share of the cell
+  const filterNames = D.hasAttribution ? D.classNames : D.labelNames;
+  sel.previousSibling.textContent = D.hasAttribution ? 'class attribution ' : 'label ';
+  filterNames.forEach((n, i) => { const o = document.createElement('option'); o.value = i; o.textContent = n; sel.appendChild(o); });
   sel.onchange = () => { classFilter = sel.value === '' ? -1 : +sel.value; draw(); };
   if (D.layers && D.layers.length > 1) {
     document.getElementById('layerBox').hidden = false;
@@ -97,7 +100,7 @@
     const L = D.levels[h.level], c = h.cell;
     let html = `<div><b>cell ${c.id}</b> of level ${L.size}×${L.size} · row ${c.row}, col ${c.col}</div>`;
     html += `<div class="count">samples: <b>${c.count}</b></div>`;
-    html += '<table><tr><td>by count</td><td>' + c.topCounts.map(t => `${esc(D.classNames[t[0]] || t[0])} ${t[1]}`).join(', ') + '</td></tr>';
+    html += '<table><tr><td>by count</td><td>' + c.topCounts.map(t => `${esc(D.labelNames[t[0]] || t[0])} ${t[1]}`).join(', ') + '</td></tr>';
     if (c.attr) {
       const order = c.attr.map((v, i) => [i, v]).sort((a, b) => b[1] - a[1]).slice(0, 3);
       html += '<tr><td>by attribution</td><td>' + order.map(t => `${esc(D.classNames[t[0]] || t[0])} ${t[1].toFixed(2)}`).join(', ') + '</td></tr>';
