@@ -27,6 +27,10 @@ final class ViewerCommand implements Callable<Integer> {
             + "visible cell and save a PNG here")
     Path screenshot;
 
+    @Option(names = "--measure", description = "Open the page in headless Chromium and print load time, redraw time and "
+            + "lazily loaded tiles per level")
+    boolean measure;
+
     @Option(names = "--zoom", description = "Zoom-in wheel steps before the screenshot (default: ${DEFAULT-VALUE})")
     int zoom = 3;
 
@@ -36,6 +40,22 @@ final class ViewerCommand implements Callable<Integer> {
         if (levels != null) r.config().grid.levels = new java.util.ArrayList<>(levels);
         r.levels(force);
         Path index = r.viewer(true);
+        if (measure) {
+            try (var b = org.atlas4j.viewer.HeadlessBrowser.start(1400, 900)) {
+                long t0 = System.nanoTime();
+                b.open(index);
+                b.waitFor("window.atlasViewer && window.atlasViewer.ready", java.time.Duration.ofSeconds(60));
+                System.out.printf("page ready in %.0f ms%n", (System.nanoTime() - t0) / 1e6);
+                for (var l : b.eval("atlasViewer.data.levels.map(l => l.size)")) {
+                    int size = b.eval("atlasViewer.showLevel(" + l.asInt() + ")").asInt();
+                    Thread.sleep(1500); // visible tiles load
+                    double ms = b.eval("atlasViewer.measureDraw(30)").asDouble();
+                    System.out.printf("level %d×%d: %d cells visible, redraw %.1f ms, tiles requested so far %d of %d%n", size, size,
+                            b.eval("atlasViewer.visibleCells().length").asInt(), ms, b.eval("atlasViewer.loadedImages()").asInt(),
+                            b.eval("atlasViewer.data.levels.reduce((n, l) => n + l.cells.length, 0)").asInt());
+                }
+            }
+        }
         if (screenshot != null) {
             try (var b = org.atlas4j.viewer.HeadlessBrowser.start(1400, 900)) {
                 b.open(index);

@@ -187,6 +187,14 @@
     },
     visibleCells: () => { const L = D.levels[levelIndex]; return L.cells.filter(c => window.atlasViewer.cellCentre(c.id)).map(c => c.id); },
     loadedImages: () => images.size,
+    // zoom (around the centre) until the given level shows; for tests and measurements
+    showLevel: (size) => {
+      for (let k = 0; k < 60 && D.levels[levelIndex].size < size; k++) zoomBy(1.25, canvas.width / 2, canvas.height / 2);
+      for (let k = 0; k < 60 && D.levels[levelIndex].size > size; k++) zoomBy(0.8, canvas.width / 2, canvas.height / 2);
+      return D.levels[levelIndex].size;
+    },
+    // mean milliseconds of one full redraw of the current view, over n frames
+    measureDraw: (n) => { const t0 = performance.now(); for (let i = 0; i < n; i++) draw(); return (performance.now() - t0) / n; },
   };
   canvas.width = window.innerWidth; canvas.height = window.innerHeight - HEADER;
   reset();
