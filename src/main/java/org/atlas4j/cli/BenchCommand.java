@@ -52,8 +52,42 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--explain-images", description = "Test images per attribution method (SmoothGrad: an eighth) (default: ${DEFAULT-VALUE})")
     int explainImages = 1024;
 
+    @Option(names = "--vs-peers", description = "Our stages against PyTorch and umap-learn on this machine, alternating rounds")
+    boolean vsPeers;
+
+    @Option(names = "--rounds", description = "Alternating rounds for --vs-peers (default: ${DEFAULT-VALUE})")
+    int rounds = 3;
+
+    @Option(names = "--demo-activations", description = "Layout input for --vs-peers (default: the demo run's, else collected)")
+    Path demoActivations = Path.of("atlas-output/fashion-mnist/collect/activations.npy");
+
+    @Option(names = "--synthetic-collect", description = "Collect over N synthetic 28×28 images (made on the fly) and print "
+            + "the process's peak RSS: memory must not grow with N")
+    Integer syntheticCollect;
+
     @Override
     public Integer call() throws Exception {
+        if (syntheticCollect != null) {
+            LoadedModel m = LoadedModel.load(model, null);
+            String l = m.resolveLayer(layer);
+            Path tmp = Files.createTempDirectory("atlas4j-synthetic");
+            long t0 = System.nanoTime();
+            var r = Collector.run(m.graph(), new SyntheticImages(syntheticCollect), new Collector.Options(l, 256, 1, true), tmp);
+            System.out.printf(Locale.ROOT, "synthetic collect: %,d images in %.1f s (%,.0f img/s); peak RSS %s; activations %,d MB on disk%n",
+                    r.count(), (System.nanoTime() - t0) / 1e9, r.imagesPerSecond(), peakRss(),
+                    Files.size(tmp.resolve(Collector.ACTIVATIONS)) >> 20);
+            try (var s = Files.walk(tmp)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+            return 0;
+        }
+        if (vsPeers) {
+            org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
+            LoadedModel m = LoadedModel.load(model, null);
+            Progress.setQuiet(true);
+            PeerBench.run(m, m.resolveLayer(layer), dataDir, rounds, images, renderIcons, renderSteps, demoActivations);
+            return 0;
+        }
         Progress.setQuiet(true);
         org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
         LoadedModel m = LoadedModel.load(model, null);
@@ -135,6 +169,37 @@ final class BenchCommand implements Callable<Integer> {
             double secs = (System.nanoTime() - t0) / 1e9;
             report.append(String.format(Locale.ROOT, "explain   %,8.0f maps/s  (%s, layer %s, %,d images, batch 64%s)%n",
                     timed / secs, method.id(), layer, timed, method.smooth() ? ", 50 noisy copies each" : ""));
+        }
+    }
+
+    /** VmHWM of this process (Linux), e.g. "1,234 MB". */
+    static String peakRss() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    return String.format(Locale.ROOT, "%,d MB", kb / 1024);
+                }
+            }
+        } catch (java.io.IOException e) {
+            // not Linux
+        }
+        return "n/a";
+    }
+
+    /** Deterministic pseudo-random 28×28 greyscale images, generated when asked for: no memory per image. */
+    record SyntheticImages(int size) implements ImageDataset {
+        @Override public int channels() { return 1; }
+        @Override public int height() { return 28; }
+        @Override public int width() { return 28; }
+        @Override public int label(int index) { return index % 10; }
+        @Override public java.util.List<String> classNames() { return FashionMnist.CLASS_NAMES; }
+        @Override public String describe() { return "synthetic " + size + " images"; }
+
+        @Override
+        public void copyImage(int index, float[] dst, int offset) {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(index * 0x9E3779B97F4A7C15L);
+            for (int i = 0; i < 784; i++) dst[offset + i] = (float) r.nextDouble();
         }
     }
 

@@ -118,6 +118,18 @@ public final class Npy {
         }
     }
 
+    /** Writes an N-D {@code <f4} array (C order) atomically. */
+    public static void writeFloat32Nd(Path file, float[] data, long... shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        if (n != data.length) throw new IllegalArgumentException("shape does not match " + data.length + " values");
+        byte[] header = header("<f4", shape);
+        AtomicFiles.write(file, out -> {
+            out.write(header);
+            writeFloats(out, data);
+        });
+    }
+
     /** Writes a 1-D {@code <f4} array atomically. */
     public static void writeFloat32(Path file, float[] data) {
         byte[] header = header("<f4", data.length);

@@ -360,8 +360,8 @@ public final class SameDiffConverter {
         return activation(sd, v, z, c.getActivationFn(), where);
     }
 
-    private static SDVariable batchNorm(SameDiff sd, SDVariable x, int rank, BatchNormalization bn, Layer layer, String v,
-            String where, Folding fold, Ctx ctx) {
+    /** Inference-mode batch normalization as y = x·scale + shift per channel: {scale, shift}, DL4J's own formula. */
+    public static double[][] batchNormAffine(BatchNormalization bn, Layer layer) {
         double[] mean = layer.getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN).reshape(-1).toDoubleVector();
         int ch = mean.length;
         double[] std = new double[ch];
@@ -377,13 +377,21 @@ public final class SameDiffConverter {
                 : layer.getParam(BatchNormalizationParamInitializer.GAMMA).reshape(-1).toDoubleVector();
         double[] beta = bn.isLockGammaBeta() ? filled(ch, bn.getBeta())
                 : layer.getParam(BatchNormalizationParamInitializer.BETA).reshape(-1).toDoubleVector();
-        // inference-mode BN is y = x*scale + shift per channel
         double[] scaleV = new double[ch];
         double[] shiftV = new double[ch];
         for (int c = 0; c < ch; c++) {
             scaleV[c] = gamma[c] / std[c];
             shiftV[c] = beta[c] - mean[c] * scaleV[c];
         }
+        return new double[][] {scaleV, shiftV};
+    }
+
+    private static SDVariable batchNorm(SameDiff sd, SDVariable x, int rank, BatchNormalization bn, Layer layer, String v,
+            String where, Folding fold, Ctx ctx) {
+        double[][] affine = batchNormAffine(bn, layer);
+        double[] scaleV = affine[0];
+        double[] shiftV = affine[1];
+        int ch = scaleV.length;
         // DL4J M2.1's BatchNormalization layer never applies its configured activation (it inherits the global
         // default, often sigmoid, which DL4J then ignores): mirror that.
         DataType dt = x.dataType();

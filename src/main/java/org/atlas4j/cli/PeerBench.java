@@ -1,0 +1,213 @@
+package org.atlas4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.atlas4j.collect.Collector;
+import org.atlas4j.data.FashionMnist;
+import org.atlas4j.data.ImageDataset;
+import org.atlas4j.data.SubsetDataset;
+import org.atlas4j.io.Json;
+import org.atlas4j.io.Npy;
+import org.atlas4j.model.LoadedModel;
+import org.atlas4j.model.SameDiffConverter;
+import org.atlas4j.reduce.Reducer;
+import org.atlas4j.render.Renderer;
+import org.atlas4j.util.Progress;
+import org.atlas4j.util.UserError;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * {@code ./atlas bench --vs-peers}: our stages against PyTorch (forward, gradient ascent) and umap-learn (layout) on
+ * this machine, same weights, data and thread count, alternating ours and theirs each round. Peers come from Debian's
+ * packages (installed when missing and root); bench/peers.py is their side.
+ */
+final class PeerBench {
+    static final Path PYTHON = Path.of("/usr/bin/python3");
+    static final Path SCRIPT = Path.of("bench/peers.py");
+
+    private PeerBench() {
+    }
+
+    record Stat(double min, double median, double max) {
+        static Stat of(List<Double> v) {
+            double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            return new Stat(a[0], a[a.length / 2], a[a.length - 1]);
+        }
+    }
+
+    static void run(LoadedModel m, String layer, Path dataDir, int rounds, int images, int icons, int steps, Path demoActs)
+            throws Exception {
+        ensurePeers();
+        if (!(m.network() instanceof MultiLayerNetwork net)) throw new UserError("--vs-peers benchmarks the demo model");
+        int threads = Runtime.getRuntime().availableProcessors();
+        Path tmp = Files.createTempDirectory("atlas4j-peers");
+        Path weights = Files.createDirectories(tmp.resolve("weights"));
+        exportWeights(net, weights);
+        ImageDataset all = FashionMnist.all(dataDir);
+        ImageDataset slice = SubsetDataset.firstN(all, images);
+        Path images60k = FashionMnist.file(dataDir, true, true);
+
+        // same weights? the peer's logits for the first 8 images against ours
+        JsonNode fwd0 = peer("forward", Map.of("weights", weights.toString(), "images", images60k.toString(), "n", 256,
+                "batch", 256, "threads", threads));
+        float[] x8 = new float[8 * 784];
+        for (int i = 0; i < 8; i++) all.copyImage(i, x8, i * 784);
+        var g = m.graph();
+        var ours8 = g.forward(org.nd4j.linalg.factory.Nd4j.create(x8, new long[] {8, 1, 28, 28}, 'c'), g.logits()).get(g.logits());
+        double worst = 0;
+        for (int i = 0; i < 8; i++) {
+            for (int c = 0; c < 10; c++) worst = Math.max(worst, Math.abs(ours8.getDouble(i, c) - fwd0.get("logits8").get(i).get(c).asDouble()));
+        }
+        Progress.info(String.format(Locale.ROOT, "peers: PyTorch with our exported weights: max |logit difference| %.2e over 8 images", worst));
+
+        Collector.Options co = new Collector.Options(layer, 256, 1, true);
+        Collector.run(g, SubsetDataset.firstN(all, 1024), co, tmp.resolve("warm")); // warm-up
+        Npy.NpyArray warmActs = Npy.read(tmp.resolve("warm").resolve(Collector.ACTIVATIONS));
+        float[] dirs = Arrays.copyOf(warmActs.data(), icons * warmActs.cols());
+        Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, icons, warmActs.cols());
+        float[] moment = Npy.read(tmp.resolve("warm").resolve(Collector.SECOND_MOMENT)).data();
+
+        List<Double> oursCollect = new ArrayList<>();
+        List<Double> peerCollect = new ArrayList<>();
+        List<Double> oursRender = new ArrayList<>();
+        List<Double> peerRender = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            Progress.info("peers: round " + (r + 1) + " of " + rounds);
+            oursCollect.add(Collector.run(g, slice, co, tmp.resolve("c" + r)).imagesPerSecond());
+            peerCollect.add(peer("forward", Map.of("weights", weights.toString(), "images", images60k.toString(), "n", images,
+                    "batch", 256, "threads", threads)).get("images_per_second").asDouble());
+            var ro = new Renderer.Options(layer, steps, 0.05, icons, 0, 4, true, true, 1);
+            oursRender.add(Renderer.run(g, dirs, icons, moment, ro, tmp.resolve("r" + r)).iconStepsPerSecond());
+            peerRender.add(peer("render", Map.of("weights", weights.toString(), "directions", tmp.resolve("directions.npy").toString(),
+                    "icons", icons, "steps", steps, "size", 28, "threads", threads)).get("icon_steps_per_second").asDouble());
+        }
+
+        // reduce: the demo's 70,000 activations (collected now if no demo run is at hand), once each
+        Path acts = demoActs != null && Files.exists(demoActs) ? demoActs : null;
+        if (acts == null) {
+            Collector.run(g, all, co, tmp.resolve("all"));
+            acts = tmp.resolve("all").resolve(Collector.ACTIVATIONS);
+        }
+        Npy.NpyArray a = Npy.read(acts);
+        long t0 = System.nanoTime();
+        var layout = Reducer.fit(a.data(), a.rows(), a.cols(), Reducer.Options.paperDefaults(42));
+        double oursReduce = (System.nanoTime() - t0) / 1e9;
+        Path oursLayout = tmp.resolve("ours-layout.npy");
+        Npy.writeFloat32(oursLayout, layout, a.rows(), 2);
+        Path peerLayout = tmp.resolve("umap-learn-layout.npy");
+        double peerReduce = peer("umap", Map.of("activations", acts.toString(), "seed", 42, "out", peerLayout.toString()))
+                .get("seconds").asDouble();
+        JsonNode trust = peer("trust", Map.of("activations", acts.toString(), "seed", 7, "subset", 5000, "k", 10,
+                "layouts", Map.of("atlas4j", oursLayout.toString(), "umap-learn", peerLayout.toString())));
+
+        Stat oc = Stat.of(oursCollect), pc = Stat.of(peerCollect), or = Stat.of(oursRender), pr = Stat.of(peerRender);
+        StringBuilder t = new StringBuilder();
+        t.append(String.format(Locale.ROOT, "atlas4j vs peers — %s, %d threads, %d alternating rounds, Java %s%n", m.file(),
+                threads, rounds, System.getProperty("java.version")));
+        t.append(String.format(Locale.ROOT, "%-34s %-26s %-26s %s%n", "stage", "atlas4j (min/median/max)", "peer (min/median/max)",
+                "ratio (median; min–max)"));
+        t.append(row("collect: forward to " + layer + ", img/s", oc, pc, "PyTorch"));
+        t.append(row("render: " + icons + " icons × " + steps + " steps, icon-steps/s", or, pr, "PyTorch"));
+        t.append(String.format(Locale.ROOT, "%-34s %-26s %-26s %.2f%n", "reduce: " + a.rows() + " × " + a.cols() + " UMAP, s",
+                String.format(Locale.ROOT, "%.1f s", oursReduce), String.format(Locale.ROOT, "%.1f s (umap-learn)", peerReduce),
+                peerReduce / oursReduce));
+        t.append(String.format(Locale.ROOT, "%-34s %-26s %-26s %+.3f%n", "layout trustworthiness k=10 (5k)",
+                String.format(Locale.ROOT, "%.4f", trust.get("atlas4j").asDouble()),
+                String.format(Locale.ROOT, "%.4f", trust.get("umap-learn").asDouble()),
+                trust.get("atlas4j").asDouble() - trust.get("umap-learn").asDouble()));
+        System.out.print(t);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("collect", Map.of("atlas4j", oursCollect, "pytorch", peerCollect));
+        out.put("render", Map.of("atlas4j", oursRender, "pytorch", peerRender));
+        out.put("reduce", Map.of("atlas4j", oursReduce, "umapLearn", peerReduce));
+        out.put("trustworthiness", trust);
+        out.put("logitDifference", worst);
+        Path report = Path.of("atlas-output", "bench-vs-peers.json");
+        Files.createDirectories(report.getParent());
+        Json.write(report, out);
+        Progress.info("peers: " + report);
+    }
+
+    static String row(String stage, Stat ours, Stat peer, String name) {
+        return String.format(Locale.ROOT, "%-34s %-26s %-26s %.2f; %.2f–%.2f%n", stage,
+                String.format(Locale.ROOT, "%,.0f/%,.0f/%,.0f", ours.min(), ours.median(), ours.max()),
+                String.format(Locale.ROOT, "%,.0f/%,.0f/%,.0f (%s)", peer.min(), peer.median(), peer.max(), name),
+                ours.median() / peer.median(), ours.min() / peer.max(), ours.max() / peer.min());
+    }
+
+    /** The demo's layers as the peer script expects them: conv W/b, BN as scale/shift, the output layer. */
+    static void exportWeights(MultiLayerNetwork net, Path dir) throws Exception {
+        int block = 0;
+        for (int i = 0; i < net.getnLayers(); i++) {
+            var conf = net.getLayer(i).conf().getLayer();
+            if (conf instanceof ConvolutionLayer) {
+                block++;
+                var w = net.getLayer(i).getParam("W");
+                long[] s = w.shape();
+                Npy.writeFloat32Nd(dir.resolve("conv" + block + "_W.npy"), w.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT)
+                        .dup('c').data().asFloat(), s);
+                Npy.writeFloat32(dir.resolve("conv" + block + "_b.npy"), net.getLayer(i).getParam("b").castTo(
+                        org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat());
+            } else if (conf instanceof BatchNormalization bn) {
+                double[][] aff = SameDiffConverter.batchNormAffine(bn, net.getLayer(i));
+                Npy.writeFloat32(dir.resolve("bn" + block + "_scale.npy"), toFloat(aff[0]));
+                Npy.writeFloat32(dir.resolve("bn" + block + "_shift.npy"), toFloat(aff[1]));
+            } else if (conf instanceof OutputLayer) {
+                var w = net.getLayer(i).getParam("W");
+                Npy.writeFloat32(dir.resolve("out_W.npy"), w.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c')
+                        .data().asFloat(), (int) w.size(0), (int) w.size(1));
+                Npy.writeFloat32(dir.resolve("out_b.npy"), net.getLayer(i).getParam("b").castTo(
+                        org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat());
+            }
+        }
+        Json.write(dir.resolve("blocks.json"), Map.of("blocks", block));
+    }
+
+    static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    static JsonNode peer(String what, Map<String, ?> args) throws Exception {
+        Process p = new ProcessBuilder(PYTHON.toString(), SCRIPT.toString(), what, Json.MAPPER.writeValueAsString(args))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) throw new IllegalStateException("peer '" + what + "' failed (exit " + p.exitValue() + "): " + out);
+        String last = out.strip().lines().reduce((x, y) -> y).orElse("");
+        return Json.MAPPER.readTree(last);
+    }
+
+    /** Debian's python3-torch, umap-learn and python3-sklearn; installed when missing and we are root. */
+    static void ensurePeers() throws Exception {
+        if (!Files.exists(SCRIPT)) throw new UserError("run --vs-peers from the project folder (needs " + SCRIPT + ")");
+        if (importable()) return;
+        boolean root = "root".equals(System.getProperty("user.name"));
+        if (!root) {
+            throw new UserError("the peers are missing: sudo apt-get install python3-torch umap-learn python3-sklearn");
+        }
+        Progress.info("peers: installing python3-torch umap-learn python3-sklearn (Debian packages)");
+        Process p = new ProcessBuilder("apt-get", "install", "-y", "python3-torch", "umap-learn", "python3-sklearn")
+                .inheritIO().start();
+        if (p.waitFor() != 0 || !importable()) throw new UserError("could not install the peers with apt-get");
+    }
+
+    static boolean importable() throws Exception {
+        if (!Files.isExecutable(PYTHON)) return false;
+        Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torch, umap, sklearn").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor() == 0;
+    }
+}
