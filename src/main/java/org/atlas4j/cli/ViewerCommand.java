@@ -61,11 +61,10 @@ final class ViewerCommand implements Callable<Integer> {
                 b.open(index);
                 b.waitFor("window.atlasViewer && window.atlasViewer.ready", java.time.Duration.ofSeconds(30));
                 for (int k = 0; k < zoom; k++) b.wheel(700, 450, -250);
-                var pick = b.eval("(() => { const L = atlasViewer.data.levels.find(l => l.size === atlasViewer.levelSize());"
-                        + " let best = null; for (const id of atlasViewer.visibleCells()) { const c = L.cells.find(x => x.id === id);"
-                        + " const p = atlasViewer.cellCentre(id); if (p.x > 900 || p.y > 650) continue;"
-                        + " if (!best || c.count > best.count) best = c; } return best && atlasViewer.cellCentre(best.id); })()");
-                if (pick != null && !pick.isNull()) b.mouseMove(pick.get("x").asDouble(), pick.get("y").asDouble());
+                var pick = b.eval("atlasViewer.largestVisibleCell(900, 650)");
+                if (pick != null && !pick.isNull()) {
+                    b.mouseMove(pick.get("centre").get("x").asDouble(), pick.get("centre").get("y").asDouble());
+                }
                 Thread.sleep(1500); // tiles and sprites finish loading
                 org.atlas4j.io.AtomicFiles.writeBytes(screenshot, b.screenshot());
                 org.atlas4j.util.Progress.info("viewer: screenshot " + screenshot);

@@ -185,6 +185,17 @@
       if (x < 0 || y < 0 || x >= canvas.width || y >= canvas.height) return null;
       return { x: x, y: y + HEADER };
     },
+    // the visible cell with the most samples whose centre lies within (maxX, maxY) of the page, with that centre
+    largestVisibleCell: (maxX, maxY) => {
+      const L = D.levels[levelIndex];
+      let best = null;
+      for (const c of L.cells) {
+        const p = window.atlasViewer.cellCentre(c.id);
+        if (!p || p.x > (maxX || Infinity) || p.y > (maxY || Infinity)) continue;
+        if (!best || c.count > best.count) best = { id: c.id, count: c.count, centre: p };
+      }
+      return best;
+    },
     visibleCells: () => { const L = D.levels[levelIndex]; return L.cells.filter(c => window.atlasViewer.cellCentre(c.id)).map(c => c.id); },
     loadedImages: () => images.size,
     // zoom (around the centre) until the given level shows; for tests and measurements

@@ -99,10 +99,7 @@ class PipelineIntegrationTest {
             for (int k = 0; k < 20 && b.eval("atlasViewer.levelSize()").asInt() == first; k++) b.wheel(600, 450, -200);
             assertEquals(next, b.eval("atlasViewer.levelSize()").asInt(), "zooming in shows the next level");
 
-            var pick = b.eval("(() => { const L = atlasViewer.data.levels.find(l => l.size === atlasViewer.levelSize());"
-                    + " let best = null; for (const id of atlasViewer.visibleCells()) { const c = L.cells.find(x => x.id === id);"
-                    + " if (!best || c.count > best.count) best = c; }"
-                    + " return best && {id: best.id, centre: atlasViewer.cellCentre(best.id)}; })()");
+            var pick = b.eval("atlasViewer.largestVisibleCell()");
             assertTrue(pick != null && !pick.isNull(), "no cell visible after zooming");
             int id = pick.get("id").asInt();
             Gridder.Grid levelGrid = Gridder.Grid.read(run.level(next).stageDir("grid"));
@@ -202,10 +199,6 @@ class PipelineIntegrationTest {
     record Snapshot(byte[] bytes, FileTime modified) {
     }
 
-    static Path p(String rel) {
-        return Path.of(rel);
-    }
-
     static Map<String, Snapshot> snapshot(Path dir, Set<String> skip) throws Exception {
         Map<String, Snapshot> m = new LinkedHashMap<>();
         try (var walk = Files.walk(dir)) {
@@ -231,7 +224,7 @@ class PipelineIntegrationTest {
         assertEquals(before.keySet(), after.keySet(), "the second run added or removed files");
         for (String f : before.keySet()) {
             assertArrayEquals(before.get(f).bytes(), after.get(f).bytes(), f + " changed on a resumed run");
-            if (!p(f).getFileName().toString().startsWith("atlas.")) { // stitch (also of levels) always redraws, identically
+            if (!Path.of(f).getFileName().toString().startsWith("atlas.")) { // stitch (also of levels) always redraws, identically
                 assertEquals(before.get(f).modified(), after.get(f).modified(), f + " was rewritten: its stage did not skip");
             }
         }
