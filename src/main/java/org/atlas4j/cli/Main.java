@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         description = "Activation atlases for convolutional networks on the JVM.",
         subcommands = {DemoCommand.class, RunCommand.class, CollectCommand.class, ReduceCommand.class,
                 GridCommand.class, RenderCommand.class, StitchCommand.class, LayersCommand.class,
-                FidelityCommand.class, ClassAtlasCommand.class, CompareCommand.class, PatchTestCommand.class, CompareLayersCommand.class, ExplainCommand.class, ConvertCommand.class, ViewerCommand.class, TrainDemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                FidelityCommand.class, ClassAtlasCommand.class, CompareCommand.class, PatchTestCommand.class, CompareLayersCommand.class, ExplainCommand.class, ConvertCommand.class, ViewerCommand.class, ServeCommand.class, TrainDemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));

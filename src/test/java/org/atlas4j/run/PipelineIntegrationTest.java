@@ -127,6 +127,30 @@ class PipelineIntegrationTest {
     }
 
     @Test
+    @Order(0)
+    void serveGivesThePageAndItsFilesOnLocalhostOnly() throws Exception {
+        try (var server = new org.atlas4j.viewer.RunServer(run.dir(), 0)) {
+            var http = java.net.http.HttpClient.newHttpClient();
+            java.util.function.Function<String, java.net.http.HttpResponse<byte[]>> get = path -> {
+                try {
+                    return http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + server.port() + path)).build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            var index = get.apply("/");
+            assertEquals(200, index.statusCode());
+            assertTrue(new String(index.body()).contains("viewer/viewer.js"));
+            assertEquals("text/javascript; charset=utf-8", get.apply("/viewer/data.js").headers().firstValue("Content-Type").orElse(""));
+            assertArrayEquals(Files.readAllBytes(run.dir().resolve(Stitcher.PNG)), get.apply("/" + Stitcher.PNG).body());
+            assertEquals(404, get.apply("/../../etc/passwd").statusCode());
+            assertEquals(404, get.apply("/viewer/").statusCode(), "no directory listings");
+        }
+    }
+
+    @Test
     @Order(1)
     @SuppressWarnings("unchecked")
     void everyStageWritesItsOutputs() throws Exception {
