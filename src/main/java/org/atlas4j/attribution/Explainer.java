@@ -38,22 +38,13 @@ public final class Explainer {
             }
             if (batchSize < 1) throw new UserError("--batch must be >= 1, got " + batchSize);
         }
-
-        public static Options of(List<Method> methods) {
-            return new Options(methods, 50, 0.15, 42, 64);
-        }
     }
 
     /** One image's answer: the explained class, the class scores and probabilities, and a map per method. */
     public record Result(int target, float[] scores, float[] probabilities, Map<Method, float[]> maps) {
         /** Classes by descending probability, the first {@code k}. */
         public int[] top(int k) {
-            Integer[] order = new Integer[probabilities.length];
-            for (int i = 0; i < order.length; i++) order[i] = i;
-            java.util.Arrays.sort(order, (a, b) -> Float.compare(probabilities[b], probabilities[a]));
-            int[] out = new int[Math.min(k, order.length)];
-            for (int i = 0; i < out.length; i++) out[i] = order[i];
-            return out;
+            return java.util.Arrays.copyOf(ranked(probabilities), Math.min(k, probabilities.length));
         }
     }
 
@@ -273,11 +264,14 @@ public final class Explainer {
             }
             return target;
         }
-        int rank = -target - 1;
-        Integer[] order = new Integer[probs.length];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        java.util.Arrays.sort(order, (a, b) -> Float.compare(probs[b], probs[a]));
-        return order[Math.min(rank, order.length - 1)];
+        int[] order = ranked(probs);
+        return order[Math.min(-target - 1, order.length - 1)];
+    }
+
+    /** Class indices by descending probability. */
+    static int[] ranked(float[] probs) {
+        return java.util.stream.IntStream.range(0, probs.length).boxed()
+                .sorted((a, b) -> Float.compare(probs[b], probs[a])).mapToInt(Integer::intValue).toArray();
     }
 
     private INDArray oneHot(int b, int[] cls) {

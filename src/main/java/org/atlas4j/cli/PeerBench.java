@@ -185,7 +185,10 @@ final class PeerBench {
         Process p = new ProcessBuilder(PYTHON.toString(), SCRIPT.toString(), what, Json.MAPPER.writeValueAsString(args))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0) throw new IllegalStateException("peer '" + what + "' failed (exit " + p.exitValue() + "): " + out);
+        if (p.waitFor() != 0) {
+            throw new UserError("the peer step '" + what + "' of " + SCRIPT + " failed (exit " + p.exitValue()
+                    + "; its error is printed above). Check that /usr/bin/python3 imports torch, umap and sklearn.");
+        }
         String last = out.strip().lines().reduce((x, y) -> y).orElse("");
         return Json.MAPPER.readTree(last);
     }

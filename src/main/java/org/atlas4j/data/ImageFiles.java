@@ -58,10 +58,10 @@ public final class ImageFiles {
         }
         if (Files.isRegularFile(fileOrFolder)) return List.of(fileOrFolder);
         try (Stream<Path> s = Files.walk(fileOrFolder)) {
+            // hidden files and anything inside hidden folders (.git, .cache) are not images of the dataset
             List<Path> files = s.filter(Files::isRegularFile)
-                    .filter(p -> fileOrFolder.relativize(p).toString().chars().noneMatch(ch -> ch == 0)
-                            && java.util.stream.StreamSupport.stream(fileOrFolder.relativize(p).spliterator(), false)
-                                    .noneMatch(part -> part.toString().startsWith(".")))
+                    .filter(p -> java.util.stream.StreamSupport.stream(fileOrFolder.relativize(p).spliterator(), false)
+                            .noneMatch(part -> part.toString().startsWith(".")))
                     .sorted().toList();
             if (files.isEmpty()) throw new UserError("--images: the folder " + fileOrFolder + " holds no files");
             return files;

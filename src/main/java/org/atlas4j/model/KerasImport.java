@@ -47,29 +47,6 @@ public final class KerasImport {
     public record Imported(Model network, int[] inputShape) {
     }
 
-    public static Imported importH5WithShape(Path file) {
-        return new Imported(importH5(file), inputShapeOf(readH5Config(file)));
-    }
-
-    public static Imported importTfjsWithShape(Path modelJson) {
-        Model net = importTfjs(modelJson);
-        try {
-            JsonNode t = org.atlas4j.io.Json.MAPPER.readTree(modelJson.toFile()).get("modelTopology");
-            if (t.has("model_config")) t = t.get("model_config");
-            return new Imported(net, inputShapeOf(t.toString()));
-        } catch (IOException e) {
-            throw new UserError("cannot read " + modelJson + ": " + e.getMessage());
-        }
-    }
-
-    static String readH5Config(Path file) {
-        try (Hdf5Archive archive = new Hdf5Archive(file.toString())) {
-            return archive.readAttributeAsJson("model_config");
-        } catch (Exception e) {
-            throw new UserError("cannot read Keras HDF5 file " + file + ": " + e.getMessage(), e);
-        }
-    }
-
     /** [C,H,W] from the first batch_input_shape [null, H, W, C] (channels_last), or null when there is none. */
     static int[] inputShapeOf(String json) {
         try {
@@ -86,7 +63,7 @@ public final class KerasImport {
     }
 
     /** The imported network (ComputationGraph for functional models, MultiLayerNetwork for Sequential ones). */
-    public static Model importH5(Path file) {
+    public static Imported importH5(Path file) {
         String json;
         try (Hdf5Archive archive = new Hdf5Archive(file.toString())) {
             if (!archive.hasAttribute("model_config")) {
@@ -103,7 +80,7 @@ public final class KerasImport {
         try {
             KerasModelBuilder b = new KerasModel().modelBuilder().modelHdf5Filename(file.toString()).modelJson(fixed)
                     .enforceTrainingConfig(false);
-            return build(b, isSequential(fixed), null);
+            return new Imported(build(b, isSequential(fixed), null), inputShapeOf(fixed));
         } catch (UserError e) {
             throw e;
         } catch (Exception e) {
@@ -112,7 +89,7 @@ public final class KerasImport {
     }
 
     /** A TF.js layers model: {@code model.json} (or its folder) with its weight shards beside it. */
-    public static Model importTfjs(Path modelJson) {
+    public static Imported importTfjs(Path modelJson) {
         JsonNode root;
         try {
             root = org.atlas4j.io.Json.MAPPER.readTree(modelJson.toFile());
@@ -131,7 +108,7 @@ public final class KerasImport {
         Map<String, Map<String, INDArray>> weights = readWeights(modelJson, root.get("weightsManifest"));
         try {
             KerasModelBuilder b = new KerasModel().modelBuilder().modelJson(fixed).enforceTrainingConfig(false);
-            return build(b, isSequential(fixed), weights);
+            return new Imported(build(b, isSequential(fixed), weights), inputShapeOf(fixed));
         } catch (UserError e) {
             throw e;
         } catch (Exception e) {

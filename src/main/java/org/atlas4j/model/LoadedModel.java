@@ -72,7 +72,7 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
         if (f == Format.DL4J) return loadDl4j(file, inputShape);
         Path main = f == Format.TFJS && Files.isDirectory(file) ? file.resolve("model.json") : file;
         if (!Files.isReadable(main)) throw new UserError("model file is not readable: " + main);
-        KerasImport.Imported imp = f == Format.KERAS ? KerasImport.importH5WithShape(main) : KerasImport.importTfjsWithShape(main);
+        KerasImport.Imported imp = f == Format.KERAS ? KerasImport.importH5(main) : KerasImport.importTfjs(main);
         ModelCard card = ModelCard.readFor(main);
         int[] shape = inputShape != null ? inputShape : card != null && card.inputShape() != null ? card.inputShape()
                 : imp.inputShape();

@@ -9,9 +9,7 @@ import java.net.http.WebSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -154,12 +152,6 @@ public final class HeadlessBrowser implements AutoCloseable {
 
     public byte[] screenshot() throws Exception {
         return Base64.getDecoder().decode(call("Page.captureScreenshot", Map.of("format", "png")).get("data").asText());
-    }
-
-    /** Console errors and uncaught exceptions are not collected here; pages expose their own state for tests. */
-    public List<String> log() throws IOException {
-        Path f = profile.resolve("chromium.log");
-        return Files.exists(f) ? Files.readAllLines(f) : new ArrayList<>();
     }
 
     @Override

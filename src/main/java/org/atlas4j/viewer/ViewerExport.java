@@ -77,8 +77,7 @@ public final class ViewerExport {
         List<String> classNames = new ArrayList<>(run.model().card().classNames());
         int modelClasses = attr != null ? attr.cols() : run.model().graph().logits() != null ? run.model().graph().classCount() : 0;
         for (int c = classNames.size(); c < modelClasses; c++) classNames.add("class " + c);
-        String sc = run.model().card().pixelScaling();
-        PixelScaling scaling = PixelScaling.parse(sc == null || "as given".equals(sc) ? "pixels / 255" : sc, data.channels());
+        PixelScaling scaling = run.model().preprocess(null, null, java.awt.Color.BLACK).scaling();
 
         List<LevelView> levels = new ArrayList<>();
         long spriteBytes = 0;
@@ -189,26 +188,14 @@ public final class ViewerExport {
     /** Copies the input patch around the sampled layer position (y, x) into the sprite; outside the image is black. */
     static void paste(BufferedImage sprite, int sx, int sy, float[] img, int channels, int h, int w, PixelScaling scaling,
             int y, int x, int mapH, int mapW, int side) {
-        double cy = (y + 0.5) * h / mapH;
-        double cx = (x + 0.5) * w / mapW;
-        int top = (int) Math.round(cy - side / 2.0);
-        int left = (int) Math.round(cx - side / 2.0);
-        int area = h * w;
+        BufferedImage shown = org.atlas4j.attribution.Overlays.display(img, 0, channels, h, w, scaling);
+        int top = (int) Math.round((y + 0.5) * h / mapH - side / 2.0);
+        int left = (int) Math.round((x + 0.5) * w / mapW - side / 2.0);
         for (int dy = 0; dy < side; dy++) {
             for (int dx = 0; dx < side; dx++) {
                 int iy = top + dy;
                 int ix = left + dx;
-                int rgb = 0;
-                if (iy >= 0 && ix >= 0 && iy < h && ix < w) {
-                    int p = iy * w + ix;
-                    if (channels >= 3) {
-                        rgb = (scaling.invert(0, img[p]) << 16) | (scaling.invert(1, img[area + p]) << 8) | scaling.invert(2, img[2 * area + p]);
-                    } else {
-                        int g = scaling.invert(0, img[p]);
-                        rgb = (g << 16) | (g << 8) | g;
-                    }
-                }
-                sprite.setRGB(sx + dx, sy + dy, rgb);
+                sprite.setRGB(sx + dx, sy + dy, iy >= 0 && ix >= 0 && iy < h && ix < w ? shown.getRGB(ix, iy) & 0xffffff : 0);
             }
         }
     }
