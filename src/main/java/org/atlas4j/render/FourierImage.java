@@ -77,6 +77,16 @@ public final class FourierImage {
         return pixelGrad.mmul(basis);
     }
 
+    /** {@link #toPixels} into a preallocated [rows, h*w] float array (no allocation; the render loop's form). */
+    public void toPixels(INDArray coeffs, INDArray out) {
+        Nd4j.gemm(coeffs, basis, out, false, true, 1.0, 0.0);
+    }
+
+    /** {@link #backward} into a preallocated [rows, coefficients] float array. */
+    public void backward(INDArray pixelGrad, INDArray out) {
+        Nd4j.gemm(pixelGrad, basis, out, false, false, 1.0, 0.0);
+    }
+
     /** Random initial coefficients, normal with standard deviation {@code sd} (0.01 in the paper). */
     public static float[] initial(int rows, int coefficients, double sd, java.util.Random rng) {
         float[] p = new float[rows * coefficients];

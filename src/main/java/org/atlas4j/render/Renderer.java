@@ -129,11 +129,11 @@ public final class Renderer {
         int width = o.iconSize() == 0 ? in[2] : size;
         double[][] s = o.whiten() && secondMoment != null ? whitening(secondMoment, d) : null;
         float[][] dirs = directions(cellVectors, numCells, d, s);
-        DirectionObjective objective = new DirectionObjective(graph, o.layer(), o.cossimPow());
         // the layer map size at this icon size decides where the centre is
         INDArray probe = Nd4j.zeros(DataType.FLOAT, 1, channels, height, width);
         long[] mapShape = graph.forward(probe, shape.node().variable()).get(shape.node().variable()).shape();
         INDArray mask = DirectionObjective.centreMask((int) mapShape[2], (int) mapShape[3], DataType.FLOAT);
+        Engine engine = Engine.choose(graph, o, channels, height, width, mapShape);
         FourierImage fourier = new FourierImage(height, width);
         RandomAffine.Options tOpts = o.transforms() ? RandomAffine.Options.forIconSize(Math.min(height, width))
                 : RandomAffine.Options.none();
@@ -162,8 +162,7 @@ public final class Renderer {
                 long tb = System.nanoTime();
                 float[] raw = Arrays.copyOfRange(dirs[0], start * d, (start + b) * d);
                 float[] wh = Arrays.copyOfRange(dirs[1], start * d, (start + b) * d);
-                INDArray dirRaw = Nd4j.create(raw, new long[] {b, d}, 'c');
-                INDArray dirWh = Nd4j.create(wh, new long[] {b, d}, 'c');
+                Objective objective = engine.objective(b, wh, raw, mask);
                 int plane = channels * height * width;
                 float[] bestPx = new float[b * plane];
                 double[] best = new double[b];
@@ -173,17 +172,18 @@ public final class Renderer {
                     Random rng = new Random(o.seed() * 1_000_003L + bi * 7_919L + attempt);
                     BatchState st = new BatchState(fourier, b, channels, height, width, rng);
                     if (initial == null) {
-                        initial = objective.values(st.image(), mask, dirWh, dirRaw).castTo(DataType.DOUBLE).toDoubleVector();
+                        st.updateImage();
+                        initial = objective.values(st.img);
                     }
                     for (int step = 0; step < o.steps(); step++) {
-                        st.step(objective, mask, dirWh, dirRaw, tOpts, rng, o.learningRate());
+                        st.step(objective, tOpts, rng, o.learningRate());
                         p.step(b);
                         if (step % 32 == 31) p.extra(String.format(Locale.ROOT, "batch %d/%d", bi + 1, nBatches));
                     }
                     iconSteps += (long) b * o.steps();
-                    INDArray finalImage = st.image();
-                    double[] fin = objective.values(finalImage, mask, dirWh, dirRaw).castTo(DataType.DOUBLE).toDoubleVector();
-                    float[] px = finalImage.castTo(DataType.FLOAT).dup('c').data().asFloat();
+                    st.updateImage();
+                    double[] fin = objective.values(st.img);
+                    float[] px = st.img;
                     for (int i = 0; i < b; i++) {
                         if (fin[i] > best[i]) {
                             best[i] = fin[i];
@@ -238,6 +238,83 @@ public final class Renderer {
         return Math.max(0, Math.min(255, Math.round(v * 255f)));
     }
 
+    /** The icon objective of one batch of cells on network inputs [b,c,h,w] (row-major floats). */
+    interface Objective {
+        /** Per-sample objective values. */
+        double[] values(float[] input);
+
+        /** ∂(Σ_b obj_b)/∂input into {@code grad} (same layout as the input). */
+        void gradient(float[] input, float[] grad);
+    }
+
+    /**
+     * How objectives are evaluated: the native op chain when the network up to the layer is a plain chain it covers
+     * (several times faster), else the model's SameDiff graph (any graph the converter builds).
+     */
+    record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain,
+            java.util.Map<Integer, NativeChain.Session> sessions) {
+        static Engine choose(NetGraph graph, Options o, int channels, int h, int w, long[] mapShape) {
+            NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w);
+            NativeChain chain = c.chain();
+            if (chain != null && !chain.matches(mapShape)) chain = null; // geometry disagrees with the graph: keep SameDiff
+            if (chain == null) {
+                Progress.info("render: SameDiff graph (" + (c.unsupported() != null ? c.unsupported() + " is not covered by the native chain"
+                        : "the native chain's map size disagrees with the graph") + ")");
+            } else {
+                int[] win = chain.inputWindow();
+                Progress.info(String.format(Locale.ROOT, "render: native op chain, %s", chain.cropped()
+                        ? "objective's receptive field only (" + win[1] + "×" + win[3] + " of " + h + "×" + w + " input pixels; exact)"
+                        : "whole layer map (the receptive field reaches the padding)"));
+            }
+            return new Engine(graph, o, new int[] {channels, h, w}, chain, new java.util.HashMap<>());
+        }
+
+        boolean isNative() {
+            return chain != null;
+        }
+
+        Objective objective(int b, float[] dirWhitened, float[] dirRaw, INDArray centreMask) {
+            if (chain != null) {
+                NativeChain.Session s = sessions.computeIfAbsent(b, chain::session);
+                int c = chain.layerChannels();
+                double pow = options.cossimPow();
+                return new Objective() {
+                    public double[] values(float[] input) {
+                        return NativeChain.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, null);
+                    }
+
+                    public void gradient(float[] input, float[] grad) {
+                        float[] dc = s.centreGradBuffer();
+                        NativeChain.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, dc);
+                        s.backward(dc, grad);
+                    }
+                };
+            }
+            return sameDiffObjective(new DirectionObjective(graph, options.layer(), options.cossimPow()), b, inputShape,
+                    dirWhitened, dirRaw, centreMask);
+        }
+    }
+
+    /** The objective through the model's SameDiff graph (the reference implementation). */
+    static Objective sameDiffObjective(DirectionObjective obj, int b, int[] inputShape, float[] dirWhitened, float[] dirRaw,
+            INDArray centreMask) {
+        int d = dirWhitened.length / b;
+        INDArray wh = Nd4j.create(dirWhitened, new long[] {b, d}, 'c');
+        INDArray raw = Nd4j.create(dirRaw, new long[] {b, d}, 'c');
+        long[] shape = {b, inputShape[0], inputShape[1], inputShape[2]};
+        return new Objective() {
+            public double[] values(float[] input) {
+                return obj.values(Nd4j.create(input.clone(), shape, 'c'), centreMask, wh, raw).castTo(DataType.DOUBLE).toDoubleVector();
+            }
+
+            public void gradient(float[] input, float[] grad) {
+                float[] g = obj.inputGradient(Nd4j.create(input.clone(), shape, 'c'), centreMask, wh, raw)
+                        .castTo(DataType.FLOAT).dup('c').data().asFloat();
+                System.arraycopy(g, 0, grad, 0, g.length);
+            }
+        };
+    }
+
     /** The optimisation state of one batch: Fourier coefficients and Adam moments, reused across steps. */
     static final class BatchState {
         private static final double BETA1 = 0.9;
@@ -254,6 +331,13 @@ public final class Renderer {
         final float[] img;
         final float[] transformed;
         final float[] gImg;
+        final float[] gInput;
+        final float[] gCoeffs;
+        // off-heap twins of coeffs / pixels and their gradients for the inverse-FFT products, allocated once
+        final INDArray coeffArr;
+        final INDArray pixArr;
+        final INDArray gPixArr;
+        final INDArray gCoeffArr;
         final RandomAffine.Affine[] affines;
         int t;
 
@@ -269,15 +353,24 @@ public final class Renderer {
             this.img = new float[b * channels * h * w];
             this.transformed = new float[img.length];
             this.gImg = new float[img.length];
+            this.gInput = new float[img.length];
+            this.gCoeffs = new float[coeffs.length];
+            long rows = (long) b * channels;
+            this.coeffArr = Nd4j.create(DataType.FLOAT, new long[] {rows, fourier.coefficients()}, 'c');
+            this.pixArr = Nd4j.create(DataType.FLOAT, new long[] {rows, (long) h * w}, 'c');
+            this.gPixArr = Nd4j.create(DataType.FLOAT, new long[] {rows, (long) h * w}, 'c');
+            this.gCoeffArr = Nd4j.create(DataType.FLOAT, new long[] {rows, fourier.coefficients()}, 'c');
             this.affines = new RandomAffine.Affine[b];
         }
 
         /** Pixels in [0,1] of the current coefficients, into {@code img}. */
         void updateImage() {
-            INDArray lin = fourier.toPixels(Nd4j.create(coeffs, new long[] {(long) b * channels, fourier.coefficients()}, 'c'));
-            float[] l = lin.dup('c').data().asFloat();
+            coeffArr.data().asNioFloat().put(0, coeffs);
+            fourier.toPixels(coeffArr, pixArr);
+            float[] l = img;
+            pixArr.data().asNioFloat().get(0, l);
             if (channels == 3) mixColours(l, false);
-            for (int i = 0; i < l.length; i++) img[i] = (float) (1.0 / (1.0 + Math.exp(-l[i])));
+            for (int i = 0; i < l.length; i++) l[i] = (float) (1.0 / (1.0 + Math.exp(-l[i])));
         }
 
         /** The current image as a [b,c,h,w] array (a copy). */
@@ -286,10 +379,9 @@ public final class Renderer {
             return Nd4j.create(img.clone(), new long[] {b, channels, h, w}, 'c');
         }
 
-        void step(DirectionObjective obj, INDArray mask, INDArray dirWh, INDArray dirRaw, RandomAffine.Options tOpts,
-                Random rng, double lr) {
+        void step(Objective obj, RandomAffine.Options tOpts, Random rng, double lr) {
             for (int i = 0; i < b; i++) affines[i] = RandomAffine.sample(tOpts, rng);
-            float[] grad = gradient(obj, mask, dirWh, dirRaw, affines, tOpts.padValue());
+            float[] grad = gradient(obj, affines, tOpts.padValue());
             t++;
             double c1 = 1 - Math.pow(BETA1, t);
             double c2 = 1 - Math.pow(BETA2, t);
@@ -301,28 +393,28 @@ public final class Renderer {
             }
         }
 
-        /** The network input for the current coefficients under the given transforms, [b,c,h,w]. */
-        INDArray transformedInput(RandomAffine.Affine[] aff, float pad) {
+        /** The network input for the current coefficients under the given transforms, [b,c,h,w] row-major (a copy). */
+        float[] transformedInput(RandomAffine.Affine[] aff, float pad) {
             updateImage();
             RandomAffine.apply(img, transformed, b, channels, h, w, aff, pad);
-            return Nd4j.create(transformed.clone(), new long[] {b, channels, h, w}, 'c');
+            return transformed.clone();
         }
 
         /**
          * ∂(Σ_b objective_b)/∂coefficients under fixed transforms: the network's input gradient pulled back through
          * the resampling (adjoint), the sigmoid, the colour mixing and the inverse FFT (Mᵀ). No update.
          */
-        float[] gradient(DirectionObjective obj, INDArray mask, INDArray dirWh, INDArray dirRaw, RandomAffine.Affine[] aff,
-                float pad) {
+        float[] gradient(Objective obj, RandomAffine.Affine[] aff, float pad) {
             updateImage();
             RandomAffine.apply(img, transformed, b, channels, h, w, aff, pad);
-            INDArray x = Nd4j.create(transformed, new long[] {b, channels, h, w}, 'c');
-            float[] g = obj.inputGradient(x, mask, dirWh, dirRaw).castTo(DataType.FLOAT).dup('c').data().asFloat();
-            RandomAffine.adjoint(g, gImg, b, channels, h, w, aff);
+            obj.gradient(transformed, gInput);
+            RandomAffine.adjoint(gInput, gImg, b, channels, h, w, aff);
             for (int i = 0; i < gImg.length; i++) gImg[i] *= img[i] * (1 - img[i]);
             if (channels == 3) mixColours(gImg, true);
-            INDArray gc = fourier.backward(Nd4j.create(gImg, new long[] {(long) b * channels, (long) h * w}, 'c'));
-            return gc.dup('c').data().asFloat();
+            gPixArr.data().asNioFloat().put(0, gImg);
+            fourier.backward(gPixArr, gCoeffArr);
+            gCoeffArr.data().asNioFloat().get(0, gCoeffs);
+            return gCoeffs;
         }
 
         /** rgb = C·t per pixel with C the normalized colour sqrt matrix; the adjoint uses Cᵀ. */

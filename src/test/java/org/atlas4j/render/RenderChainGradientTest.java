@@ -64,7 +64,9 @@ class RenderChainGradientTest {
         RandomAffine.Options to = new RandomAffine.Options(1, 0.9, 1.1, 15, 1, 0.5f);
         for (int i = 0; i < b; i++) aff[i] = RandomAffine.sample(to, rng);
 
-        float[] grad = st.gradient(obj, mask, dirs, dirsRaw, aff, 0.5f);
+        Renderer.Objective objective = Renderer.sameDiffObjective(obj, b, new int[] {channels, 8, 8}, dirs.data().asFloat(),
+                dirsRaw.data().asFloat(), mask);
+        float[] grad = st.gradient(objective, aff, 0.5f);
         double gmax = 0;
         for (float v : grad) gmax = Math.max(gmax, Math.abs(v));
         // float32 pixels: errors are judged against 1% of the largest gradient component, not against tiny ones
@@ -76,9 +78,9 @@ class RenderChainGradientTest {
             int i = rng.nextInt(st.coeffs.length);
             float orig = st.coeffs[i];
             st.coeffs[i] = (float) (orig + eps);
-            double plus = obj.values(st.transformedInput(aff, 0.5f), mask, dirs, dirsRaw).sumNumber().doubleValue();
+            double plus = java.util.Arrays.stream(objective.values(st.transformedInput(aff, 0.5f))).sum();
             st.coeffs[i] = (float) (orig - eps);
-            double minus = obj.values(st.transformedInput(aff, 0.5f), mask, dirs, dirsRaw).sumNumber().doubleValue();
+            double minus = java.util.Arrays.stream(objective.values(st.transformedInput(aff, 0.5f))).sum();
             st.coeffs[i] = orig;
             double fd = (plus - minus) / (2 * eps);
             double scale = Math.max(Math.abs(fd) + Math.abs(grad[i]), floor);
