@@ -1,5 +1,7 @@
 package org.atlas4j.collect;
 
+import org.atlas4j.model.NativeChain;
+
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -138,12 +140,19 @@ public final class Collector {
             for (int l = 0; l < sinks.size(); l++) vars[l] = sinks.get(l).variable;
             vars[sinks.size()] = outVar;
             float[] input = new float[o.batchSize() * len];
+            NativeForward fast = NativeForward.of(graph, sinks.size() == 1 && !o.attribution() ? layers.get(0) : null, data);
             for (int s = 0; s < n; s += o.batchSize()) {
                 int b = Math.min(o.batchSize(), n - s);
                 for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
-                INDArray x = Nd4j.create(input, new long[] {o.batchSize(), data.channels(), data.height(), data.width()}, 'c');
-                if (b < o.batchSize()) x = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup();
-                var out = graph.forward(x, vars);
+                INDArray x = null;
+                java.util.Map<String, INDArray> out;
+                if (fast != null) {
+                    out = fast.forward(input, b, sinks.get(0).variable, outVar);
+                } else {
+                    x = Nd4j.create(input, new long[] {o.batchSize(), data.channels(), data.height(), data.width()}, 'c');
+                    if (b < o.batchSize()) x = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup();
+                    out = graph.forward(x, vars);
+                }
                 INDArray probs = out.get(outVar);
                 INDArray pred = probs.argMax(1);
                 for (int i = 0; i < b; i++) {
@@ -154,12 +163,15 @@ public final class Collector {
                     }
                 }
                 for (Sink k : sinks) {
-                    float[] a = out.get(k.variable).castTo(DataType.FLOAT).dup('c').data().asFloat();
+                    INDArray map = out.get(k.variable);
+                    // read the sampled positions straight from the map's memory (no copy of the whole map)
+                    if (map.dataType() != DataType.FLOAT || map.ordering() != 'c' || map.isView()) map = map.castTo(DataType.FLOAT).dup('c');
+                    java.nio.FloatBuffer fm = map.data().asNioFloat();
                     for (int i = 0; i < b; i++) {
                         int idx = s + i;
                         int[] pos = position(o.seed(), idx, k.h, k.w, o.excludeEdges());
                         int base = i * k.d * k.h * k.w + pos[0] * k.w + pos[1];
-                        for (int c = 0; c < k.d; c++) k.block[i * k.d + c] = a[base + c * k.h * k.w];
+                        for (int c = 0; c < k.d; c++) k.block[i * k.d + c] = fm.get(base + c * k.h * k.w);
                         int pr = pred.getInt(i);
                         k.csv.write(idx + "," + data.label(idx) + "," + pr + ","
                                 + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1] + "\n");
@@ -167,6 +179,8 @@ public final class Collector {
                     accumulateSecondMoment(k.moment, k.block, b, k.d);
                     k.acts.writeRows(k.block, b);
                     if (k.attr != null) {
+                        float[] a = new float[b * k.d * k.h * k.w];
+                        fm.get(0, a);
                         attribute(graph, x, out.get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
                                 new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
                         k.attr.writeRows(k.attrBlock, b);
@@ -226,6 +240,38 @@ public final class Collector {
                 for (int ch = 0; ch < d; ch++) sum += (double) a[base + ch * h * w] * g[base + ch * h * w];
                 out[i * classes + c] = (float) sum;
             }
+        }
+    }
+
+    /**
+     * The fast forward for one collected layer: the network up to the layer as a native op chain with buffers allocated
+     * once per batch size, then the part after it (a small SameDiff graph fed with the layer's map) for the predictions.
+     * Null when the chain or the tail cannot be built; then the whole SameDiff graph runs.
+     */
+    static final class NativeForward {
+        private final NativeChain chain;
+        private final NetGraph tail;
+        private final java.util.Map<Integer, NativeChain.Session> sessions = new java.util.HashMap<>();
+
+        private NativeForward(NativeChain chain, NetGraph tail) {
+            this.chain = chain;
+            this.tail = tail;
+        }
+
+        static NativeForward of(NetGraph graph, String layer, ImageDataset data) {
+            if (layer == null) return null;
+            NativeChain chain = NativeChain.compile(graph, layer, data.channels(), data.height(), data.width(), false).chain();
+            if (chain == null) return null;
+            long[] s = graph.shape(layer).shape();
+            if (!chain.matches(new long[] {1, s[0], s[1], s[2]})) return null;
+            NetGraph tail = graph.tailAfter(layer);
+            return tail == null ? null : new NativeForward(chain, tail);
+        }
+
+        java.util.Map<String, INDArray> forward(float[] input, int b, String layerVar, String outVar) {
+            INDArray map = sessions.computeIfAbsent(b, chain::session).forwardMap(input);
+            INDArray probs = tail.forward(map, tail.output()).get(tail.output());
+            return java.util.Map.of(layerVar, map, outVar, probs);
         }
     }
 

@@ -86,6 +86,38 @@ public final class DirectionObjective {
         return graph.gradients(placeholders(input, centreMask, dirWhitened, dirRaw), graph.input()).get(graph.input());
     }
 
+    /**
+     * The objective above computed directly (no graph) on centre activations a [b, C], per sample, and its
+     * gradient ∂obj_b/∂a_b into {@code grad}: obj = dot(a, v̂)·max(0.1, cos(a, v))^p, cos = a·v/(|a| + 1e-4).
+     */
+    public static double[] objective(float[] a, float[] dirWhitened, float[] dirRaw, int b, int c, double pow, float[] grad) {
+        double[] values = new double[b];
+        for (int s = 0; s < b; s++) {
+            int o = s * c;
+            double dot = 0, raw = 0, sq = 0;
+            for (int k = 0; k < c; k++) {
+                double ak = a[o + k];
+                dot += ak * dirWhitened[o + k];
+                raw += ak * dirRaw[o + k];
+                sq += ak * ak;
+            }
+            double len = Math.sqrt(sq);
+            double norm = len + 1e-4;
+            double cos = raw / norm;
+            boolean active = cos - 0.1 > 0;
+            double clipped = active ? cos : 0.1;
+            double f = pow == 0 ? 1 : Math.pow(clipped, pow);
+            values[s] = dot * f;
+            if (grad == null) continue;
+            double dClip = pow == 0 || !active ? 0 : dot * pow * Math.pow(clipped, pow - 1);
+            for (int k = 0; k < c; k++) {
+                double dCos = dirRaw[o + k] / norm - (len > 0 ? raw / (norm * norm) * a[o + k] / len : 0);
+                grad[o + k] = (float) (dirWhitened[o + k] * f + dClip * dCos);
+            }
+        }
+        return values;
+    }
+
     /** Tiny helper so names stay valid SameDiff identifiers. */
     static final class NetGraphNames {
         static String sanitize(String s) {

@@ -17,6 +17,7 @@ import org.apache.commons.math3.linear.EigenDecomposition;
 import org.apache.commons.math3.linear.RealMatrix;
 import org.atlas4j.io.AtomicFiles;
 import org.atlas4j.io.Json;
+import org.atlas4j.model.NativeChain;
 import org.atlas4j.model.NetGraph;
 import org.atlas4j.util.Progress;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -280,12 +281,12 @@ public final class Renderer {
                 double pow = options.cossimPow();
                 return new Objective() {
                     public double[] values(float[] input) {
-                        return NativeChain.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, null);
+                        return DirectionObjective.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, null);
                     }
 
                     public void gradient(float[] input, float[] grad) {
                         float[] dc = s.centreGradBuffer();
-                        NativeChain.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, dc);
+                        DirectionObjective.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, dc);
                         s.backward(dc, grad);
                     }
                 };

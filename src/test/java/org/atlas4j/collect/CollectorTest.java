@@ -3,6 +3,7 @@ package org.atlas4j.collect;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -114,6 +115,8 @@ class CollectorTest {
         int n = 37; // batch 16: two full batches and a partial one of 5
         TinyNets.RandomImages data = new TinyNets.RandomImages(n, 1, 9, 9, 99, 10);
         long seed = 1234;
+        // this net is a plain chain: collect runs the native op chain + SameDiff head, checked here against DL4J
+        assertNotNull(Collector.NativeForward.of(graph, layer, data), "native forward not used for " + layer);
         Collector.Result r = Collector.run(graph, data, new Collector.Options(layer, 16, seed, excludeEdges), dir);
 
         assertEquals(n, r.count());

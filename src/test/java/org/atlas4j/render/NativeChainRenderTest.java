@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 
 import org.atlas4j.TinyNets;
+import org.atlas4j.model.NativeChain;
 import org.atlas4j.model.NetGraph;
 import org.atlas4j.model.SameDiffConverter;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -36,7 +37,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * gradients, with and without the receptive-field crop, on padding/stride/pooling variants including the shapes where
  * the transposed convolution cannot be used.
  */
-class NativeChainTest {
+class NativeChainRenderTest {
 
     /** conv(k, same or truncate+pad, stride) → BN → ReLU → pool → conv → ReLU, GAP head. */
     static MultiLayerNetwork net(long seed, int channels, int size, ConvolutionMode mode, int stride, int pad,
@@ -80,7 +81,7 @@ class NativeChainTest {
         }
         NativeChain.Session s = chain.session(b);
         float[] dc = new float[b * d];
-        double[] values = NativeChain.objective(s.forward(x), wh, raw, b, d, 4, dc);
+        double[] values = DirectionObjective.objective(s.forward(x), wh, raw, b, d, 4, dc);
         float[] grad = new float[x.length];
         s.backward(dc, grad);
 
@@ -102,7 +103,7 @@ class NativeChainTest {
         assertTrue(vScale > 0 && gScale > 0, "degenerate reference (all zero)");
         // a second call reuses every buffer: same answer
         float[] grad2 = new float[x.length];
-        NativeChain.objective(s.forward(x), wh, raw, b, d, 4, dc);
+        DirectionObjective.objective(s.forward(x), wh, raw, b, d, 4, dc);
         s.backward(dc, grad2);
         assertTrue(java.util.Arrays.equals(grad, grad2), "buffers reused across calls changed the result");
         return new double[] {vErr / vScale, gErr / gScale};

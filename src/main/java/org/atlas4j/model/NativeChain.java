@@ -1,10 +1,9 @@
-package org.atlas4j.render;
+package org.atlas4j.model;
 
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
-import org.atlas4j.model.NetGraph;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -23,8 +22,8 @@ import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The network from its input to one layer as a chain of libnd4j ops called directly, for the render loop's
- * forward + input-gradient passes. Why: SameDiff's executor, its weight gradients (discarded) and a fresh off-heap
+ * The network from its input to one layer as a chain of libnd4j ops called directly: render's forward +
+ * input-gradient passes and collect's forward. Why: SameDiff's executor, its weight gradients (discarded) and a fresh off-heap
  * array per op and step cost most of a render step; here every buffer is allocated once per batch size, and the
  * input gradient of a convolution is one transposed convolution (no weight gradient).
  *
@@ -377,6 +376,20 @@ public final class NativeChain {
             return centre;
         }
 
+        /**
+         * Forward from a full-size input [b, c, h, w] to the whole layer map [b, C, H, W] (the session's buffer, valid
+         * until the next call). Only for chains compiled without the crop.
+         */
+        public INDArray forwardMap(float[] input) {
+            if (window != null) throw new IllegalStateException("a cropped chain computes one position, not the map");
+            loadInput(input);
+            for (int i = 0; i < stages.size(); i++) {
+                if (reluFwd[i] != null) Nd4j.getExecutioner().exec(reluFwd[i]);
+                else Nd4j.exec(fwd[i]);
+            }
+            return act[stages.size()];
+        }
+
         /** Back from ∂obj/∂centre [b, C] to ∂obj/∂input, written into {@code inputGrad} (full size, zeros outside). */
         public void backward(float[] dCentre, float[] inputGrad) {
             int n = stages.size();
@@ -459,37 +472,5 @@ public final class NativeChain {
         for (int i = 0; i < a.length; i++) out[i] = a[i];
         for (int i = 0; i < more.length; i++) out[a.length + i] = more[i];
         return out;
-    }
-
-    /**
-     * The direction objective of {@link DirectionObjective} on centre activations a [b, C], per sample, and its
-     * gradient ∂obj_b/∂a_b into {@code grad}: obj = dot(a, v̂)·max(0.1, cos(a, v))^p, cos = a·v/(|a| + 1e-4).
-     */
-    public static double[] objective(float[] a, float[] dirWhitened, float[] dirRaw, int b, int c, double pow, float[] grad) {
-        double[] values = new double[b];
-        for (int s = 0; s < b; s++) {
-            int o = s * c;
-            double dot = 0, raw = 0, sq = 0;
-            for (int k = 0; k < c; k++) {
-                double ak = a[o + k];
-                dot += ak * dirWhitened[o + k];
-                raw += ak * dirRaw[o + k];
-                sq += ak * ak;
-            }
-            double len = Math.sqrt(sq);
-            double norm = len + 1e-4;
-            double cos = raw / norm;
-            boolean active = cos - 0.1 > 0;
-            double clipped = active ? cos : 0.1;
-            double f = pow == 0 ? 1 : Math.pow(clipped, pow);
-            values[s] = dot * f;
-            if (grad == null) continue;
-            double dClip = pow == 0 || !active ? 0 : dot * pow * Math.pow(clipped, pow - 1);
-            for (int k = 0; k < c; k++) {
-                double dCos = dirRaw[o + k] / norm - (len > 0 ? raw / (norm * norm) * a[o + k] / len : 0);
-                grad[o + k] = (float) (dirWhitened[o + k] * f + dClip * dCos);
-            }
-        }
-        return values;
     }
 }
