@@ -15,14 +15,14 @@ def idx_images(path, n):
         return np.frombuffer(f.read(n * h * w), dtype=np.uint8).reshape(n, 1, h, w).astype(np.float32) / 255.0
 
 
-def model(weights):
+def model(weights, padding=True):
     import torch
     import torch.nn as nn
     layers = []
     blocks = json.load(open(os.path.join(weights, 'blocks.json')))
     for b in range(blocks['blocks']):
         w = torch.from_numpy(np.load(os.path.join(weights, f'conv{b + 1}_W.npy')))
-        conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], padding=w.shape[2] // 2)
+        conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], padding=w.shape[2] // 2 if padding else 0)
         conv.weight.data = w
         conv.bias.data = torch.from_numpy(np.load(os.path.join(weights, f'conv{b + 1}_b.npy')))
         # BatchNorm at inference is a per-channel affine map; exported as scale/shift (DL4J's own formula)
@@ -58,12 +58,15 @@ def forward(a):
 
 def render(a):
     """Feature visualization as atlas4j does it: Fourier-parameterized image, sigmoid, random pad/jitter/scale/rotate
-    as one bilinear resample, direction objective dot(a, v)·cos^4 at the centre of the layer, Adam 0.05."""
+    as one bilinear resample, direction objective dot(a, v)·cos^4 at the centre of the layer, Adam 0.05.
+    With 'crop' = [row, rows, col, cols], the network sees only the objective's receptive field (unpadded
+    convolutions), as atlas4j's native chain does: the same numbers for less work."""
     import torch
     import torch.nn.functional as F
     torch.set_num_threads(a['threads'])
     torch.manual_seed(0)
-    trunk, _ = model(a['weights'])
+    crop = a.get('crop')
+    trunk, _ = model(a['weights'], padding=crop is None)
     for p in trunk.parameters():
         p.requires_grad_(False)
     k, size, steps = a['icons'], a['size'], a['steps']
@@ -84,8 +87,10 @@ def render(a):
                              torch.stack([sc * torch.sin(ang), sc * torch.cos(ang), ty], 1)], 1)
         grid = F.affine_grid(theta, img.shape, align_corners=False)
         x = F.grid_sample(F.pad(img, (2, 2, 2, 2), mode='replicate'), grid, align_corners=False)
+        if crop is not None:
+            x = x[:, :, crop[0]:crop[0] + crop[1], crop[2]:crop[2] + crop[3]]
         act = trunk(x)
-        centre = act[:, :, act.shape[2] // 2, act.shape[3] // 2]
+        centre = act[:, :, act.shape[2] // 2, act.shape[3] // 2]  # the single position when cropped
         dot = (centre * dirs).sum(1)
         cos = dot / (centre.norm(dim=1) * dirs.norm(dim=1) + 1e-8)
         loss = -(dot * torch.clamp(cos, min=0.1) ** 4).sum()

@@ -44,7 +44,7 @@ final class BenchCommand implements Callable<Integer> {
     int renderIcons = 128;
 
     @Option(names = "--render-steps", description = "Steps in the render benchmark (default: ${DEFAULT-VALUE})")
-    int renderSteps = 32;
+    int renderSteps = 128;
 
     @Option(names = "--stages", split = ",", description = "Stages to measure: collect, reduce, render, explain (default: all; reduce and render need collect)")
     java.util.List<String> stages = java.util.List.of("collect", "reduce", "render", "explain");
@@ -57,6 +57,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--rounds", description = "Alternating rounds for --vs-peers (default: ${DEFAULT-VALUE})")
     int rounds = 3;
+
+    @Option(names = "--reduce-rounds", description = "Alternating UMAP rounds for --vs-peers, ~2.5 min each (default: ${DEFAULT-VALUE})")
+    int reduceRounds = 3;
+
+    @Option(names = "--no-end-to-end", description = "--vs-peers without the end-to-end demo run (wall time and peak RSS)")
+    boolean noEndToEnd;
 
     @Option(names = "--demo-activations", description = "Layout input for --vs-peers (default: the demo run's, else collected)")
     Path demoActivations = Path.of("atlas-output/fashion-mnist/collect/activations.npy");
@@ -85,7 +91,8 @@ final class BenchCommand implements Callable<Integer> {
             org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
             LoadedModel m = LoadedModel.load(model, null);
             Progress.setQuiet(true);
-            PeerBench.run(m, m.resolveLayer(layer), dataDir, rounds, images, renderIcons, renderSteps, demoActivations);
+            PeerBench.run(m, m.resolveLayer(layer), dataDir, rounds, reduceRounds, images, renderIcons, renderSteps, demoActivations,
+                    !noEndToEnd);
             return 0;
         }
         Progress.setQuiet(true);

@@ -47,8 +47,8 @@ final class PeerBench {
         }
     }
 
-    static void run(LoadedModel m, String layer, Path dataDir, int rounds, int images, int icons, int steps, Path demoActs)
-            throws Exception {
+    static void run(LoadedModel m, String layer, Path dataDir, int rounds, int reduceRounds, int images, int icons, int steps,
+            Path demoActs, boolean endToEnd) throws Exception {
         ensurePeers();
         if (!(m.network() instanceof MultiLayerNetwork net)) throw new UserError("--vs-peers benchmarks the demo model");
         int threads = Runtime.getRuntime().availableProcessors();
@@ -79,69 +79,138 @@ final class PeerBench {
         Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, icons, warmActs.cols());
         float[] moment = Npy.read(tmp.resolve("warm").resolve(Collector.SECOND_MOMENT)).data();
 
+        // the receptive-field window our native chain computes: the second PyTorch variant gets the same crop
+        var chainC = org.atlas4j.model.NativeChain.compile(g, layer, 1, 28, 28);
+        int[] crop = chainC.chain() != null && chainC.chain().cropped() ? chainC.chain().inputWindow() : null;
+
         List<Double> oursCollect = new ArrayList<>();
         List<Double> peerCollect = new ArrayList<>();
         List<Double> oursRender = new ArrayList<>();
         List<Double> peerRender = new ArrayList<>();
+        List<Double> peerRenderCrop = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            Progress.info("peers: round " + (r + 1) + " of " + rounds);
+            Progress.info("peers: round " + (r + 1) + " of " + rounds + " (collect, render)");
             oursCollect.add(Collector.run(g, slice, co, tmp.resolve("c" + r)).imagesPerSecond());
             peerCollect.add(peer("forward", Map.of("weights", weights.toString(), "images", images60k.toString(), "n", images,
                     "batch", 256, "threads", threads)).get("images_per_second").asDouble());
             var ro = new Renderer.Options(layer, steps, 0.05, icons, 0, 4, true, true, 1);
             oursRender.add(Renderer.run(g, dirs, icons, moment, ro, tmp.resolve("r" + r)).iconStepsPerSecond());
-            peerRender.add(peer("render", Map.of("weights", weights.toString(), "directions", tmp.resolve("directions.npy").toString(),
-                    "icons", icons, "steps", steps, "size", 28, "threads", threads)).get("icon_steps_per_second").asDouble());
+            Map<String, Object> ra = new LinkedHashMap<>(Map.of("weights", weights.toString(), "directions",
+                    tmp.resolve("directions.npy").toString(), "icons", icons, "steps", steps, "size", 28, "threads", threads));
+            peerRender.add(peer("render", ra).get("icon_steps_per_second").asDouble());
+            if (crop != null) {
+                ra.put("crop", crop);
+                peerRenderCrop.add(peer("render", ra).get("icon_steps_per_second").asDouble());
+            }
         }
 
-        // reduce: the demo's 70,000 activations (collected now if no demo run is at hand), once each
+        // reduce: the demo's 70,000 activations (collected now if no demo run is at hand), alternating rounds
         Path acts = demoActs != null && Files.exists(demoActs) ? demoActs : null;
         if (acts == null) {
             Collector.run(g, all, co, tmp.resolve("all"));
             acts = tmp.resolve("all").resolve(Collector.ACTIVATIONS);
         }
         Npy.NpyArray a = Npy.read(acts);
-        long t0 = System.nanoTime();
-        var layout = Reducer.fit(a.data(), a.rows(), a.cols(), Reducer.Options.paperDefaults(42));
-        double oursReduce = (System.nanoTime() - t0) / 1e9;
         Path oursLayout = tmp.resolve("ours-layout.npy");
-        Npy.writeFloat32(oursLayout, layout, a.rows(), 2);
         Path peerLayout = tmp.resolve("umap-learn-layout.npy");
-        double peerReduce = peer("umap", Map.of("activations", acts.toString(), "seed", 42, "out", peerLayout.toString()))
-                .get("seconds").asDouble();
+        List<Double> oursReduce = new ArrayList<>();
+        List<Double> peerReduce = new ArrayList<>();
+        for (int r = 0; r < reduceRounds; r++) {
+            Progress.info("peers: round " + (r + 1) + " of " + reduceRounds + " (reduce)");
+            long t0 = System.nanoTime();
+            var layout = Reducer.fit(a.data(), a.rows(), a.cols(), Reducer.Options.paperDefaults(42));
+            oursReduce.add((System.nanoTime() - t0) / 1e9);
+            Npy.writeFloat32(oursLayout, layout, a.rows(), 2);
+            peerReduce.add(peer("umap", Map.of("activations", acts.toString(), "seed", 42, "out", peerLayout.toString()))
+                    .get("seconds").asDouble());
+        }
         JsonNode trust = peer("trust", Map.of("activations", acts.toString(), "seed", 7, "subset", 5000, "k", 10,
                 "layouts", Map.of("atlas4j", oursLayout.toString(), "umap-learn", peerLayout.toString())));
 
+        EndToEnd e2e = endToEnd ? endToEnd(tmp.resolve("demo")) : null;
+
         Stat oc = Stat.of(oursCollect), pc = Stat.of(peerCollect), or = Stat.of(oursRender), pr = Stat.of(peerRender);
+        // for seconds, speed = 1/s: ratio = peer seconds / our seconds
+        Stat ors = Stat.of(oursReduce.stream().map(x -> 1 / x).toList()), prs = Stat.of(peerReduce.stream().map(x -> 1 / x).toList());
         StringBuilder t = new StringBuilder();
-        t.append(String.format(Locale.ROOT, "atlas4j vs peers — %s, %d threads, %d alternating rounds, Java %s%n", m.file(),
-                threads, rounds, System.getProperty("java.version")));
-        t.append(String.format(Locale.ROOT, "%-34s %-26s %-26s %s%n", "stage", "atlas4j (min/median/max)", "peer (min/median/max)",
-                "ratio (median; min–max)"));
+        t.append(String.format(Locale.ROOT, "atlas4j vs peers — %s, %d threads, %d alternating rounds (reduce %d), Java %s%n", m.file(),
+                threads, rounds, reduceRounds, System.getProperty("java.version")));
+        t.append(String.format(Locale.ROOT, "%-44s %-26s %-30s %s%n", "stage", "atlas4j (min/median/max)", "peer (min/median/max)",
+                "ratio ours÷peer (median; min–max)"));
         t.append(row("collect: forward to " + layer + ", img/s", oc, pc, "PyTorch"));
-        t.append(row("render: " + icons + " icons × " + steps + " steps, icon-steps/s", or, pr, "PyTorch"));
-        t.append(String.format(Locale.ROOT, "%-34s %-26s %-26s %.2f%n", "reduce: " + a.rows() + " × " + a.cols() + " UMAP, s",
-                String.format(Locale.ROOT, "%.1f s", oursReduce), String.format(Locale.ROOT, "%.1f s (umap-learn)", peerReduce),
-                peerReduce / oursReduce));
-        t.append(String.format(Locale.ROOT, "%-34s %-26s %-26s %+.3f%n", "layout trustworthiness k=10 (5k)",
+        t.append(row("render: " + icons + "×" + steps + " steps, icon-steps/s", or, pr, "PyTorch, whole map"));
+        if (crop != null) {
+            t.append(row("  same, PyTorch also cropped to " + crop[1] + "×" + crop[3], or, Stat.of(peerRenderCrop), "PyTorch, crop"));
+        }
+        t.append(String.format(Locale.ROOT, "%-44s %-26s %-30s %.2f; %.2f–%.2f%n", "reduce: " + a.rows() + "×" + a.cols() + " UMAP, s",
+                String.format(Locale.ROOT, "%.1f/%.1f/%.1f", 1 / ors.max(), 1 / ors.median(), 1 / ors.min()),
+                String.format(Locale.ROOT, "%.1f/%.1f/%.1f (umap-learn)", 1 / prs.max(), 1 / prs.median(), 1 / prs.min()),
+                ors.median() / prs.median(), ors.min() / prs.max(), ors.max() / prs.min()));
+        t.append(String.format(Locale.ROOT, "%-44s %-26s %-30s %+.4f%n", "layout trustworthiness k=10 (5k subset)",
                 String.format(Locale.ROOT, "%.4f", trust.get("atlas4j").asDouble()),
-                String.format(Locale.ROOT, "%.4f", trust.get("umap-learn").asDouble()),
+                String.format(Locale.ROOT, "%.4f (umap-learn)", trust.get("umap-learn").asDouble()),
                 trust.get("atlas4j").asDouble() - trust.get("umap-learn").asDouble()));
+        if (e2e != null) {
+            t.append(String.format(Locale.ROOT, "%-44s %-26s %-30s %s%n", "end to end: ./atlas demo --force",
+                    Progress.format(e2e.seconds()) + ", peak RSS " + String.format(Locale.ROOT, "%.2f GB", e2e.peakRssBytes() / 1e9),
+                    "target ≤ 5 min, ≤ 4 GB", e2e.seconds() <= 300 && e2e.peakRssBytes() <= 4e9 ? "met" : "NOT met"));
+        }
         System.out.print(t);
         Map<String, Object> out = new LinkedHashMap<>();
+        out.put("date", java.time.LocalDate.now().toString());
+        out.put("threads", threads);
         out.put("collect", Map.of("atlas4j", oursCollect, "pytorch", peerCollect));
-        out.put("render", Map.of("atlas4j", oursRender, "pytorch", peerRender));
+        out.put("render", Map.of("atlas4j", oursRender, "pytorch", peerRender, "pytorchCropped", peerRenderCrop,
+                "crop", crop == null ? List.of() : Arrays.stream(crop).boxed().toList()));
         out.put("reduce", Map.of("atlas4j", oursReduce, "umapLearn", peerReduce));
         out.put("trustworthiness", trust);
         out.put("logitDifference", worst);
+        if (e2e != null) out.put("endToEnd", Map.of("seconds", e2e.seconds(), "peakRssBytes", e2e.peakRssBytes()));
         Path report = Path.of("atlas-output", "bench-vs-peers.json");
         Files.createDirectories(report.getParent());
         Json.write(report, out);
+        Files.writeString(Path.of("atlas-output", "bench-vs-peers.txt"), t.toString());
         Progress.info("peers: " + report);
     }
 
+    record EndToEnd(double seconds, long peakRssBytes) {
+    }
+
+    /**
+     * The demo from scratch (--force) in a child process through the launcher, as a user runs it, into its own output
+     * folder; peak RSS = the largest VmHWM of the process tree, polled (a JVM's peak cannot be read after it exits).
+     */
+    static EndToEnd endToEnd(Path out) throws Exception {
+        Path launcher = Path.of("atlas").toAbsolutePath();
+        if (!Files.isExecutable(launcher)) throw new UserError("--end-to-end runs ./atlas: start the benchmark from the project folder");
+        Progress.info("peers: end to end — ./atlas demo --force --output " + out);
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder(launcher.toString(), "demo", "--force", "--output", out.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        long peak = 0;
+        while (!p.waitFor(200, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            for (ProcessHandle h : p.descendants().toList()) peak = Math.max(peak, peakRss(h.pid()));
+            peak = Math.max(peak, peakRss(p.pid()));
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        if (p.exitValue() != 0) throw new UserError("the end-to-end demo run failed (exit " + p.exitValue() + "; its output is above)");
+        return new EndToEnd(secs, peak);
+    }
+
+    /** VmHWM of a process in bytes (0 when it is gone). */
+    static long peakRss(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // the process ended between listing and reading
+        }
+        return 0;
+    }
+
     static String row(String stage, Stat ours, Stat peer, String name) {
-        return String.format(Locale.ROOT, "%-34s %-26s %-26s %.2f; %.2f–%.2f%n", stage,
+        return String.format(Locale.ROOT, "%-44s %-26s %-30s %.2f; %.2f–%.2f%n", stage,
                 String.format(Locale.ROOT, "%,.0f/%,.0f/%,.0f", ours.min(), ours.median(), ours.max()),
                 String.format(Locale.ROOT, "%,.0f/%,.0f/%,.0f (%s)", peer.min(), peer.median(), peer.max(), name),
                 ours.median() / peer.median(), ours.min() / peer.max(), ours.max() / peer.min());

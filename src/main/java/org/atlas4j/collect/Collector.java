@@ -141,8 +141,10 @@ public final class Collector {
             vars[sinks.size()] = outVar;
             float[] input = new float[o.batchSize() * len];
             NativeForward fast = NativeForward.of(graph, sinks.size() == 1 && !o.attribution() ? layers.get(0) : null, data);
-            for (int s = 0; s < n; s += o.batchSize()) {
-                int b = Math.min(o.batchSize(), n - s);
+            // the native chain works through cache-sized chunks whatever the configured batch (samples are independent)
+            int step = fast != null ? Math.min(o.batchSize(), NativeForward.CHUNK) : o.batchSize();
+            for (int s = 0; s < n; s += step) {
+                int b = Math.min(step, n - s);
                 for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
                 INDArray x = null;
                 java.util.Map<String, INDArray> out;
@@ -249,13 +251,17 @@ public final class Collector {
      * Null when the chain or the tail cannot be built; then the whole SameDiff graph runs.
      */
     static final class NativeForward {
+        /** Images per native pass: at 256 the demo's maps outgrow the caches here and throughput halves. */
+        static final int CHUNK = 128;
         private final NativeChain chain;
         private final NetGraph tail;
+        private final GapDenseHead head;
         private final java.util.Map<Integer, NativeChain.Session> sessions = new java.util.HashMap<>();
 
         private NativeForward(NativeChain chain, NetGraph tail) {
             this.chain = chain;
             this.tail = tail;
+            this.head = GapDenseHead.of(tail);
         }
 
         static NativeForward of(NetGraph graph, String layer, ImageDataset data) {
@@ -269,9 +275,77 @@ public final class Collector {
         }
 
         java.util.Map<String, INDArray> forward(float[] input, int b, String layerVar, String outVar) {
-            INDArray map = sessions.computeIfAbsent(b, chain::session).forwardMap(input);
-            INDArray probs = tail.forward(map, tail.output()).get(tail.output());
+            INDArray map = sessions.computeIfAbsent(b, chain::inferenceSession).forwardMap(input);
+            INDArray probs = head != null ? head.probabilities(map) : tail.forward(map, tail.output()).get(tail.output());
             return java.util.Map.of(layerVar, map, outVar, probs);
+        }
+    }
+
+    /**
+     * The common classifier head — global average pooling → dense → softmax — computed in plain Java: for a batch it
+     * is a few hundred thousand additions, less than SameDiff's per-call overhead. Recognised from the tail graph's
+     * ops and accepted only if it reproduces the graph on a random probe.
+     */
+    record GapDenseHead(float[] weights, float[] bias, int channels, int classes) {
+        static GapDenseHead of(NetGraph tail) {
+            var ops = tail.sameDiff().ops();
+            List<String> names = new ArrayList<>();
+            INDArray w = null;
+            INDArray bias = null;
+            for (var f : ops) {
+                String op = f.opName();
+                names.add(op);
+                for (var a : f.args()) {
+                    if (a.getVariableType() != org.nd4j.autodiff.samediff.VariableType.CONSTANT) continue;
+                    if (op.equals("matmul")) w = a.getArr();
+                    if (op.equals("add")) bias = a.getArr();
+                }
+            }
+            List<String> expected = List.of("reduce_mean", "matmul", "add", "softmax");
+            List<String> core = names.size() == 5 && names.get(0).equals("multiply") ? names.subList(1, 5) : names;
+            if (!core.equals(expected) || w == null || bias == null || w.rank() != 2 || bias.length() != w.size(1)) return null;
+            GapDenseHead h = new GapDenseHead(w.castTo(DataType.FLOAT).dup('c').data().asFloat(),
+                    bias.castTo(DataType.FLOAT).dup('c').data().asFloat(), (int) w.size(0), (int) w.size(1));
+            // the probe: random non-negative maps through both
+            long[] in = {3, h.channels(), 3, 2};
+            INDArray probe = Nd4j.rand(new java.util.Random(1).nextLong(), in).castTo(tail.sameDiff().getVariable(tail.input()).dataType());
+            INDArray ref;
+            try {
+                ref = tail.forward(probe, tail.output()).get(tail.output()).castTo(DataType.DOUBLE);
+            } catch (RuntimeException e) {
+                return null;
+            }
+            INDArray ours = h.probabilities(probe.castTo(DataType.FLOAT).dup('c')).castTo(DataType.DOUBLE);
+            return java.util.Arrays.equals(ref.shape(), ours.shape()) && ref.sub(ours).amaxNumber().doubleValue() < 1e-5 ? h : null;
+        }
+
+        /** Class probabilities [b, classes] of maps [b, channels, h, w] (float, row-major). */
+        INDArray probabilities(INDArray map) {
+            int b = (int) map.size(0);
+            int hw = (int) (map.size(2) * map.size(3));
+            java.nio.FloatBuffer m = map.data().asNioFloat();
+            float[] out = new float[b * classes];
+            double[] mean = new double[channels];
+            double[] z = new double[classes];
+            for (int i = 0; i < b; i++) {
+                for (int c = 0; c < channels; c++) {
+                    int base = (i * channels + c) * hw;
+                    double sum = 0;
+                    for (int p = 0; p < hw; p++) sum += m.get(base + p);
+                    mean[c] = sum / hw;
+                }
+                double max = Double.NEGATIVE_INFINITY;
+                for (int k = 0; k < classes; k++) {
+                    double acc = bias[k];
+                    for (int c = 0; c < channels; c++) acc += mean[c] * weights[c * classes + k];
+                    z[k] = acc;
+                    max = Math.max(max, acc);
+                }
+                double total = 0;
+                for (int k = 0; k < classes; k++) total += z[k] = Math.exp(z[k] - max);
+                for (int k = 0; k < classes; k++) out[i * classes + k] = (float) (z[k] / total);
+            }
+            return Nd4j.create(out, new long[] {b, classes}, 'c');
         }
     }
 

@@ -277,9 +277,26 @@ public final class NativeChain {
 
     // ---- execution ---------------------------------------------------------------------------------------------
 
-    /** Buffers and prepared ops for one batch size; not thread-safe. */
+    /** Buffers and prepared ops for one batch size (forward and backward); not thread-safe. */
     public Session session(int batch) {
-        return new Session(batch);
+        return new Session(batch, false);
+    }
+
+    /**
+     * A forward-only session for whole maps (collect): ReLU runs in place, and a ReLU followed by max pooling runs
+     * after it (max and ReLU commute; the ReLU then touches a quarter of the values). Same outputs, less memory traffic.
+     */
+    public Session inferenceSession(int batch) {
+        if (window != null) throw new IllegalStateException("inference sessions compute whole maps: compile without the crop");
+        List<Stage> order = new ArrayList<>(stages);
+        for (int i = 0; i + 1 < order.size(); i++) {
+            if (order.get(i) instanceof Relu r && order.get(i + 1) instanceof Pool p && p.max()) {
+                order.set(i, p);
+                order.set(i + 1, r);
+                i++;
+            }
+        }
+        return new NativeChain(List.copyOf(order), channels, height, width, false).new Session(batch, true);
     }
 
     public final class Session {
@@ -292,14 +309,15 @@ public final class NativeChain {
         private final float[] centre;
         private final float[] centreGrad;
 
-        Session(int b) {
+        Session(int b, boolean inference) {
             this.b = b;
             int n = stages.size();
             act = new INDArray[n + 1];
             grad = new INDArray[n + 1];
             for (int i = 0; i <= n; i++) {
-                act[i] = Nd4j.create(DataType.FLOAT, boundaryShape(i, b), 'c');
-                grad[i] = Nd4j.create(DataType.FLOAT, boundaryShape(i, b), 'c');
+                boolean inPlace = inference && i > 0 && stages.get(i - 1) instanceof Relu;
+                act[i] = inPlace ? act[i - 1] : Nd4j.create(DataType.FLOAT, boundaryShape(i, b), 'c');
+                if (!inference) grad[i] = Nd4j.create(DataType.FLOAT, boundaryShape(i, b), 'c');
             }
             fwd = new DynamicCustomOp[n];
             bwd = new DynamicCustomOp[n];
@@ -315,7 +333,9 @@ public final class NativeChain {
                     if (c.bias() != null) f.addInputs(act[i], c.weights(), c.bias());
                     else f.addInputs(act[i], c.weights());
                     fwd[i] = f.addOutputs(act[i + 1]).addIntegerArguments(concat(geo, sameHere ? 1 : 0, 0, 0)).build();
-                    if (deconvMatches(c, i, pH, pW, sameHere)) {
+                    if (inference) {
+                        continue;
+                    } else if (deconvMatches(c, i, pH, pW, sameHere)) {
                         bwd[i] = DynamicCustomOp.builder("deconv2d").addInputs(grad[i + 1], c.weights()).addOutputs(grad[i])
                                 .addIntegerArguments(concat(geo, sameHere ? 1 : 0, 0, 0)).build();
                     } else { // shapes a transposed convolution cannot reproduce: the full backward op (weight gradients unused)
@@ -339,10 +359,12 @@ public final class NativeChain {
                     args[8] = sameHere ? 1 : 0;
                     String name = p.max() ? "maxpool2d" : "avgpool2d";
                     fwd[i] = DynamicCustomOp.builder(name).addInputs(act[i]).addOutputs(act[i + 1]).addIntegerArguments(args).build();
+                    if (inference) continue;
                     bwd[i] = DynamicCustomOp.builder(name + "_bp").addInputs(act[i], grad[i + 1]).addOutputs(grad[i])
                             .addIntegerArguments(args).build();
                 } else {
                     reluFwd[i] = new RectifiedLinear(act[i], act[i + 1], 0.0);
+                    if (inference) continue;
                     bwd[i] = DynamicCustomOp.builder("relu_bp").addInputs(act[i], grad[i + 1]).addOutputs(grad[i]).build();
                 }
             }

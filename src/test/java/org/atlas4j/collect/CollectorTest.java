@@ -107,7 +107,7 @@ class CollectorTest {
     // ---- run ----
 
     @ParameterizedTest
-    @CsvSource({"r1, 2, true", "bn1, 1, false"})
+    @CsvSource({"r1, 2, true", "bn1, 1, false", "r2, 4, true"})
     void runMatchesDl4jActivationsAtTheRecordedPositions(String layer, int layerIndex, boolean excludeEdges,
             @TempDir Path dir) throws Exception {
         MultiLayerNetwork net = TinyNets.cnn(5, DataType.FLOAT);
@@ -117,16 +117,19 @@ class CollectorTest {
         long seed = 1234;
         // this net is a plain chain: collect runs the native op chain + SameDiff head, checked here against DL4J
         assertNotNull(Collector.NativeForward.of(graph, layer, data), "native forward not used for " + layer);
+        // after r2 the rest is GAP → dense → softmax, computed in Java; after r1/bn1 a SameDiff tail runs
+        assertEquals(layer.equals("r2"), Collector.GapDenseHead.of(graph.tailAfter(layer)) != null, "GAP + dense head for " + layer);
         Collector.Result r = Collector.run(graph, data, new Collector.Options(layer, 16, seed, excludeEdges), dir);
 
         assertEquals(n, r.count());
-        assertEquals(4, r.dim());
+        int d = layer.equals("r2") ? 5 : 4;
+        assertEquals(d, r.dim());
         assertEquals(9, r.mapHeight());
         assertEquals(9, r.mapWidth());
         assertEquals(layer, r.layer());
 
         Npy.NpyArray acts = Npy.read(dir.resolve(Collector.ACTIVATIONS));
-        assertArrayEquals(new int[] {n, 4}, acts.shape());
+        assertArrayEquals(new int[] {n, d}, acts.shape());
         float[] a = acts.data();
 
         List<String> lines = Files.readAllLines(dir.resolve(Collector.SAMPLES));
@@ -151,9 +154,9 @@ class CollectorTest {
             int y = Integer.parseInt(f[4]);
             int xx = Integer.parseInt(f[5]);
             assertArrayEquals(Collector.position(seed, i, 9, 9, excludeEdges), new int[] {y, xx}, "position of image " + i);
-            for (int c = 0; c < 4; c++) {
+            for (int c = 0; c < d; c++) {
                 double e = expected.getDouble(i, c, y, xx);
-                assertEquals(e, a[i * 4 + c], 1e-5, "activation of image " + i + " channel " + c + " at (" + y + "," + xx + ")");
+                assertEquals(e, a[i * d + c], 1e-5, "activation of image " + i + " channel " + c + " at (" + y + "," + xx + ")");
                 if (e != 0) nonZero++;
             }
             if (label >= 0) {
@@ -166,13 +169,13 @@ class CollectorTest {
 
         // second moment AᵀA/N, computed directly
         Npy.NpyArray m = Npy.read(dir.resolve(Collector.SECOND_MOMENT));
-        assertArrayEquals(new int[] {4, 4}, m.shape());
-        for (int i = 0; i < 4; i++) {
-            for (int j = 0; j < 4; j++) {
+        assertArrayEquals(new int[] {d, d}, m.shape());
+        for (int i = 0; i < d; i++) {
+            for (int j = 0; j < d; j++) {
                 double s = 0;
-                for (int k = 0; k < n; k++) s += (double) a[k * 4 + i] * a[k * 4 + j];
+                for (int k = 0; k < n; k++) s += (double) a[k * d + i] * a[k * d + j];
                 s /= n;
-                assertEquals(s, m.data()[i * 4 + j], 1e-5 * Math.max(1, Math.abs(s)), "second moment [" + i + "," + j + "]");
+                assertEquals(s, m.data()[i * d + j], 1e-5 * Math.max(1, Math.abs(s)), "second moment [" + i + "," + j + "]");
             }
         }
 
