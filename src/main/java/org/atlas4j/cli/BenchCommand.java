@@ -111,13 +111,13 @@ final class BenchCommand implements Callable<Integer> {
             System.out.print(report);
             return 0;
         }
-        // collect: SameDiff graph (ours) vs DL4J's own layers on the same images
+        // collect: our engine vs DL4J's own layers on the same images
         ImageDataset slice = SubsetDataset.firstN(data, nCollect);
         Collector.run(m.graph(), SubsetDataset.firstN(data, 512), new Collector.Options(l, 256, 1, true), tmp); // warm-up
         var cr = Collector.run(m.graph(), slice, new Collector.Options(l, 256, 1, true), tmp);
         double dl4j = dl4jImagesPerSecond(m, slice);
-        report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (SameDiff graph, %,d images; DL4J layers: %,.0f img/s, ×%.1f)%n",
-                cr.imagesPerSecond(), nCollect, dl4j, cr.imagesPerSecond() / dl4j));
+        report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (%s, %,d images; DL4J layers: %,.0f img/s, ×%.1f)%n",
+                cr.imagesPerSecond(), cr.engine(), nCollect, dl4j, cr.imagesPerSecond() / dl4j));
 
         // reduce: UMAP on the first n collected activations
         Npy.NpyArray acts = Npy.read(tmp.resolve(Collector.ACTIVATIONS));
@@ -140,8 +140,8 @@ final class BenchCommand implements Callable<Integer> {
         Npy.NpyArray moment = Npy.read(tmp.resolve(Collector.SECOND_MOMENT));
         var ro = new Renderer.Options(l, renderSteps, 0.05, k, 0, 4, true, true, 1);
         var rr = Renderer.run(m.graph(), dirs, k, moment.data(), ro, tmp.resolve("render"));
-        report.append(String.format(Locale.ROOT, "render    %8.1f icon-steps/s  (%d icons × %d steps, %d px, batch %d)%n",
-                rr.iconStepsPerSecond(), k, renderSteps, rr.iconSize(), k));
+        report.append(String.format(Locale.ROOT, "render    %8.1f icon-steps/s  (%s; %d icons × %d steps, %d px, batch %d)%n",
+                rr.iconStepsPerSecond(), rr.engine(), k, renderSteps, rr.iconSize(), k));
         System.out.print(report);
         return 0;
     }

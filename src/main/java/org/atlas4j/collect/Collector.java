@@ -44,7 +44,7 @@ public final class Collector {
 
     /** What collect wrote, as recorded in {@code collect.json}. */
     public record Result(String layer, int count, int dim, int mapHeight, int mapWidth, long seed, boolean excludeEdges,
-            String dataset, double accuracy, double seconds, double imagesPerSecond) {
+            String dataset, double accuracy, double seconds, double imagesPerSecond, String engine) {
         public static Result read(Path dir) {
             return Json.read(dir.resolve(META), Result.class);
         }
@@ -134,6 +134,7 @@ public final class Collector {
         int labelled = 0;
         long t0 = System.nanoTime();
         List<Sink> sinks = new ArrayList<>();
+        String engine;
         try (Progress p = Progress.start("collect " + String.join(",", layers), n, "img")) {
             for (int l = 0; l < layers.size(); l++) sinks.add(new Sink(graph, layers.get(l), dirs.get(l), n, o));
             String[] vars = new String[sinks.size() + 1];
@@ -141,6 +142,7 @@ public final class Collector {
             vars[sinks.size()] = outVar;
             float[] input = new float[o.batchSize() * len];
             NativeForward fast = NativeForward.of(graph, sinks.size() == 1 && !o.attribution() ? layers.get(0) : null, data);
+            engine = fast == null ? "SameDiff graph" : "native op chain" + (fast.head != null ? " + Java GAP/dense head" : " + SameDiff head");
             // the native chain works through cache-sized chunks whatever the configured batch (samples are independent)
             int step = fast != null ? Math.min(o.batchSize(), NativeForward.CHUNK) : o.batchSize();
             for (int s = 0; s < n; s += step) {
@@ -212,7 +214,7 @@ public final class Collector {
             for (int i = 0; i < m.length; i++) m[i] = (float) (k.moment[i] / n);
             Npy.writeFloat32(k.dir.resolve(SECOND_MOMENT), m, k.d, k.d);
             Result r = new Result(k.layer, n, k.d, k.h, k.w, o.seed(), o.excludeEdges(), data.describe(),
-                    labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs);
+                    labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs, engine);
             Json.write(k.dir.resolve(META), r);
             results.add(r);
         }

@@ -58,7 +58,7 @@ public final class Renderer {
 
     /** What render.json holds. */
     public record Result(Options options, int iconSize, int cells, double meanInitialObjective, double meanFinalObjective,
-            int improvedCells, double seconds, double iconStepsPerSecond, List<CellResult> results) {
+            int improvedCells, double seconds, double iconStepsPerSecond, String engine, List<CellResult> results) {
         public static Result read(Path dir) {
             return Json.read(dir.resolve(META), Result.class);
         }
@@ -207,7 +207,7 @@ public final class Renderer {
         double mi = all.stream().mapToDouble(CellResult::initialObjective).average().orElse(0);
         double mf = all.stream().mapToDouble(CellResult::finalObjective).average().orElse(0);
         int improved = (int) all.stream().filter(r -> r.finalObjective() > r.initialObjective()).count();
-        Result r = new Result(o, size, numCells, mi, mf, improved, secs, iconSteps / Math.max(secs, 1e-9), all);
+        Result r = new Result(o, size, numCells, mi, mf, improved, secs, iconSteps / Math.max(secs, 1e-9), engine.describe(), all);
         Json.write(dir.resolve(META), r);
         Progress.info(String.format(Locale.ROOT, "render: objective %.4f → %.4f (mean over %d icons); %d of %d improved",
                 mi, mf, numCells, improved, numCells));
@@ -272,6 +272,12 @@ public final class Renderer {
 
         boolean isNative() {
             return chain != null;
+        }
+
+        String describe() {
+            if (chain == null) return "SameDiff graph";
+            int[] win = chain.inputWindow();
+            return chain.cropped() ? "native op chain, receptive field " + win[1] + "×" + win[3] : "native op chain, whole map";
         }
 
         Objective objective(int b, float[] dirWhitened, float[] dirRaw, INDArray centreMask) {
