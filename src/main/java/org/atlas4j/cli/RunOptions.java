@@ -48,7 +48,7 @@ final class RunOptions {
     @Option(names = "--attribution", description = "Collect each sample's attribution to every class (a·∂logit/∂a)")
     boolean attribution;
 
-    @Option(names = "--method", description = "Layout method: umap or tsne")
+    @Option(names = "--method", description = "Layout method: umap (ours, on the exact kNN graph), umap-smile (Smile 4's UMAP) or tsne")
     String method;
 
     @Option(names = "--neighbors", description = "UMAP n_neighbors (paper: 20)")

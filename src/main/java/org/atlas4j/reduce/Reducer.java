@@ -18,11 +18,12 @@ import smile.manifold.UMAP;
 import smile.math.MathEx;
 
 /**
- * Stage 2: 2-D layout of the activation vectors (Smile 4's UMAP, or exact t-SNE for small N), normalized to
- * [0,1] by clipping each axis to its 1st–99th percentile. Every input row gets a position: Smile 4 lays out
- * every connected component of the kNN graph (Smile 3.1.1 silently dropped all but the largest).
- * Cosine metric: rows are L2-normalized first, so Euclidean neighbours are exactly the cosine neighbours.
- * Smile's optimiser runs in a one-thread pool with a fixed seed, so the layout is reproducible.
+ * Stage 2: 2-D layout of the activation vectors, normalized to [0,1] by clipping each axis to its 1st–99th
+ * percentile. {@code umap} (cosine, up to 300,000 rows): our exact kNN graph and {@link UmapLayout}; euclidean or
+ * larger inputs, and {@code umap-smile}: Smile 4's UMAP (NN-descent graph unless ours is given); {@code tsne}: Smile's
+ * exact t-SNE for small N. Every input row gets a position (Smile 3.1.1 silently dropped all but the largest
+ * component of the kNN graph). Cosine metric: rows are L2-normalized first, so Euclidean neighbours are exactly the
+ * cosine neighbours. Both UMAP paths are single-threaded with a fixed seed, so a layout is reproducible.
  */
 public final class Reducer {
     public static final String LAYOUT = "layout.npy";
@@ -33,8 +34,8 @@ public final class Reducer {
     public record Options(String method, int neighbors, double minDist, String metric, int epochs, double perplexity,
             int tsneMaxSamples, long seed) {
         public Options {
-            if (!method.equals("umap") && !method.equals("tsne")) {
-                throw new UserError("unknown reduce method '" + method + "'; valid: umap, tsne");
+            if (!method.equals("umap") && !method.equals("umap-smile") && !method.equals("tsne")) {
+                throw new UserError("unknown reduce method '" + method + "'; valid: umap, umap-smile, tsne");
             }
             if (!metric.equals("cosine") && !metric.equals("euclidean")) {
                 throw new UserError("unknown metric '" + metric + "'; valid: cosine, euclidean");
@@ -111,6 +112,11 @@ public final class Reducer {
         // exact kNN is O(N²·D) on BLAS: ~20 s at 70k here; beyond a few hundred thousand rows Smile's NN-descent
         // (approximate, used by UMAP.fit itself) is the better trade
         NearestNeighborGraph graph = o.metric().equals("cosine") && x.length <= EXACT_KNN_LIMIT ? CosineKnn.build(x, k) : null;
+        if (graph != null && o.method().equals("umap")) {
+            try (Progress p = Progress.start("reduce: UMAP layout", epochs, "epochs")) {
+                return UmapLayout.fit(x, graph, new UmapLayout.Options(uo.d(), epochs, o.minDist(), 1.0, 5, 1.0, 1.0, o.seed()), p);
+            }
+        }
         // Up to 10,000 points Smile 4.4.2 starts a connected graph from a spectral layout through ARPACK, which here
         // is slow (50 s at 10k), draws its start vector from a process-global seed, and sometimes fails outright
         // ("Invalid matrix size: N x 0"). For every other graph it starts from PCA of the data. We give it that: k+1

@@ -1,0 +1,328 @@
+package org.atlas4j.reduce;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import org.apache.commons.math3.fitting.SimpleCurveFitter;
+import org.apache.commons.math3.fitting.WeightedObservedPoints;
+import org.apache.commons.math3.analysis.ParametricUnivariateFunction;
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.EigenDecomposition;
+import org.atlas4j.util.Progress;
+
+import smile.graph.NearestNeighborGraph;
+
+/**
+ * UMAP's layout stage (McInnes et al. 2018, as umap-learn 0.5 computes it) on a given kNN graph: fuzzy simplicial set
+ * (smooth kNN distances, fuzzy union), PCA start, then the SGD epochs with negative sampling. Why our own: Smile 4's
+ * UMAP runs the same algorithm through sparse-matrix iterators and boxed entries, which made its 200 epochs over the
+ * demo's 70,000 points take ~45 s here, slower than umap-learn; this loop works on flat primitive arrays with one
+ * {@code pow} per attractive sample and is single-threaded with a seeded generator, so a layout is reproducible.
+ * Smile's UMAP remains available as the method {@code umap-smile}.
+ */
+public final class UmapLayout {
+    /** Layout settings (umap-learn's names): negative samples per positive, repulsion strength γ, learning rate α. */
+    public record Options(int dims, int epochs, double minDist, double spread, int negativeSamples, double repulsion,
+            double learningRate, long seed) {
+        public Options {
+            if (dims < 1) throw new IllegalArgumentException("dims must be >= 1");
+            if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1");
+            if (spread <= 0) throw new IllegalArgumentException("spread must be > 0");
+        }
+    }
+
+    private UmapLayout() {
+    }
+
+    /**
+     * @param data the rows the graph was built on (for the PCA start)
+     * @param graph k nearest neighbours of every row (no self), distances in the layout's metric
+     * @return N×dims coordinates
+     */
+    public static double[][] fit(double[][] data, NearestNeighborGraph graph, Options o, Progress bar) {
+        int n = data.length;
+        int[][] nbr = graph.neighbors();
+        double[][] dist = graph.distances();
+        // 1. fuzzy simplicial set: per-point membership, then the fuzzy union A + Aᵀ − A∘Aᵀ
+        Edges e = fuzzyUnion(n, nbr, dist);
+        // 2. drop edges too weak to be sampled in the run (umap-learn does the same), epochs per sample
+        double max = 0;
+        for (int i = 0; i < e.size; i++) max = Math.max(max, e.weight[i]);
+        double floor = max / o.epochs();
+        int m = 0;
+        for (int i = 0; i < e.size; i++) {
+            if (e.weight[i] >= floor) {
+                e.head[m] = e.head[i];
+                e.tail[m] = e.tail[i];
+                e.weight[m] = e.weight[i];
+                m++;
+            }
+        }
+        double[] eps = new double[m];
+        for (int i = 0; i < m; i++) eps[i] = max / e.weight[i];
+        // 3. start: PCA of the data scaled to [0, 10] with a little noise (as Smile and umap-learn do for "pca")
+        SplittableRandom rng = new SplittableRandom(o.seed());
+        double[] y = pcaStart(data, o.dims(), rng);
+        double[] ab = fitAB(o.minDist(), o.spread());
+        optimize(y, o.dims(), n, Arrays.copyOf(e.head, m), Arrays.copyOf(e.tail, m), eps, ab[0], ab[1], o, rng, bar);
+        double[][] out = new double[n][o.dims()];
+        for (int i = 0; i < n; i++) System.arraycopy(y, i * o.dims(), out[i], 0, o.dims());
+        return out;
+    }
+
+    /** Edges as parallel arrays (both directions of every pair, as umap-learn's COO graph). */
+    static final class Edges {
+        int[] head;
+        int[] tail;
+        double[] weight;
+        int size;
+    }
+
+    /** umap-learn's smooth_knn_dist + compute_membership_strengths + fuzzy union (set_op_mix_ratio 1). */
+    static Edges fuzzyUnion(int n, int[][] nbr, double[][] dist) {
+        int k = nbr[0].length;
+        double target = Math.log(k) / Math.log(2); // log2(k), bandwidth 1
+        double meanAll = 0;
+        for (double[] d : dist) for (double v : d) meanAll += v;
+        meanAll /= (double) n * k;
+        // directed memberships, row by row, in a hash-free layout: for each i its k (j, w) pairs
+        double[][] w = new double[n][k];
+        for (int i = 0; i < n; i++) {
+            double[] d = dist[i];
+            double rho = 0;
+            for (double v : d) if (v > 0) { rho = v; break; } // local connectivity 1: nearest non-zero distance
+            double lo = 0, hi = Double.POSITIVE_INFINITY, mid = 1;
+            for (int it = 0; it < 64; it++) {
+                double psum = 0;
+                for (int j = 0; j < k; j++) {
+                    double dd = d[j] - rho;
+                    psum += dd > 0 ? Math.exp(-dd / mid) : 1;
+                }
+                if (Math.abs(psum - target) < 1e-5) break;
+                if (psum > target) {
+                    hi = mid;
+                    mid = (lo + hi) / 2;
+                } else {
+                    lo = mid;
+                    mid = hi == Double.POSITIVE_INFINITY ? mid * 2 : (lo + hi) / 2;
+                }
+            }
+            double meanI = 0;
+            for (double v : d) meanI += v;
+            meanI /= k;
+            double sigma = rho > 0 ? Math.max(mid, 1e-3 * meanI) : Math.max(mid, 1e-3 * meanAll);
+            for (int j = 0; j < k; j++) {
+                double dd = d[j] - rho;
+                w[i][j] = nbr[i][j] == i ? 0 : (dd <= 0 ? 1 : Math.exp(-dd / sigma));
+            }
+        }
+        // fuzzy union: for each unordered pair {i, j}: a + b − a·b where a = w(i→j), b = w(j→i) (0 if absent)
+        long[] keys = new long[n * k];
+        double[] vals = new double[n * k];
+        int q = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < k; j++) {
+                keys[q] = ((long) i << 32) | nbr[i][j];
+                vals[q] = w[i][j];
+                q++;
+            }
+        }
+        int[] idx = sortIndex(keys); // keys sorted with their values, for the reverse-direction lookups
+        long[] sk = new long[q];
+        double[] sv = new double[q];
+        for (int i = 0; i < q; i++) {
+            sk[i] = keys[idx[i]];
+            sv[i] = vals[idx[i]];
+        }
+        Edges e = new Edges();
+        e.head = new int[2 * q];
+        e.tail = new int[2 * q];
+        e.weight = new double[2 * q];
+        int s = 0;
+        for (int p = 0; p < q; p++) {
+            int i = (int) (sk[p] >>> 32);
+            int j = (int) sk[p];
+            if (i == j) continue;
+            double a = sv[p];
+            double b = lookup(sk, sv, ((long) j << 32) | i);
+            if (b >= 0 && j < i) continue; // the pair was emitted from j's side
+            double u = b >= 0 ? a + b - a * b : a;
+            if (u <= 0) continue;
+            e.head[s] = i;
+            e.tail[s] = j;
+            e.weight[s] = u;
+            s++;
+            e.head[s] = j;
+            e.tail[s] = i;
+            e.weight[s] = u;
+            s++;
+        }
+        // rows in order of head (then tail), as umap-learn's CSR→COO conversion gives them
+        long[] ord = new long[s];
+        for (int p = 0; p < s; p++) ord[p] = ((long) e.head[p] << 32) | e.tail[p];
+        int[] oi = sortIndex(ord);
+        Edges out = new Edges();
+        out.head = new int[s];
+        out.tail = new int[s];
+        out.weight = new double[s];
+        for (int p = 0; p < s; p++) {
+            out.head[p] = e.head[oi[p]];
+            out.tail[p] = e.tail[oi[p]];
+            out.weight[p] = e.weight[oi[p]];
+        }
+        out.size = s;
+        return out;
+    }
+
+    private static double lookup(long[] sortedKeys, double[] vals, long key) {
+        int p = Arrays.binarySearch(sortedKeys, key);
+        return p >= 0 ? vals[p] : -1;
+    }
+
+    /** Indices that sort {@code keys} ascending (keys are distinct). */
+    private static int[] sortIndex(long[] keys) {
+        long[] copy = keys.clone();
+        Arrays.sort(copy);
+        int[] idx = new int[keys.length];
+        for (int i = 0; i < keys.length; i++) idx[Arrays.binarySearch(copy, keys[i])] = i;
+        return idx;
+    }
+
+    /** PCA projection to {@code dims}, scaled so the largest |coordinate| is 10, noise 1e-4, then each axis to [0, 10]. */
+    static double[] pcaStart(double[][] x, int dims, SplittableRandom rng) {
+        int n = x.length;
+        int d = x[0].length;
+        double[] mean = new double[d];
+        for (double[] r : x) for (int j = 0; j < d; j++) mean[j] += r[j] / n;
+        double[][] cov = new double[d][d];
+        double[] c = new double[d];
+        for (double[] r : x) {
+            for (int j = 0; j < d; j++) c[j] = r[j] - mean[j];
+            for (int a = 0; a < d; a++) {
+                double ca = c[a];
+                if (ca == 0) continue;
+                double[] row = cov[a];
+                for (int b = a; b < d; b++) row[b] += ca * c[b];
+            }
+        }
+        for (int a = 0; a < d; a++) for (int b = 0; b < a; b++) cov[a][b] = cov[b][a];
+        EigenDecomposition eig = new EigenDecomposition(new Array2DRowRealMatrix(cov, false));
+        double[] lambda = eig.getRealEigenvalues();
+        Integer[] order = new Integer[d];
+        for (int i = 0; i < d; i++) order[i] = i;
+        Arrays.sort(order, (p, q) -> Double.compare(lambda[q], lambda[p]));
+        double[][] axes = new double[dims][];
+        for (int k = 0; k < dims; k++) {
+            axes[k] = eig.getEigenvector(order[Math.min(k, d - 1)]).toArray();
+            // a fixed sign (largest component positive) so the start does not depend on the eigen-solver's choice
+            int arg = 0;
+            for (int j = 1; j < d; j++) if (Math.abs(axes[k][j]) > Math.abs(axes[k][arg])) arg = j;
+            if (axes[k][arg] < 0) for (int j = 0; j < d; j++) axes[k][j] = -axes[k][j];
+        }
+        double[] y = new double[n * dims];
+        double absMax = 0;
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < dims; k++) {
+                double s = 0;
+                for (int j = 0; j < d; j++) s += (x[i][j] - mean[j]) * axes[k][j];
+                y[i * dims + k] = s;
+                absMax = Math.max(absMax, Math.abs(s));
+            }
+        }
+        double scale = absMax > 0 ? 10 / absMax : 1;
+        for (int i = 0; i < y.length; i++) y[i] = y[i] * scale + rng.nextGaussian() * 1e-4;
+        for (int k = 0; k < dims; k++) {
+            double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                lo = Math.min(lo, y[i * dims + k]);
+                hi = Math.max(hi, y[i * dims + k]);
+            }
+            double span = hi > lo ? hi - lo : 1;
+            for (int i = 0; i < n; i++) y[i * dims + k] = 10 * (y[i * dims + k] - lo) / span;
+        }
+        return y;
+    }
+
+    /** a, b of 1/(1 + a·x^(2b)) fitted to the min_dist/spread curve on [0, 3·spread] (umap-learn's find_ab_params). */
+    static double[] fitAB(double minDist, double spread) {
+        WeightedObservedPoints pts = new WeightedObservedPoints();
+        for (int i = 0; i < 300; i++) {
+            double x = 3 * spread * i / 299.0;
+            pts.add(x, x < minDist ? 1 : Math.exp(-(x - minDist) / spread));
+        }
+        ParametricUnivariateFunction f = new ParametricUnivariateFunction() {
+            public double value(double x, double... p) {
+                return 1 / (1 + p[0] * Math.pow(x, 2 * p[1]));
+            }
+
+            public double[] gradient(double x, double... p) {
+                if (x == 0) return new double[] {0, 0};
+                double x2b = Math.pow(x, 2 * p[1]);
+                double den = (1 + p[0] * x2b) * (1 + p[0] * x2b);
+                return new double[] {-x2b / den, -p[0] * x2b * 2 * Math.log(x) / den};
+            }
+        };
+        return SimpleCurveFitter.create(f, new double[] {1, 1}).withMaxIterations(1000).fit(pts.toList());
+    }
+
+    /** umap-learn's optimize_layout_euclidean (move_other = true), single-threaded with a seeded generator. */
+    static void optimize(double[] y, int dims, int n, int[] head, int[] tail, double[] eps, double a, double b, Options o,
+            SplittableRandom rng, Progress bar) {
+        int m = head.length;
+        double[] epsNeg = new double[m];
+        double[] nextSample = new double[m];
+        double[] nextNeg = new double[m];
+        for (int i = 0; i < m; i++) {
+            epsNeg[i] = eps[i] / o.negativeSamples();
+            nextSample[i] = eps[i];
+            nextNeg[i] = epsNeg[i];
+        }
+        double gamma = o.repulsion();
+        double[] cur = new double[dims];
+        for (int epoch = 0; epoch < o.epochs(); epoch++) {
+            double alpha = o.learningRate() * (1 - epoch / (double) o.epochs());
+            for (int i = 0; i < m; i++) {
+                if (nextSample[i] > epoch) continue;
+                int j = head[i] * dims;
+                int k = tail[i] * dims;
+                double d2 = 0;
+                for (int c = 0; c < dims; c++) {
+                    double t = y[j + c] - y[k + c];
+                    d2 += t * t;
+                }
+                if (d2 > 0) {
+                    double pb = Math.pow(d2, b);
+                    double coeff = -2 * a * b * (pb / d2) / (a * pb + 1);
+                    for (int c = 0; c < dims; c++) {
+                        double g = clip(coeff * (y[j + c] - y[k + c]));
+                        y[j + c] += g * alpha;
+                        y[k + c] -= g * alpha;
+                    }
+                }
+                nextSample[i] += eps[i];
+                int negatives = (int) ((epoch - nextNeg[i]) / epsNeg[i]);
+                for (int p = 0; p < negatives; p++) {
+                    int r = rng.nextInt(n);
+                    int kk = r * dims;
+                    double e2 = 0;
+                    for (int c = 0; c < dims; c++) {
+                        double t = y[j + c] - y[kk + c];
+                        e2 += t * t;
+                    }
+                    if (e2 > 0) {
+                        double coeff = 2 * gamma * b / ((0.001 + e2) * (a * Math.pow(e2, b) + 1));
+                        for (int c = 0; c < dims; c++) y[j + c] += clip(coeff * (y[j + c] - y[kk + c])) * alpha;
+                    } else if (r != head[i]) {
+                        for (int c = 0; c < dims; c++) y[j + c] += 4 * alpha; // coincident: umap-learn's fixed push
+                    }
+                }
+                nextNeg[i] += negatives * epsNeg[i];
+            }
+            if (bar != null) bar.step(1);
+        }
+    }
+
+    private static double clip(double v) {
+        return v > 4 ? 4 : (v < -4 ? -4 : v);
+    }
+}
