@@ -88,6 +88,7 @@ final class PeerBench {
         List<Double> oursRender = new ArrayList<>();
         List<Double> peerRender = new ArrayList<>();
         List<Double> peerRenderCrop = new ArrayList<>();
+        List<Double> oursRenderWhole = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
             Progress.info("peers: round " + (r + 1) + " of " + rounds + " (collect, render)");
             oursCollect.add(Collector.run(g, slice, co, tmp.resolve("c" + r)).imagesPerSecond());
@@ -95,6 +96,14 @@ final class PeerBench {
                     "batch", 256, "threads", threads)).get("images_per_second").asDouble());
             var ro = new Renderer.Options(layer, steps, 0.05, icons, 0, 4, true, true, 1);
             oursRender.add(Renderer.run(g, dirs, icons, moment, ro, tmp.resolve("r" + r)).iconStepsPerSecond());
+            if (crop != null) { // like for like with PyTorch's whole map: our chain without the crop
+                System.setProperty(Renderer.WHOLE_MAP_PROPERTY, "true");
+                try {
+                    oursRenderWhole.add(Renderer.run(g, dirs, icons, moment, ro, tmp.resolve("w" + r)).iconStepsPerSecond());
+                } finally {
+                    System.clearProperty(Renderer.WHOLE_MAP_PROPERTY);
+                }
+            }
             Map<String, Object> ra = new LinkedHashMap<>(Map.of("weights", weights.toString(), "directions",
                     tmp.resolve("directions.npy").toString(), "icons", icons, "steps", steps, "size", 28, "threads", threads));
             peerRender.add(peer("render", ra).get("icon_steps_per_second").asDouble());
@@ -140,7 +149,8 @@ final class PeerBench {
         t.append(row("collect: forward to " + layer + ", img/s", oc, pc, "PyTorch"));
         t.append(row("render: " + icons + "×" + steps + " steps, icon-steps/s", or, pr, "PyTorch, whole map"));
         if (crop != null) {
-            t.append(row("  same, PyTorch also cropped to " + crop[1] + "×" + crop[3], or, Stat.of(peerRenderCrop), "PyTorch, crop"));
+            t.append(row("  both cropped to " + crop[1] + "×" + crop[3] + " (same work)", or, Stat.of(peerRenderCrop), "PyTorch, crop"));
+            t.append(row("  both whole map (same work)", Stat.of(oursRenderWhole), pr, "PyTorch, whole map"));
         }
         t.append(String.format(Locale.ROOT, "%-44s %-26s %-30s %.2f; %.2f–%.2f%n", "reduce: " + a.rows() + "×" + a.cols() + " UMAP, s",
                 String.format(Locale.ROOT, "%.1f/%.1f/%.1f", 1 / ors.max(), 1 / ors.median(), 1 / ors.min()),
@@ -160,7 +170,7 @@ final class PeerBench {
         out.put("date", java.time.LocalDate.now().toString());
         out.put("threads", threads);
         out.put("collect", Map.of("atlas4j", oursCollect, "pytorch", peerCollect));
-        out.put("render", Map.of("atlas4j", oursRender, "pytorch", peerRender, "pytorchCropped", peerRenderCrop,
+        out.put("render", Map.of("atlas4j", oursRender, "atlas4jWholeMap", oursRenderWhole, "pytorch", peerRender, "pytorchCropped", peerRenderCrop,
                 "crop", crop == null ? List.of() : Arrays.stream(crop).boxed().toList()));
         out.put("reduce", Map.of("atlas4j", oursReduce, "umapLearn", peerReduce));
         out.put("trustworthiness", trust);

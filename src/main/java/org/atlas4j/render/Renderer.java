@@ -33,6 +33,9 @@ public final class Renderer {
     public static final String TILES = "tiles";
     public static final String META = "render.json";
 
+    /** System property: true makes the native chain compute the whole layer map (no receptive-field crop). */
+    public static final String WHOLE_MAP_PROPERTY = "atlas4j.render.wholeMap";
+
     /** Lucid's square root of the ImageNet colour correlation matrix (used for 3-channel models). */
     private static final double[][] COLOR_SQRT = {{0.26, 0.09, 0.02}, {0.27, 0.00, -0.05}, {0.27, -0.09, 0.03}};
 
@@ -255,7 +258,8 @@ public final class Renderer {
     record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain,
             java.util.Map<Integer, NativeChain.Session> sessions) {
         static Engine choose(NetGraph graph, Options o, int channels, int h, int w, long[] mapShape) {
-            NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w);
+            // the whole-map switch exists for the benchmark's like-for-like row against PyTorch (same work per step)
+            NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w, !Boolean.getBoolean(WHOLE_MAP_PROPERTY));
             NativeChain chain = c.chain();
             if (chain != null && !chain.matches(mapShape)) chain = null; // geometry disagrees with the graph: keep SameDiff
             if (chain == null) {
