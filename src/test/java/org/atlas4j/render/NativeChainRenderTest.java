@@ -127,6 +127,64 @@ class NativeChainRenderTest {
     }
 
     @Test
+    void croppedGradientMatchesFiniteDifferencesDirectly() {
+        // independent of SameDiff: central differences of Σ objective through the native chain itself (float32)
+        NetGraph g = SameDiffConverter.convert(net(6, 1, 16, ConvolutionMode.Same, 1, 0, PoolingType.MAX),
+                new int[] {1, 16, 16}, DataType.FLOAT);
+        NativeChain chain = NativeChain.compile(g, "c2", 1, 16, 16).chain();
+        assertTrue(chain.cropped());
+        int b = 2;
+        int d = chain.layerChannels();
+        Random r = new Random(9);
+        float[] x = new float[b * 256];
+        for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
+        float[] wh = new float[b * d];
+        float[] raw = new float[b * d];
+        for (int i = 0; i < wh.length; i++) {
+            raw[i] = (float) Math.abs(r.nextGaussian()) + 0.05f;
+            wh[i] = (float) r.nextGaussian();
+        }
+        NativeChain.Session s = chain.session(b);
+        float[] dc = new float[b * d];
+        DirectionObjective.objective(s.forward(x), wh, raw, b, d, 4, dc);
+        float[] grad = new float[x.length];
+        s.backward(dc, grad);
+        double gmax = 0;
+        for (float v : grad) gmax = Math.max(gmax, Math.abs(v));
+        double floor = 0.01 * gmax;
+        double eps = 1e-3; // small enough to rarely cross a ReLU or max-pool switch, large against float32 rounding
+        java.util.List<Double> errors = new java.util.ArrayList<>();
+        int[] win = chain.inputWindow();
+        int checked = 0;
+        for (int t = 0; t < 40 && checked < 12; t++) {
+            int i = r.nextInt(b) * 256 + (win[0] + r.nextInt(win[1])) * 16 + win[2] + r.nextInt(win[3]);
+            if (Math.abs(grad[i]) < floor) continue;
+            float orig = x[i];
+            x[i] = (float) (orig + eps);
+            double plus = java.util.Arrays.stream(DirectionObjective.objective(s.forward(x), wh, raw, b, d, 4, null)).sum();
+            x[i] = (float) (orig - eps);
+            double minus = java.util.Arrays.stream(DirectionObjective.objective(s.forward(x), wh, raw, b, d, 4, null)).sum();
+            x[i] = orig;
+            double fd = (plus - minus) / (2 * eps);
+            errors.add(Math.abs(fd - grad[i]) / Math.max(Math.abs(fd) + Math.abs(grad[i]), floor));
+            checked++;
+        }
+        assertTrue(checked >= 6, "too few pixels with a measurable gradient: " + checked);
+        // a step can cross a ReLU or max-pool switch, where the difference quotient is not the derivative: one such
+        // pixel is tolerated; the rest must agree closely
+        java.util.Collections.sort(errors);
+        assertTrue(errors.get(errors.size() / 2) < 1e-3, "median relative error " + errors);
+        assertTrue(errors.get(errors.size() - 2) < 1e-2, "more than one pixel disagrees with finite differences: " + errors);
+        // pixels outside the receptive field get exactly zero
+        for (int y = 0; y < 16; y++) {
+            for (int xx = 0; xx < 16; xx++) {
+                boolean inside = y >= win[0] && y < win[0] + win[1] && xx >= win[2] && xx < win[2] + win[3];
+                if (!inside) assertEquals(0f, grad[y * 16 + xx], "gradient outside the window at " + y + "," + xx);
+            }
+        }
+    }
+
+    @Test
     void receptiveFieldReachingThePaddingComputesTheWholeMap() {
         // 6×6 input: the centre's window at c1 reaches the border, so no crop — and still the same numbers
         NetGraph g = SameDiffConverter.convert(net(3, 1, 6, ConvolutionMode.Same, 1, 0, PoolingType.MAX),
