@@ -389,13 +389,17 @@ public final class NativeChain {
          * returned as [b, C] (row-major, a view reused by the next call).
          */
         public float[] forward(float[] input) {
-            loadInput(input);
+            runForward(input);
+            readCentre();
+            return centre;
+        }
+
+        private void runForward(float[] input) {
+            copyWindow(act[0].data().asNioFloat(), input, true);
             for (int i = 0; i < stages.size(); i++) {
                 if (reluFwd[i] != null) Nd4j.getExecutioner().exec(reluFwd[i]);
                 else Nd4j.exec(fwd[i]);
             }
-            readCentre();
-            return centre;
         }
 
         /**
@@ -404,11 +408,7 @@ public final class NativeChain {
          */
         public INDArray forwardMap(float[] input) {
             if (window != null) throw new IllegalStateException("a cropped chain computes one position, not the map");
-            loadInput(input);
-            for (int i = 0; i < stages.size(); i++) {
-                if (reluFwd[i] != null) Nd4j.getExecutioner().exec(reluFwd[i]);
-                else Nd4j.exec(fwd[i]);
-            }
+            runForward(input);
             return act[stages.size()];
         }
 
@@ -417,43 +417,27 @@ public final class NativeChain {
             int n = stages.size();
             writeCentreGrad(dCentre);
             for (int i = n - 1; i >= 0; i--) Nd4j.exec(bwd[i]);
-            storeInputGrad(inputGrad);
+            if (window != null) java.util.Arrays.fill(inputGrad, 0, b * channels * height * width, 0f);
+            copyWindow(grad[0].data().asNioFloat(), inputGrad, false);
         }
 
         public float[] centreGradBuffer() {
             return centreGrad;
         }
 
-        private void loadInput(float[] input) {
-            java.nio.FloatBuffer dst = act[0].data().asNioFloat();
-            if (window == null) {
-                dst.put(0, input, 0, b * channels * height * width);
-                return;
-            }
-            int[] w0 = window[0];
+        /**
+         * Copies between a full-size [b, c, h, w] array and a boundary-0 buffer holding the input window (the whole
+         * input when not cropped): into the buffer when {@code toBuffer}, else out of it.
+         */
+        private void copyWindow(java.nio.FloatBuffer buf, float[] full, boolean toBuffer) {
+            int[] w0 = window != null ? window[0] : new int[] {0, height, 0, width};
             int pos = 0;
             for (int s = 0; s < b * channels; s++) {
                 int base = s * height * width;
                 for (int y = 0; y < w0[1]; y++) {
-                    dst.put(pos, input, base + (w0[0] + y) * width + w0[2], w0[3]);
-                    pos += w0[3];
-                }
-            }
-        }
-
-        private void storeInputGrad(float[] out) {
-            java.nio.FloatBuffer src = grad[0].data().asNioFloat();
-            if (window == null) {
-                src.get(0, out, 0, b * channels * height * width);
-                return;
-            }
-            java.util.Arrays.fill(out, 0, b * channels * height * width, 0f);
-            int[] w0 = window[0];
-            int pos = 0;
-            for (int s = 0; s < b * channels; s++) {
-                int base = s * height * width;
-                for (int y = 0; y < w0[1]; y++) {
-                    src.get(pos, out, base + (w0[0] + y) * width + w0[2], w0[3]);
+                    int at = base + (w0[0] + y) * width + w0[2];
+                    if (toBuffer) buf.put(pos, full, at, w0[3]);
+                    else buf.get(pos, full, at, w0[3]);
                     pos += w0[3];
                 }
             }
