@@ -384,12 +384,6 @@ public final class Renderer {
             for (int i = 0; i < l.length; i++) l[i] = (float) (1.0 / (1.0 + Math.exp(-l[i])));
         }
 
-        /** The current image as a [b,c,h,w] array (a copy). */
-        INDArray image() {
-            updateImage();
-            return Nd4j.create(img.clone(), new long[] {b, channels, h, w}, 'c');
-        }
-
         void step(Objective obj, RandomAffine.Options tOpts, Random rng, double lr) {
             for (int i = 0; i < b; i++) affines[i] = RandomAffine.sample(tOpts, rng);
             float[] grad = gradient(obj, affines, tOpts.padValue());
