@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -167,15 +168,16 @@ public final class Collector {
                     }
                 }
                 for (Sink k : sinks) {
-                    INDArray map = out.get(k.variable);
-                    // read the sampled positions straight from the map's memory (no copy of the whole map)
-                    if (map.dataType() != DataType.FLOAT || map.ordering() != 'c' || map.isView()) map = map.castTo(DataType.FLOAT).dup('c');
+                    // read the sampled positions straight from the map's memory through its strides (no copy of the
+                    // whole map): a plain NCHW array, or the native chain's channels-last buffer seen as NCHW
+                    INDArray map = readable(out.get(k.variable));
                     java.nio.FloatBuffer fm = map.data().asNioFloat();
+                    long[] st = map.stride();
                     for (int i = 0; i < b; i++) {
                         int idx = s + i;
                         int[] pos = position(o.seed(), idx, k.h, k.w, o.excludeEdges());
-                        int base = i * k.d * k.h * k.w + pos[0] * k.w + pos[1];
-                        for (int c = 0; c < k.d; c++) k.block[i * k.d + c] = fm.get(base + c * k.h * k.w);
+                        long base = i * st[0] + pos[0] * st[2] + pos[1] * st[3];
+                        for (int c = 0; c < k.d; c++) k.block[i * k.d + c] = fm.get((int) (base + c * st[1]));
                         int pr = pred.getInt(i);
                         k.csv.write(idx + "," + data.label(idx) + "," + pr + ","
                                 + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1] + "\n");
@@ -183,8 +185,7 @@ public final class Collector {
                     accumulateSecondMoment(k.moment, k.block, b, k.d);
                     k.acts.writeRows(k.block, b);
                     if (k.attr != null) {
-                        float[] a = new float[b * k.d * k.h * k.w];
-                        fm.get(0, a);
+                        float[] a = map.dup('c').data().asFloat(); // NCHW, as attribute() indexes it
                         attribute(graph, x, out.get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
                                 new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
                         k.attr.writeRows(k.attrBlock, b);
@@ -323,19 +324,25 @@ public final class Collector {
 
         /** Class probabilities [b, classes] of maps [b, channels, h, w] (float, row-major). */
         INDArray probabilities(INDArray map) {
+            map = readable(map);
             int b = (int) map.size(0);
-            int hw = (int) (map.size(2) * map.size(3));
+            int h = (int) map.size(2);
+            int w = (int) map.size(3);
+            int hw = h * w;
+            long[] st = map.stride();
             java.nio.FloatBuffer m = map.data().asNioFloat();
             float[] out = new float[b * classes];
             double[] mean = new double[channels];
             double[] z = new double[classes];
             for (int i = 0; i < b; i++) {
-                for (int c = 0; c < channels; c++) {
-                    int base = (i * channels + c) * hw;
-                    double sum = 0;
-                    for (int p = 0; p < hw; p++) sum += m.get(base + p);
-                    mean[c] = sum / hw;
+                Arrays.fill(mean, 0);
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) {
+                        long base = i * st[0] + y * st[2] + x * st[3];
+                        for (int c = 0; c < channels; c++) mean[c] += m.get((int) (base + c * st[1]));
+                    }
                 }
+                for (int c = 0; c < channels; c++) mean[c] /= hw;
                 double max = Double.NEGATIVE_INFINITY;
                 for (int k = 0; k < classes; k++) {
                     double acc = bias[k];
@@ -349,6 +356,11 @@ public final class Collector {
             }
             return Nd4j.create(out, new long[] {b, classes}, 'c');
         }
+    }
+
+    /** A float [b, C, H, W] array whose buffer starts at its first element, for strided reads (a copy if needed). */
+    static INDArray readable(INDArray map) {
+        return map.dataType() == DataType.FLOAT && map.offset() == 0 && map.rank() == 4 ? map : map.castTo(DataType.FLOAT).dup('c');
     }
 
     /** Adds Σ a aᵀ over the block's rows (upper triangle, mirrored): the uncentred second moment for whitening. */
