@@ -58,7 +58,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rounds", description = "Alternating rounds for --vs-peers (default: ${DEFAULT-VALUE})")
     int rounds = 3;
 
-    @Option(names = "--reduce-rounds", description = "Alternating UMAP rounds for --vs-peers, ~2.5 min each (default: ${DEFAULT-VALUE})")
+    @Option(names = "--reduce-rounds", description = "Alternating UMAP rounds for --vs-peers, ~1.5 min each (default: ${DEFAULT-VALUE})")
     int reduceRounds = 3;
 
     @Option(names = "--no-end-to-end", description = "--vs-peers without the end-to-end demo run (wall time and peak RSS)")

@@ -80,7 +80,8 @@ final class PeerBench {
         float[] moment = Npy.read(tmp.resolve("warm").resolve(Collector.SECOND_MOMENT)).data();
 
         // the receptive-field window our native chain computes: the second PyTorch variant gets the same crop
-        var chainC = org.atlas4j.model.NativeChain.compile(g, layer, 1, 28, 28);
+        int[] in = g.inputShape();
+        var chainC = org.atlas4j.model.NativeChain.compile(g, layer, in[0], in[1], in[2]);
         int[] crop = chainC.chain() != null && chainC.chain().cropped() ? chainC.chain().inputWindow() : null;
 
         List<Double> oursCollect = new ArrayList<>();
@@ -105,7 +106,7 @@ final class PeerBench {
                 }
             }
             Map<String, Object> ra = new LinkedHashMap<>(Map.of("weights", weights.toString(), "directions",
-                    tmp.resolve("directions.npy").toString(), "icons", icons, "steps", steps, "size", 28, "threads", threads));
+                    tmp.resolve("directions.npy").toString(), "icons", icons, "steps", steps, "size", in[1], "threads", threads));
             peerRender.add(peer("render", ra).get("icon_steps_per_second").asDouble());
             if (crop != null) {
                 ra.put("crop", crop);
@@ -192,7 +193,7 @@ final class PeerBench {
      */
     static EndToEnd endToEnd(Path out) throws Exception {
         Path launcher = Path.of("atlas").toAbsolutePath();
-        if (!Files.isExecutable(launcher)) throw new UserError("--end-to-end runs ./atlas: start the benchmark from the project folder");
+        if (!Files.isExecutable(launcher)) throw new UserError("the end-to-end run needs ./atlas in the current folder: start the benchmark from the project folder, or pass --no-end-to-end");
         Progress.info("peers: end to end — ./atlas demo --force --output " + out);
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(launcher.toString(), "demo", "--force", "--output", out.toString())

@@ -250,7 +250,8 @@ public final class Collector {
 
     /**
      * The fast forward for one collected layer: the network up to the layer as a native op chain with buffers allocated
-     * once per batch size, then the part after it (a small SameDiff graph fed with the layer's map) for the predictions.
+     * once per batch size, then the part after it for the predictions ({@link GapDenseHead} when it is one, else a small
+     * SameDiff graph fed with the layer's map).
      * Null when the chain or the tail cannot be built; then the whole SameDiff graph runs.
      */
     static final class NativeForward {

@@ -23,9 +23,10 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The network from its input to one layer as a chain of libnd4j ops called directly: render's forward +
- * input-gradient passes and collect's forward. Why: SameDiff's executor, its weight gradients (discarded) and a fresh off-heap
- * array per op and step cost most of a render step; here every buffer is allocated once per batch size, and the
- * input gradient of a convolution is one transposed convolution (no weight gradient).
+ * input-gradient passes and collect's forward. Why: SameDiff's executor, its weight gradients (discarded) and a fresh
+ * off-heap array per op and step cost most of a render step; here every buffer is allocated once per batch size,
+ * activations are channels-last (faster oneDNN kernels here) and no weight gradient is computed: a stride-1
+ * convolution's input gradient is a flipped-kernel convolution, a strided one's {@code deconv2d} or {@code conv2d_bp}.
  *
  * <p>The objective reads the layer at one position, so when every layer's window of that position lies inside its
  * input (no padding involved) only that window is computed: a "receptive-field crop", exact, and several times
@@ -49,7 +50,8 @@ public final class NativeChain {
             implements Stage {
     }
 
-    record Relu(double cutoff) implements Stage {
+    /** ReLU with cutoff 0 (other cutoffs are refused at compile time). */
+    record Relu() implements Stage {
     }
 
     /** The chain, or the reason it could not be built. */
@@ -118,7 +120,7 @@ public final class NativeChain {
                 case "relu" -> {
                     double cutoff = ((ScalarOp) f).scalar().getDouble(0);
                     if (cutoff != 0) return new Compiled(null, "relu with cutoff " + cutoff);
-                    reversed.add(new Relu(cutoff));
+                    reversed.add(new Relu());
                 }
                 case "conv2d" -> {
                     Conv2DConfig c = ((Conv2D) f).getConfig();

@@ -109,7 +109,7 @@ public final class Reducer {
 
     /** UMAP with our exact cosine kNN graph (or Smile's own for euclidean), showing a bar over Smile's epochs. */
     private static double[][] umap(double[][] x, int k, int epochs, UMAP.Options uo, Options o) {
-        // exact kNN is O(N²·D) on BLAS: ~20 s at 70k here; beyond a few hundred thousand rows Smile's NN-descent
+        // exact kNN is O(N²·D) on BLAS: 6–10 s at 70k × 96 here; beyond a few hundred thousand rows Smile's NN-descent
         // (approximate, used by UMAP.fit itself) is the better trade
         NearestNeighborGraph graph = o.metric().equals("cosine") && x.length <= EXACT_KNN_LIMIT ? CosineKnn.build(x, k) : null;
         if (graph != null && o.method().equals("umap")) {

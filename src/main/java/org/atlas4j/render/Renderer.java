@@ -255,29 +255,24 @@ public final class Renderer {
      * How objectives are evaluated: the native op chain when the network up to the layer is a plain chain it covers
      * (several times faster), else the model's SameDiff graph (any graph the converter builds).
      */
-    record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain,
+    record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain, DirectionObjective sameDiff,
             java.util.Map<Integer, NativeChain.Session> sessions) {
         static Engine choose(NetGraph graph, Options o, int channels, int h, int w, long[] mapShape) {
             // the whole-map switch exists for the benchmark's like-for-like row against PyTorch (same work per step)
             NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w, !Boolean.getBoolean(WHOLE_MAP_PROPERTY));
             NativeChain chain = c.chain();
             if (chain != null && !chain.matches(mapShape)) chain = null; // geometry disagrees with the graph: keep SameDiff
-            if (chain == null) {
-                Progress.info("render: SameDiff graph (" + (c.unsupported() != null ? c.unsupported() + " is not covered by the native chain"
-                        : "the native chain's map size disagrees with the graph") + ")");
-            } else {
-                int[] win = chain.inputWindow();
-                Progress.info(String.format(Locale.ROOT, "render: native op chain, %s", chain.cropped()
-                        ? "objective's receptive field only (" + win[1] + "×" + win[3] + " of " + h + "×" + w + " input pixels; exact)"
-                        : "whole layer map (the receptive field reaches the padding)"));
-            }
-            return new Engine(graph, o, new int[] {channels, h, w}, chain, new java.util.HashMap<>());
+            Engine e = new Engine(graph, o, new int[] {channels, h, w}, chain,
+                    chain == null ? new DirectionObjective(graph, o.layer(), o.cossimPow()) : null, new java.util.HashMap<>());
+            String why = chain != null ? (chain.cropped() ? " of " + h + "×" + w + " input pixels (exact)"
+                    : " (the receptive field reaches the padding)")
+                    : " (" + (c.unsupported() != null ? c.unsupported() + " is not covered by the native chain"
+                            : "the native chain's map size disagrees with the graph") + ")";
+            Progress.info("render: " + e.describe() + why);
+            return e;
         }
 
-        boolean isNative() {
-            return chain != null;
-        }
-
+        /** The engine in a few words, as render.json records it. */
         String describe() {
             if (chain == null) return "SameDiff graph";
             int[] win = chain.inputWindow();
@@ -301,8 +296,7 @@ public final class Renderer {
                     }
                 };
             }
-            return sameDiffObjective(new DirectionObjective(graph, options.layer(), options.cossimPow()), b, inputShape,
-                    dirWhitened, dirRaw, centreMask);
+            return sameDiffObjective(sameDiff, b, inputShape, dirWhitened, dirRaw, centreMask);
         }
     }
 
