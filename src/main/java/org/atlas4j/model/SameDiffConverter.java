@@ -97,6 +97,8 @@ public final class SameDiffConverter {
             // weights may sit after a reduction, put the variable at the input so its gradient always exists
             x = x.mul(sd.var("tail_input_gain", Nd4j.scalar(dataType, 1.0)));
             ctx.needTrainable = false;
+        } else if (!hasWeights(net.getLayerWiseConfigurations().getConf(0).getLayer())) {
+            x = inputGain(sd, x, ctx);
         }
         List<NetGraph.Node> nodes = new ArrayList<>();
         String logits = null;
@@ -203,8 +205,14 @@ public final class SameDiffConverter {
         SameDiff sd = SameDiff.create();
         Ctx ctx = new Ctx();
         java.util.Map<String, Step> done = new java.util.HashMap<>();
-        done.put(conf.getNetworkInputs().get(0),
-                new Step(sd.placeHolder(INPUT, dataType, -1, inputShape[0], -1, -1), 4, null, null));
+        SDVariable input = sd.placeHolder(INPUT, dataType, -1, inputShape[0], -1, -1);
+        String inputName = conf.getNetworkInputs().get(0);
+        List<String> consumers = conf.getVertexInputs().entrySet().stream().filter(e -> e.getValue().contains(inputName))
+                .map(java.util.Map.Entry::getKey).toList();
+        boolean weightsFirst = consumers.size() == 1
+                && conf.getVertices().get(consumers.get(0)) instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv0
+                && hasWeights(lv0.getLayerConf().getLayer());
+        done.put(inputName, new Step(weightsFirst ? input : inputGain(sd, input, ctx), 4, null, null));
         List<NetGraph.Node> nodes = new ArrayList<>();
         String logits = null;
         String[] order = graph.getConfiguration().getTopologicalOrderStr().toArray(new String[0]);
@@ -260,6 +268,27 @@ public final class SameDiffConverter {
         }
         String out = done.get(conf.getNetworkOutputs().get(0)).out().name();
         return new NetGraph(sd, INPUT, inputShape, nodes, logits, out);
+    }
+
+    /** The variable {@link #inputGain} multiplies the input with (1, never trained). */
+    public static final String INPUT_GAIN = "input_gain";
+
+    /**
+     * SameDiff M2.1 builds gradient ops only downstream of a trainable variable, and we make only the first weights
+     * trainable: when the input first meets a weightless op (Keras MobileNetV2's ZeroPadding2D) or several consumers
+     * (a branch whose weights are constants), the input gradient would be missing or silently partial. A trainable
+     * gain of 1 on the input puts every op downstream of a variable.
+     */
+    private static SDVariable inputGain(SameDiff sd, SDVariable input, Ctx ctx) {
+        ctx.needTrainable = false;
+        ctx.trainable = INPUT_GAIN;
+        return input.mul(sd.var(INPUT_GAIN, Nd4j.scalar(input.dataType(), 1.0)));
+    }
+
+    private static boolean hasWeights(org.deeplearning4j.nn.conf.layers.Layer l) {
+        if (l instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer f) l = f.getLayer();
+        if (l instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop f) l = f.getUnderlying();
+        return l instanceof ConvolutionLayer || l instanceof DenseLayer || l instanceof OutputLayer;
     }
 
     private static void requireOneInput(List<?> in, String where) {

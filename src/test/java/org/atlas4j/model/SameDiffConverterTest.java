@@ -253,6 +253,38 @@ class SameDiffConverterTest {
         return net;
     }
 
+    /**
+     * Regression (internal error "No outputs were specified" on Keras MobileNetV2): the input first meets a weightless
+     * zero padding, and a second branch reads the input through constant weights. Both must carry the input gradient.
+     */
+    @Test
+    void inputGradientThroughLeadingPaddingAndInputBranchesMatchesFiniteDifferences() {
+        var g = new NeuralNetConfiguration.Builder().seed(6).weightInit(WeightInit.XAVIER).dataType(DataType.DOUBLE)
+                .graphBuilder().addInputs("in")
+                .addLayer("pad", new org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer.Builder(0, 1, 0, 1).build(), "in")
+                .addLayer("c1", new ConvolutionLayer.Builder(3, 3).stride(2, 2).nOut(3).activation(Activation.RELU).build(),
+                        "pad")
+                .addLayer("c2", new ConvolutionLayer.Builder(3, 3).stride(2, 2).nOut(3)
+                        .convolutionMode(ConvolutionMode.Same).activation(Activation.TANH).build(), "in")
+                .addVertex("cat", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "c1", "c2")
+                .addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "cat")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "gap")
+                .setOutputs("out").setInputTypes(InputType.convolutional(10, 10, 2)).build();
+        var net = new org.deeplearning4j.nn.graph.ComputationGraph(g);
+        net.init();
+        NetGraph graph = SameDiffConverter.convert(net, new int[] {2, 10, 10}, DataType.DOUBLE);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 1, 2, 10, 10);
+        assertTrue(net.outputSingle(false, x).sub(graph.forward(x, graph.output()).get(graph.output())).amaxNumber()
+                .doubleValue() < 1e-9);
+        checkGradient(graph, graph.logits(), x, "logits through leading padding and an input branch");
+        // the class-score gradient path of explain (saliency) on the same graph
+        INDArray w = Nd4j.zeros(DataType.DOUBLE, 1, 3).putScalar(0, 1, 1.0);
+        INDArray grad = graph.classScoreGradient(x, w, graph.input());
+        assertEquals(x.length(), grad.length());
+        assertTrue(grad.norm2Number().doubleValue() > 0);
+    }
+
     @Test
     void graphWithSkipConnectionsAndMergesMatchesDl4jAndFiniteDifferences() {
         var net = residualGraph();
