@@ -110,6 +110,12 @@ public final class ExplainJob {
         Progress.info(String.format(Locale.ROOT, "explain: layer %s (%s)%s", layer, ls.shapeString(),
                 o.layer() == null ? ", the last with spatial size above 1×1 (--layer to change)" : ""));
 
+        int perPass = org.atlas4j.model.MemoryBudget.batch(graph, null, true, 1, o.batchSize());
+        if (perPass < o.batchSize()) {
+            Progress.info("explain: " + perPass + " images per pass (not " + o.batchSize() + ") to stay within the "
+                    + (org.atlas4j.model.MemoryBudget.budgetBytes() >> 20) + " MB batch memory budget (ATLAS_BATCH_MEMORY_MB)");
+        }
+
         List<Method> methods = new ArrayList<>(Method.parseList(o.methods()));
         CamHead cam = null;
         if (methods.stream().anyMatch(m -> m.base() == Method.Base.CAM)) {
@@ -124,7 +130,7 @@ public final class ExplainJob {
             }
         }
         int target = parseClass(o.classSpec(), classNames);
-        Explainer.Options eo = new Explainer.Options(methods, o.smoothSamples(), o.smoothSigma(), o.seed(), o.batchSize());
+        Explainer.Options eo = new Explainer.Options(methods, o.smoothSamples(), o.smoothSigma(), o.seed(), perPass);
         Explainer explainer = new Explainer(graph, layer, cam, eo);
 
         if (o.images() != null && o.pixelScaling() == null
@@ -160,14 +166,14 @@ public final class ExplainJob {
             t.setDaemon(true);
             return t;
         });
-        java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(2 * o.batchSize());
+        java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(2 * perPass);
         try (Progress bar = Progress.start("explain", n, "images")) {
             int i = 0;
             while (i < n) {
                 // gather up to one batch of images still to do; resumed and unreadable ones pass straight through
-                float[] x = new float[o.batchSize() * len];
+                float[] x = new float[perPass * len];
                 List<Integer> batch = new ArrayList<>();
-                while (i < n && batch.size() < o.batchSize()) {
+                while (i < n && batch.size() < perPass) {
                     String dir = dirName(source.name(i));
                     String key = settings + ":" + source.stamp(i);
                     ImageRecord done = o.force() ? null : readRecord(out.resolve(dir).resolve(IMAGE_JSON));
