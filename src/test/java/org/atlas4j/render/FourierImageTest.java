@@ -162,9 +162,139 @@ class FourierImageTest {
         assertTrue(Math.abs(lhs - rhs) <= 1e-5 * scale, "<M p, g> = " + lhs + " but <p, Mᵀ g> = " + rhs);
     }
 
+    /** The former implementation's dense pixels × coefficients matrix, kept as the reference. */
+    static INDArray denseBasis(int height, int width) {
+        int wf = width / 2 + 1;
+        int coefficients = 2 * height * wf;
+        float[] m = new float[height * width * coefficients];
+        double norm = Math.sqrt((double) width * height) / (4.0 * width * height);
+        for (int ky = 0; ky < height; ky++) {
+            double fy = (ky < (height + 1) / 2 ? ky : ky - height) / (double) height;
+            for (int kx = 0; kx < wf; kx++) {
+                double fx = kx / (double) width;
+                double f = Math.sqrt(fy * fy + fx * fx);
+                double scale = 1.0 / Math.max(f, 1.0 / Math.max(width, height));
+                double c = (kx == 0 || (width % 2 == 0 && kx == width / 2)) ? 1 : 2;
+                double amp = c * scale * norm;
+                int re = 2 * (ky * wf + kx);
+                int im = re + 1;
+                for (int y = 0; y < height; y++) {
+                    for (int x = 0; x < width; x++) {
+                        double theta = 2 * Math.PI * (ky * y / (double) height + kx * x / (double) width);
+                        int row = (y * width + x) * coefficients;
+                        m[row + re] = (float) (amp * Math.cos(theta));
+                        m[row + im] = (float) (-amp * Math.sin(theta));
+                    }
+                }
+            }
+        }
+        return Nd4j.create(m, new long[] {(long) height * width, coefficients}, 'c');
+    }
+
+    static float[] gaussian(int n, Random r) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian();
+        return v;
+    }
+
+    static void assertClose(float[] expected, float[] actual, double relTol, String what) {
+        assertEquals(expected.length, actual.length);
+        double max = 0;
+        for (float v : expected) max = Math.max(max, Math.abs(v));
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], relTol * max, what + " " + i);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"7,9", "9,7", "8,8", "28,28", "1,1", "2,3", "13,1", "1,12"})
+    void separableTransformEqualsTheFormerDenseMatrix(int h, int w) {
+        FourierImage f = new FourierImage(h, w);
+        INDArray dense = denseBasis(h, w);
+        Random r = new Random(h * 1000 + w);
+        int rows = 5;
+        INDArray p = Nd4j.create(gaussian(rows * f.coefficients(), r), new long[] {rows, f.coefficients()}, 'c');
+        INDArray g = Nd4j.create(gaussian(rows * h * w, r), new long[] {rows, (long) h * w}, 'c');
+        INDArray px = Nd4j.create(DataType.FLOAT, rows, (long) h * w);
+        INDArray back = Nd4j.create(DataType.FLOAT, rows, f.coefficients());
+        f.toPixels(p, px);
+        f.backward(g, back);
+        assertClose(p.mmul(dense.transpose()).dup('c').data().asFloat(), px.data().asFloat(), 1e-5, "pixel");
+        assertClose(g.mmul(dense).dup('c').data().asFloat(), back.data().asFloat(), 1e-5, "coefficient gradient");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"224,224", "299,299", "224,299"})
+    void backwardIsTheExactAdjointAtNetworkSizes(int h, int w) {
+        FourierImage f = new FourierImage(h, w);
+        Random r = new Random(h + 7L * w);
+        int rows = 2;
+        float[] p = gaussian(rows * f.coefficients(), r);
+        float[] g = gaussian(rows * h * w, r);
+        INDArray px = Nd4j.create(DataType.FLOAT, rows, (long) h * w);
+        INDArray back = Nd4j.create(DataType.FLOAT, rows, f.coefficients());
+        f.toPixels(Nd4j.create(p, new long[] {rows, f.coefficients()}, 'c'), px);
+        f.backward(Nd4j.create(g, new long[] {rows, (long) h * w}, 'c'), back);
+        float[] mp = px.data().asFloat();
+        float[] mtg = back.data().asFloat();
+        double lhs = 0;
+        double rhs = 0;
+        double scale = 0;
+        for (int i = 0; i < g.length; i++) {
+            lhs += (double) mp[i] * g[i];
+            scale += Math.abs((double) mp[i] * g[i]);
+        }
+        for (int i = 0; i < p.length; i++) rhs += (double) p[i] * mtg[i];
+        assertTrue(Math.abs(lhs - rhs) <= 1e-5 * scale, "<M p, g> = " + lhs + " but <p, Mᵀ g> = " + rhs);
+        // and a single coefficient still gives the analytic cosine at this size (the transform is not only adjoint)
+        int ky = 5;
+        int kx = 17;
+        float[] one = new float[f.coefficients()];
+        one[2 * (ky * (w / 2 + 1) + kx)] = 1;
+        float[] img = pixels(f, one, 1);
+        double amp = 2 * scale(ky, kx, h, w) * Math.sqrt((double) h * w) / 4.0 / ((double) h * w);
+        for (int y = 0; y < h; y += 37) {
+            for (int x = 0; x < w; x += 41) {
+                double expected = amp * Math.cos(2 * Math.PI * (ky * y / (double) h + kx * x / (double) w));
+                assertEquals(expected, img[y * w + x], 1e-5 * amp, "pixel (" + y + "," + x + ")");
+            }
+        }
+    }
+
+    /** 16 icons × 3 channels at 224 px, as the render loop calls it; prints the time, asserts only sanity. */
     @Test
-    void refusesSizesTooLargeForTheDenseMatrix() {
-        var e = assertThrows(IllegalArgumentException.class, () -> new FourierImage(200, 200));
+    void renderLoopFormAt224PixelsReusesItsBuffers() {
+        int h = 224;
+        FourierImage f = new FourierImage(h, h);
+        int rows = 16 * 3;
+        INDArray c = Nd4j.create(FourierImage.initial(rows, f.coefficients(), 0.01, new Random(1)),
+                new long[] {rows, f.coefficients()}, 'c');
+        INDArray px = Nd4j.create(DataType.FLOAT, rows, (long) h * h);
+        INDArray gc = Nd4j.create(DataType.FLOAT, rows, f.coefficients());
+        int steps = 3;
+        long t0 = System.nanoTime();
+        for (int s = 0; s < steps; s++) {
+            f.toPixels(c, px);
+            f.backward(px, gc);
+        }
+        double ms = (System.nanoTime() - t0) / 1e6 / steps;
+        System.out.printf("FourierImage 224 px, %d rows: %.1f ms per toPixels+backward%n", rows, ms);
+        assertEquals(1, f.workAllocations(), "one buffer set for one row count, reused every step");
+        f.toPixels(Nd4j.create(DataType.FLOAT, 3, f.coefficients()), Nd4j.create(DataType.FLOAT, 3, (long) h * h));
+        assertEquals(2, f.workAllocations());
+        float[] v = px.data().asFloat();
+        double sum2 = 0;
+        for (float x : v) {
+            assertTrue(Float.isFinite(x));
+            sum2 += x * x;
+        }
+        assertTrue(sum2 > 0, "a random spectrum gives a non-constant image");
+    }
+
+    @Test
+    void refusesAbsurdSizesWithAUserError() {
+        var e = assertThrows(org.atlas4j.util.UserError.class, () -> new FourierImage(4096, 224));
         assertTrue(e.getMessage().contains("--icon-size"), e.getMessage());
+        assertThrows(org.atlas4j.util.UserError.class, () -> new FourierImage(0, 5));
     }
 }
