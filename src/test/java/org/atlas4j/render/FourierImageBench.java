@@ -18,7 +18,7 @@ class FourierImageBench {
     void timePerStep() {
         int rows = 48;
         for (int size : new int[] {28, 64, 128, 224, 299}) {
-            FourierImage f = new FourierImage(size, size);
+            FourierImage f = new FourierImage(size, size, true);
             INDArray c = Nd4j.create(FourierImage.initial(rows, f.coefficients(), 0.01, new Random(1)),
                     new long[] {rows, f.coefficients()}, 'c');
             INDArray px = Nd4j.create(DataType.FLOAT, rows, (long) size * size);

@@ -84,7 +84,7 @@ class FourierImageTest {
     @ParameterizedTest
     @CsvSource({"6,6", "6,5", "5,6", "5,5", "4,7", "1,8"})
     void matchesTheInverseDftOfTheHermitianCompletedSpectrum(int h, int w) {
-        FourierImage f = new FourierImage(h, w);
+        FourierImage f = new FourierImage(h, w, true);
         assertEquals(2 * h * (w / 2 + 1), f.coefficients());
         Random r = new Random(h * 31 + w);
         int rows = 2;
@@ -105,7 +105,7 @@ class FourierImageTest {
     @ParameterizedTest
     @CsvSource({"6,6", "6,5", "7,3"})
     void dcCoefficientGivesAConstantImage(int h, int w) {
-        FourierImage f = new FourierImage(h, w);
+        FourierImage f = new FourierImage(h, w, true);
         float[] p = new float[f.coefficients()];
         p[0] = 1; // real part of the DC coefficient
         float[] px = pixels(f, p, 1);
@@ -120,7 +120,7 @@ class FourierImageTest {
     @ParameterizedTest
     @CsvSource({"6,6,1,1", "6,5,2,2", "6,5,5,1", "5,6,0,2", "6,6,3,3"})
     void singleCoefficientGivesTheExpectedCosine(int h, int w, int ky, int kx) {
-        FourierImage f = new FourierImage(h, w);
+        FourierImage f = new FourierImage(h, w, true);
         int wf = w / 2 + 1;
         float[] p = new float[f.coefficients()];
         p[2 * (ky * wf + kx)] = 1;
@@ -141,7 +141,7 @@ class FourierImageTest {
     @ParameterizedTest
     @CsvSource({"6,6", "6,5", "9,9"})
     void backwardIsTheAdjointOfToPixels(int h, int w) {
-        FourierImage f = new FourierImage(h, w);
+        FourierImage f = new FourierImage(h, w, true);
         Random r = new Random(17);
         int rows = 3;
         float[] p = new float[rows * f.coefficients()];
@@ -207,9 +207,10 @@ class FourierImageTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"7,9", "9,7", "8,8", "28,28", "1,1", "2,3", "13,1", "1,12"})
-    void separableTransformEqualsTheFormerDenseMatrix(int h, int w) {
-        FourierImage f = new FourierImage(h, w);
+    @CsvSource({"7,9,true", "9,7,true", "8,8,true", "28,28,true", "1,1,true", "2,3,true", "13,1,true", "1,12,true",
+        "7,9,false", "28,28,false", "40,40,true"})
+    void bothPathsEqualTheFormerDenseMatrix(int h, int w, boolean separable) {
+        FourierImage f = new FourierImage(h, w, separable);
         INDArray dense = denseBasis(h, w);
         Random r = new Random(h * 1000 + w);
         int rows = 5;
@@ -280,6 +281,7 @@ class FourierImageTest {
         double ms = (System.nanoTime() - t0) / 1e6 / steps;
         System.out.printf("FourierImage 224 px, %d rows: %.1f ms per toPixels+backward%n", rows, ms);
         assertEquals(1, f.workAllocations(), "one buffer set for one row count, reused every step");
+        assertEquals(0, new FourierImage(28, 28).workAllocations(), "28 px uses the dense matrix, no separable buffers");
         f.toPixels(Nd4j.create(DataType.FLOAT, 3, f.coefficients()), Nd4j.create(DataType.FLOAT, 3, (long) h * h));
         assertEquals(2, f.workAllocations());
         float[] v = px.data().asFloat();
