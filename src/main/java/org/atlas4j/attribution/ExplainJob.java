@@ -44,11 +44,20 @@ public final class ExplainJob {
      * @param inputShape C,H,W for a model without a card; null to use the card
      * @param format null to tell from the file name
      * @param pixelScaling overrides the card's (see {@link PixelScaling#VALID}); null to use the card
+     * @param resizeFilter overrides the card's (see {@link ImageFiles.ResizeFilter#VALID}); null to use the card
      */
     public record Options(Path model, Path images, Path dataDir, int demoCount, List<String> methods, String classSpec,
             String layer, Path out, int batchSize, int smoothSamples, double smoothSigma, long seed,
             ImageFiles.Resize resize, Color background, boolean sanity, int sanityImages, int sheetRows, boolean force,
-            int[] inputShape, String pixelScaling, LoadedModel.Format format) {
+            int[] inputShape, String pixelScaling, LoadedModel.Format format, String resizeFilter) {
+        public Options(Path model, Path images, Path dataDir, int demoCount, List<String> methods, String classSpec,
+                String layer, Path out, int batchSize, int smoothSamples, double smoothSigma, long seed,
+                ImageFiles.Resize resize, Color background, boolean sanity, int sanityImages, int sheetRows, boolean force,
+                int[] inputShape, String pixelScaling, LoadedModel.Format format) {
+            this(model, images, dataDir, demoCount, methods, classSpec, layer, out, batchSize, smoothSamples, smoothSigma,
+                    seed, resize, background, sanity, sanityImages, sheetRows, force, inputShape, pixelScaling, format, null);
+        }
+
         public Options {
             if (demoCount < 1) throw new UserError("--count must be >= 1, got " + demoCount);
             if (sheetRows < 1) throw new UserError("--sheet-rows must be >= 1, got " + sheetRows);
@@ -138,7 +147,7 @@ public final class ExplainJob {
             Progress.info("explain: the model card gives no pixel scaling; assuming \"pixels / 255\" (--pixel-scaling to change)");
         }
         ImageFiles.Preprocess pre = model.preprocess(o.pixelScaling(), o.resize() == null ? null : o.resize().name(),
-                o.background());
+                o.resizeFilter(), o.background());
         PixelScaling scaling = pre.scaling();
         Source source = o.images() == null ? demoSource(o.dataDir(), o.demoCount())
                 : fileSource(o.images(), pre);
@@ -260,7 +269,8 @@ public final class ExplainJob {
         double secs = (System.nanoTime() - t0) / 1e9;
         Index index = new Index(o.model().toString(), model.sha256(), layer, ls.shapeString(),
                 methods.stream().map(Method::id).toList(), o.classSpec(), o.smoothSamples(), o.smoothSigma(), o.seed(),
-                pre.resize().name().toLowerCase(Locale.ROOT) + (pre.bgr() ? ", BGR" : ""), scaling.spec(), source.describe(), n, explained, resumed,
+                pre.resize().name().toLowerCase(Locale.ROOT) + (pre.filter() != ImageFiles.ResizeFilter.JAVA2D ? " " + pre.filter().id : "")
+                        + (pre.bgr() ? ", BGR" : ""), scaling.spec(), source.describe(), n, explained, resumed,
                 skipped.size(), skipped, zero, sheets, sanity, secs, (explained + resumed) / secs, Versions.all(), entries);
         Json.write(out.resolve(INDEX), index);
         AtomicFiles.writeString(out.resolve("report.txt"), report(index));
@@ -433,6 +443,7 @@ public final class ExplainJob {
         k.put("smooth", List.of(o.smoothSamples(), o.smoothSigma()));
         k.put("seed", o.seed());
         k.put("resize", pre.resize().name());
+        if (pre.filter() != ImageFiles.ResizeFilter.JAVA2D) k.put("filter", pre.filter().id); // keys unchanged otherwise
         k.put("bgr", pre.bgr());
         k.put("background", o.background().getRGB());
         k.put("scaling", pre.scaling().spec());

@@ -55,6 +55,9 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--resize", description = "How images meet the model's input size: crop, pad or stretch (default: the model card's, else crop)")
     String resize;
 
+    @Option(names = "--resize-filter", description = "Resampling to match the model's training pipeline: java2d, bilinear (TF/Keras), bilinear-aa or bicubic-aa (PIL/torchvision), area (default: the model card's, else java2d)")
+    String resizeFilter;
+
     @Option(names = "--background", description = "Colour behind transparent pixels and padding: black, white or #rrggbb (default: ${DEFAULT-VALUE})")
     String background = "black";
 
@@ -100,7 +103,7 @@ final class ExplainCommand implements Callable<Integer> {
                 : images.toAbsolutePath().normalize().getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "_")));
         ExplainJob.run(new ExplainJob.Options(model, images, dataDir, count, methods, classSpec, layer, o, batch,
                 smoothSamples, smoothSigma, seed, r, colour(background), sanity, sanityImages, sheetRows, force, inputShape,
-                pixelScaling, format == null ? null : org.atlas4j.model.LoadedModel.Format.parse(format)));
+                pixelScaling, format == null ? null : org.atlas4j.model.LoadedModel.Format.parse(format), resizeFilter));
         return 0;
     }
 

@@ -30,14 +30,50 @@ public final class ImageFiles {
      */
     public enum Resize { STRETCH, CROP, PAD }
 
-    /** @param bgr feed colour channels in B, G, R order (models trained on OpenCV-loaded images) */
+    /**
+     * How pixels are resampled, to match the pipeline the model was trained with. JAVA2D: Graphics2D bilinear after
+     * halving while the image is at least twice the target (atlas4j's original behaviour, the default); BILINEAR:
+     * half-pixel centres without antialiasing (TF2 tf.image.resize / Keras Resizing, torch interpolate with
+     * antialias=False, OpenCV INTER_LINEAR); BILINEAR_AA and BICUBIC_AA: Pillow's Image.resize (torchvision's Resize on
+     * PIL images), whose filter widens with the reduction; AREA: box average over each output pixel's footprint
+     * (tf.image.resize "area", OpenCV INTER_AREA when shrinking).
+     */
+    public enum ResizeFilter {
+        JAVA2D("java2d"), BILINEAR("bilinear"), BILINEAR_AA("bilinear-aa"), BICUBIC_AA("bicubic-aa"), AREA("area");
+
+        public final String id;
+
+        ResizeFilter(String id) {
+            this.id = id;
+        }
+
+        public static final String VALID = "java2d (default), bilinear, bilinear-aa, bicubic-aa, area";
+
+        /** @param where what to name in the error, e.g. "model card: resizeFilter" or "--resize-filter" */
+        public static ResizeFilter parse(String s, String where) {
+            String t = s.trim().toLowerCase(Locale.ROOT);
+            for (ResizeFilter f : values()) if (f.id.equals(t)) return f;
+            throw new UserError(where + " must be one of " + VALID + ", got '" + s + "'");
+        }
+    }
+
+    /**
+     * @param bgr feed colour channels in B, G, R order (models trained on OpenCV-loaded images)
+     * @param filter the resampling (null = JAVA2D)
+     */
     public record Preprocess(int channels, int height, int width, PixelScaling scaling, Resize resize, Color background,
-            boolean bgr) {
+            boolean bgr, ResizeFilter filter) {
         public Preprocess(int channels, int height, int width, PixelScaling scaling, Resize resize, Color background) {
             this(channels, height, width, scaling, resize, background, false);
         }
 
+        public Preprocess(int channels, int height, int width, PixelScaling scaling, Resize resize, Color background,
+                boolean bgr) {
+            this(channels, height, width, scaling, resize, background, bgr, ResizeFilter.JAVA2D);
+        }
+
         public Preprocess {
+            if (filter == null) filter = ResizeFilter.JAVA2D;
             if (channels != 1 && channels != 3) {
                 throw new UserError("image files can feed models with 1 or 3 input channels; this model has " + channels);
             }
@@ -95,29 +131,87 @@ public final class ImageFiles {
     }
 
     public static void toInput(BufferedImage src, Preprocess p, float[] dst, int offset) {
-        BufferedImage rgb = fit(src, p);
+        float[][] rgb = fitPlanes(src, p);
         int area = p.height() * p.width();
-        for (int y = 0; y < p.height(); y++) {
-            for (int x = 0; x < p.width(); x++) {
-                int v = rgb.getRGB(x, y);
-                int r = (v >> 16) & 0xff;
-                int g = (v >> 8) & 0xff;
-                int b = v & 0xff;
-                if (p.bgr()) {
-                    int t = r;
-                    r = b;
-                    b = t;
-                }
-                int i = y * p.width() + x;
-                if (p.channels() == 1) {
-                    dst[offset + i] = p.scaling().apply(0, 0.299 * r + 0.587 * g + 0.114 * b); // ITU-R BT.601 luma
-                } else {
-                    dst[offset + i] = p.scaling().apply(0, r);
-                    dst[offset + area + i] = p.scaling().apply(1, g);
-                    dst[offset + 2 * area + i] = p.scaling().apply(2, b);
-                }
+        for (int i = 0; i < area; i++) {
+            double r = rgb[0][i];
+            double g = rgb[1][i];
+            double b = rgb[2][i];
+            if (p.bgr()) {
+                double t = r;
+                r = b;
+                b = t;
+            }
+            if (p.channels() == 1) {
+                dst[offset + i] = p.scaling().apply(0, 0.299 * r + 0.587 * g + 0.114 * b); // ITU-R BT.601 luma
+            } else {
+                dst[offset + i] = p.scaling().apply(0, r);
+                dst[offset + area + i] = p.scaling().apply(1, g);
+                dst[offset + 2 * area + i] = p.scaling().apply(2, b);
             }
         }
+    }
+
+    /** R, G, B planes (values 0..255, row-major H×W) of the image fitted to the model's size with p's filter. */
+    static float[][] fitPlanes(BufferedImage src, Preprocess p) {
+        if (p.filter() == ResizeFilter.JAVA2D) return planes(fit(src, p));
+        int sw = src.getWidth();
+        int sh = src.getHeight();
+        int tw = p.width();
+        int th = p.height();
+        int[] size = resizedSize(sw, sh, tw, th, p.resize());
+        int rw = size[0];
+        int rh = size[1];
+        float[][] in = planes(flattened(src, p.background()));
+        int ox = (tw - rw) / 2;
+        int oy = (th - rh) / 2;
+        float[][] out = new float[3][th * tw];
+        int[] bg = {p.background().getRed(), p.background().getGreen(), p.background().getBlue()};
+        for (int c = 0; c < 3; c++) {
+            float[] r = Resample.resize(in[c], sw, sh, rw, rh, p.filter());
+            java.util.Arrays.fill(out[c], bg[c]);
+            // the resized image placed as fit() does: centred, cut (crop) or surrounded by background (pad)
+            for (int y = Math.max(0, oy); y < Math.min(th, oy + rh); y++) {
+                for (int x = Math.max(0, ox); x < Math.min(tw, ox + rw); x++) out[c][y * tw + x] = r[(y - oy) * rw + (x - ox)];
+            }
+        }
+        return out;
+    }
+
+    private static float[][] planes(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
+        float[][] p = new float[3][w * h];
+        for (int i = 0; i < argb.length; i++) {
+            p[0][i] = (argb[i] >> 16) & 0xff;
+            p[1][i] = (argb[i] >> 8) & 0xff;
+            p[2][i] = argb[i] & 0xff;
+        }
+        return p;
+    }
+
+    /** Size of the resized image before centring: STRETCH to the target, CROP covering it, PAD inside it. */
+    private static int[] resizedSize(int sw, int sh, int tw, int th, Resize resize) {
+        double sx;
+        double sy;
+        switch (resize) {
+            case STRETCH -> { sx = (double) tw / sw; sy = (double) th / sh; }
+            case CROP -> { sx = sy = Math.max((double) tw / sw, (double) th / sh); }
+            default -> { sx = sy = Math.min((double) tw / sw, (double) th / sh); }
+        }
+        return new int[] {Math.max(1, (int) Math.round(sw * sx)), Math.max(1, (int) Math.round(sh * sy))};
+    }
+
+    /** Alpha composited over the background; grey, 16-bit and indexed images converted to RGB. */
+    private static BufferedImage flattened(BufferedImage src, Color background) {
+        BufferedImage flat = new BufferedImage(src.getWidth(), src.getHeight(), BufferedImage.TYPE_INT_RGB);
+        Graphics2D g0 = flat.createGraphics();
+        g0.setColor(background);
+        g0.fillRect(0, 0, src.getWidth(), src.getHeight());
+        g0.drawImage(src, 0, 0, null);
+        g0.dispose();
+        return flat;
     }
 
     /** The image composited over the background and resized to the model's size, as RGB. */
@@ -126,21 +220,10 @@ public final class ImageFiles {
         int sh = src.getHeight();
         int tw = p.width();
         int th = p.height();
-        double sx;
-        double sy;
-        switch (p.resize()) {
-            case STRETCH -> { sx = (double) tw / sw; sy = (double) th / sh; }
-            case CROP -> { sx = sy = Math.max((double) tw / sw, (double) th / sh); }
-            default -> { sx = sy = Math.min((double) tw / sw, (double) th / sh); }
-        }
-        int rw = Math.max(1, (int) Math.round(sw * sx));
-        int rh = Math.max(1, (int) Math.round(sh * sy));
-        BufferedImage flat = new BufferedImage(sw, sh, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g0 = flat.createGraphics();
-        g0.setColor(p.background());
-        g0.fillRect(0, 0, sw, sh);
-        g0.drawImage(src, 0, 0, null); // composites alpha over the background; converts grey/16-bit/indexed to RGB
-        g0.dispose();
+        int[] size = resizedSize(sw, sh, tw, th, p.resize());
+        int rw = size[0];
+        int rh = size[1];
+        BufferedImage flat = flattened(src, p.background());
         BufferedImage resized = downscale(flat, rw, rh);
         BufferedImage out = new BufferedImage(tw, th, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = out.createGraphics();

@@ -169,6 +169,12 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
      */
     public org.atlas4j.data.ImageFiles.Preprocess preprocess(String scalingOverride, String resizeOverride,
             java.awt.Color background) {
+        return preprocess(scalingOverride, resizeOverride, null, background);
+    }
+
+    /** The same with the card's resize filter overridable too (null = the card's, else java2d). */
+    public org.atlas4j.data.ImageFiles.Preprocess preprocess(String scalingOverride, String resizeOverride,
+            String filterOverride, java.awt.Color background) {
         int[] in = graph.inputShape();
         String sc = scalingOverride != null ? scalingOverride : card.pixelScaling();
         if (sc == null || "as given".equals(sc)) sc = "pixels / 255";
@@ -180,7 +186,11 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
             throw new UserError("resize must be crop, pad or stretch, got '" + rs + "'");
         }
         return new org.atlas4j.data.ImageFiles.Preprocess(in[0], in[1], in[2],
-                org.atlas4j.data.PixelScaling.parse(sc, in[0]), resize, background, "bgr".equals(card.channelOrder()));
+                org.atlas4j.data.PixelScaling.parse(sc, in[0]), resize, background, "bgr".equals(card.channelOrder()),
+                filterOverride != null ? org.atlas4j.data.ImageFiles.ResizeFilter.parse(filterOverride, "--resize-filter")
+                        : card.resizeFilter() != null
+                                ? org.atlas4j.data.ImageFiles.ResizeFilter.parse(card.resizeFilter(), "model card: resizeFilter")
+                                : org.atlas4j.data.ImageFiles.ResizeFilter.JAVA2D);
     }
 
     /** The layer to use: the requested one, else the card's default, else the last spatial layer. */

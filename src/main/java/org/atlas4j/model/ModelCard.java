@@ -20,9 +20,18 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
  * @param classNamesFile a text file with one class name per line (relative to the card), used when classNames is empty
  * @param resize how image files meet the input size: crop (default), pad or stretch
  * @param channelOrder rgb (default) or bgr (e.g. Caffe-style models)
+ * @param resizeFilter how pixels are resampled: java2d (default), bilinear, bilinear-aa, bicubic-aa or area, to match
+ *        the framework the model was trained with (see {@link org.atlas4j.data.ImageFiles.ResizeFilter})
  */
 public record ModelCard(String modelFile, int[] inputShape, List<String> classNames, String defaultLayer,
-        String pixelScaling, String provenance, String classNamesFile, String resize, String channelOrder) {
+        String pixelScaling, String provenance, String classNamesFile, String resize, String channelOrder,
+        String resizeFilter) {
+
+    public ModelCard(String modelFile, int[] inputShape, List<String> classNames, String defaultLayer, String pixelScaling,
+            String provenance, String classNamesFile, String resize, String channelOrder) {
+        this(modelFile, inputShape, classNames, defaultLayer, pixelScaling, provenance, classNamesFile, resize, channelOrder,
+                null);
+    }
 
     public ModelCard(String modelFile, int[] inputShape, List<String> classNames, String defaultLayer, String pixelScaling,
             String provenance) {
@@ -37,11 +46,13 @@ public record ModelCard(String modelFile, int[] inputShape, List<String> classNa
         if (channelOrder != null && !List.of("rgb", "bgr").contains(channelOrder)) {
             throw new UserError("model card: channelOrder must be rgb or bgr, got '" + channelOrder + "'");
         }
+        if (resizeFilter != null) org.atlas4j.data.ImageFiles.ResizeFilter.parse(resizeFilter, "model card: resizeFilter");
     }
 
     /** The same card with another provenance line and model file (for converted copies). */
     public ModelCard forCopy(String file, int[] shape, String provenanceLine) {
-        return new ModelCard(file, shape, classNames, defaultLayer, pixelScaling, provenanceLine, null, resize, channelOrder);
+        return new ModelCard(file, shape, classNames, defaultLayer, pixelScaling, provenanceLine, null, resize, channelOrder,
+                resizeFilter);
     }
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
@@ -97,7 +108,7 @@ public record ModelCard(String modelFile, int[] inputShape, List<String> classNa
         try {
             List<String> names = Files.readAllLines(f).stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
             return new ModelCard(modelFile, inputShape, names, defaultLayer, pixelScaling, provenance, classNamesFile, resize,
-                    channelOrder);
+                    channelOrder, resizeFilter);
         } catch (java.io.IOException e) {
             throw new UserError("model card " + cardFile + ": cannot read classNamesFile " + f + ": " + e.getMessage());
         }

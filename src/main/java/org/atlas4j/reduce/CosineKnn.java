@@ -34,7 +34,14 @@ public final class CosineKnn {
         int d = unit[0].length;
         if (k >= n) throw new IllegalArgumentException("k (" + k + ") must be smaller than the number of samples (" + n + ")");
         float[] flat = new float[n * d];
-        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) flat[i * d + j] = (float) unit[i][j];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < d; j++) {
+                double v = unit[i][j];
+                // NaN would poison every similarity it touches (and the top-k order) without an error
+                if (!Double.isFinite(v)) throw new IllegalArgumentException("row " + i + " column " + j + " is " + v);
+                flat[i * d + j] = (float) v;
+            }
+        }
         INDArray all = Nd4j.create(flat, new long[] {n, d}, 'c');
         INDArray allT = all.transpose().dup('c');
         int[][] nbr = new int[n][];

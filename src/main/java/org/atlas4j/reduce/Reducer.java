@@ -67,10 +67,17 @@ public final class Reducer {
         for (int i = 0; i < n; i++) {
             double norm = 0;
             for (int j = 0; j < d; j++) {
-                x[i][j] = data[i * d + j];
+                float v = data[i * d + j];
+                if (!Float.isFinite(v)) {
+                    throw new UserError("activation " + j + " of sample " + i + " is " + v + "; layouts need finite "
+                            + "activations. Check the model and its preprocessing (a NaN input or an overflowing layer), "
+                            + "then collect again.");
+                }
+                x[i][j] = v;
                 norm += x[i][j] * x[i][j];
             }
             if (o.metric().equals("cosine")) {
+                // an all-zero row (a dead layer for that image) has no direction: it stays zero, cosine 0 to all
                 norm = Math.sqrt(norm);
                 if (norm > 0) for (int j = 0; j < d; j++) x[i][j] /= norm;
             }
@@ -122,6 +129,14 @@ public final class Reducer {
         // ("Invalid matrix size: N x 0"). For every other graph it starts from PCA of the data. We give it that: k+1
         // extra rows at the data's mean, linked only to each other, make the graph disconnected (PCA axes unchanged,
         // the mean is the same); their positions are dropped afterwards.
+        if (allRowsEqual(x)) {
+            // Smile's PCA start then fails with "Invalid dimension of feature space: D+1"; our UMAP falls back to a
+            // random start instead, but with no differences between rows there is nothing to lay out either way
+            throw new UserError("all " + x.length + " activation vectors are identical (" + (o.metric().equals("cosine")
+                    ? "after L2 normalization; " : "") + "e.g. a layer that is all zero for these images): "
+                    + o.method() + "/" + o.metric() + " cannot lay them out. Choose another layer, or use --method umap "
+                    + "with the cosine metric for a random placement.");
+        }
         boolean pad = graph != null && x.length <= 10_000;
         double[][] data = pad ? withMeanRows(x, k + 1) : x;
         NearestNeighborGraph g = pad ? withClique(graph, k, x.length) : graph;
@@ -135,6 +150,11 @@ public final class Reducer {
         } finally {
             AtlasLoggerProvider.setInfoListener(null);
         }
+    }
+
+    static boolean allRowsEqual(double[][] x) {
+        for (double[] r : x) if (!java.util.Arrays.equals(r, x[0])) return false;
+        return true;
     }
 
     private static double[][] withMeanRows(double[][] x, int extra) {

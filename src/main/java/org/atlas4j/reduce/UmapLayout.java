@@ -6,9 +6,11 @@ import java.util.SplittableRandom;
 import org.apache.commons.math3.fitting.SimpleCurveFitter;
 import org.apache.commons.math3.fitting.WeightedObservedPoints;
 import org.apache.commons.math3.analysis.ParametricUnivariateFunction;
-import org.apache.commons.math3.linear.Array2DRowRealMatrix;
-import org.apache.commons.math3.linear.EigenDecomposition;
 import org.atlas4j.util.Progress;
+import org.atlas4j.util.SymmetricEigen;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import smile.graph.NearestNeighborGraph;
 
@@ -188,41 +190,26 @@ public final class UmapLayout {
         return idx;
     }
 
-    /** PCA projection to {@code dims}, scaled so the largest |coordinate| is 10, noise 1e-4, then each axis to [0, 10]. */
+    /**
+     * PCA projection to {@code dims}, scaled so the largest |coordinate| is 10, noise 1e-4, then each axis to [0, 10].
+     * Principal axes by LAPACK (double precision) on the smaller of the D×D covariance and the N×N Gram matrix of the
+     * centred rows (N < D is common: 150 images of a 768-channel layer), each with a fixed sign (largest component
+     * positive). An axis without variance (all rows identical, or fewer distinct rows than {@code dims}) has no
+     * direction to project on: its coordinates are drawn uniformly in [0, 10) from the seeded generator, umap-learn's
+     * random start, so such inputs still give a reproducible layout instead of an error or NaN.
+     */
     static double[] pcaStart(double[][] x, int dims, SplittableRandom rng) {
         int n = x.length;
         int d = x[0].length;
         double[] mean = new double[d];
-        for (double[] r : x) for (int j = 0; j < d; j++) mean[j] += r[j] / n;
-        double[][] cov = new double[d][d];
-        double[] c = new double[d];
-        for (double[] r : x) {
-            for (int j = 0; j < d; j++) c[j] = r[j] - mean[j];
-            for (int a = 0; a < d; a++) {
-                double ca = c[a];
-                if (ca == 0) continue;
-                double[] row = cov[a];
-                for (int b = a; b < d; b++) row[b] += ca * c[b];
-            }
-        }
-        for (int a = 0; a < d; a++) for (int b = 0; b < a; b++) cov[a][b] = cov[b][a];
-        EigenDecomposition eig = new EigenDecomposition(new Array2DRowRealMatrix(cov, false));
-        double[] lambda = eig.getRealEigenvalues();
-        Integer[] order = new Integer[d];
-        for (int i = 0; i < d; i++) order[i] = i;
-        Arrays.sort(order, (p, q) -> Double.compare(lambda[q], lambda[p]));
-        double[][] axes = new double[dims][];
-        for (int k = 0; k < dims; k++) {
-            axes[k] = eig.getEigenvector(order[Math.min(k, d - 1)]).toArray();
-            // a fixed sign (largest component positive) so the start does not depend on the eigen-solver's choice
-            int arg = 0;
-            for (int j = 1; j < d; j++) if (Math.abs(axes[k][j]) > Math.abs(axes[k][arg])) arg = j;
-            if (axes[k][arg] < 0) for (int j = 0; j < d; j++) axes[k][j] = -axes[k][j];
-        }
+        for (double[] r : x) for (int j = 0; j < d; j++) mean[j] += r[j];
+        for (int j = 0; j < d; j++) mean[j] /= n;
+        double[][] axes = principalAxes(x, mean, dims);
         double[] y = new double[n * dims];
         double absMax = 0;
         for (int i = 0; i < n; i++) {
             for (int k = 0; k < dims; k++) {
+                if (axes[k] == null) continue;
                 double s = 0;
                 for (int j = 0; j < d; j++) s += (x[i][j] - mean[j]) * axes[k][j];
                 y[i * dims + k] = s;
@@ -231,6 +218,9 @@ public final class UmapLayout {
         }
         double scale = absMax > 0 ? 10 / absMax : 1;
         for (int i = 0; i < y.length; i++) y[i] = y[i] * scale + rng.nextGaussian() * 1e-4;
+        for (int k = 0; k < dims; k++) {
+            if (axes[k] == null) for (int i = 0; i < n; i++) y[i * dims + k] = 10 * rng.nextDouble();
+        }
         for (int k = 0; k < dims; k++) {
             double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
             for (int i = 0; i < n; i++) {
@@ -241,6 +231,71 @@ public final class UmapLayout {
             for (int i = 0; i < n; i++) y[i * dims + k] = 10 * (y[i * dims + k] - lo) / span;
         }
         return y;
+    }
+
+    /** Rows per GEMM when accumulating the covariance: bounds the off-heap copy to ROWS·D doubles. */
+    private static final int COVARIANCE_ROWS = 4096;
+
+    /**
+     * The top {@code dims} unit principal axes of the rows of x (centred on mean), or null for an axis whose
+     * variance is zero up to rounding.
+     */
+    static double[][] principalAxes(double[][] x, double[] mean, int dims) {
+        int n = x.length;
+        int d = mean.length;
+        double energy = 0; // uncentred Σ|x|², the scale that decides what is rounding noise
+        for (double[] r : x) for (double v : r) energy += v * v;
+        double[][] axes = new double[dims][];
+        SymmetricEigen.Result eig;
+        boolean gram = n < d;
+        if (gram) {
+            // N×N Gram matrix C·Cᵀ: same non-zero spectrum as the covariance, axes v = Cᵀu / |Cᵀu|
+            INDArray c = centred(x, mean, 0, n);
+            eig = SymmetricEigen.of(c.mmul(c.transpose()).dup('f'));
+        } else {
+            INDArray cov = Nd4j.create(DataType.DOUBLE, new long[] {d, d}, 'f'); // zero-filled
+            for (int start = 0; start < n; start += COVARIANCE_ROWS) {
+                INDArray c = centred(x, mean, start, Math.min(n, start + COVARIANCE_ROWS));
+                Nd4j.gemm(c, c, cov, true, false, 1.0, 1.0);
+            }
+            eig = SymmetricEigen.of(cov);
+        }
+        double top = Math.max(eig.values()[0], 0);
+        // below this an eigenvalue is rounding noise of the centring (rows identical up to ~1e-16 relative)
+        double zero = Math.max(1e-20 * energy, 1e-12 * top);
+        for (int k = 0; k < dims && k < eig.values().length; k++) {
+            if (!(eig.values()[k] > zero)) break;
+            double[] v;
+            if (gram) {
+                double[] u = eig.vectors()[k];
+                v = new double[d];
+                for (int i = 0; i < n; i++) {
+                    double ui = u[i];
+                    for (int j = 0; j < d; j++) v[j] += (x[i][j] - mean[j]) * ui;
+                }
+                double norm = 0;
+                for (double t : v) norm += t * t;
+                norm = Math.sqrt(norm);
+                if (!(norm > 0)) break;
+                for (int j = 0; j < d; j++) v[j] /= norm;
+            } else {
+                v = eig.vectors()[k].clone();
+            }
+            // a fixed sign (largest component positive) so the start does not depend on the eigen-solver's choice
+            int arg = 0;
+            for (int j = 1; j < d; j++) if (Math.abs(v[j]) > Math.abs(v[arg])) arg = j;
+            if (v[arg] < 0) for (int j = 0; j < d; j++) v[j] = -v[j];
+            axes[k] = v;
+        }
+        return axes;
+    }
+
+    /** Rows [from, to) of x minus mean, as a DOUBLE [to − from, D] array. */
+    private static INDArray centred(double[][] x, double[] mean, int from, int to) {
+        int d = mean.length;
+        double[] flat = new double[(to - from) * d];
+        for (int i = from; i < to; i++) for (int j = 0; j < d; j++) flat[(i - from) * d + j] = x[i][j] - mean[j];
+        return Nd4j.create(flat, new long[] {to - from, d}, 'c');
     }
 
     /** a, b of 1/(1 + a·x^(2b)) fitted to the min_dist/spread curve on [0, 3·spread] (umap-learn's find_ab_params). */

@@ -12,14 +12,12 @@ import java.util.Random;
 
 import javax.imageio.ImageIO;
 
-import org.apache.commons.math3.linear.Array2DRowRealMatrix;
-import org.apache.commons.math3.linear.EigenDecomposition;
-import org.apache.commons.math3.linear.RealMatrix;
 import org.atlas4j.io.AtomicFiles;
 import org.atlas4j.io.Json;
 import org.atlas4j.model.NativeChain;
 import org.atlas4j.model.NetGraph;
 import org.atlas4j.util.Progress;
+import org.atlas4j.util.SymmetricEigen;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -77,17 +75,18 @@ public final class Renderer {
     public static double[][] whitening(float[] secondMoment, int d) {
         double[][] m = new double[d][d];
         for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) m[i][j] = secondMoment[i * d + j];
-        EigenDecomposition e = new EigenDecomposition(new Array2DRowRealMatrix(m, false));
-        double[] lambda = e.getRealEigenvalues();
+        // LAPACK: Commons Math's EigenDecomposition fails to converge on second moments with many dead channels
+        SymmetricEigen.Result e = SymmetricEigen.of(m);
+        double[] lambda = e.values();
         double mean = Arrays.stream(lambda).map(Math::abs).average().orElse(1);
         double eps = Math.max(1e-3 * mean, 1e-12);
-        RealMatrix v = e.getV();
         double[][] s = new double[d][d];
         for (int k = 0; k < d; k++) {
             double inv = 1.0 / (Math.max(lambda[k], 0) + eps);
+            double[] vk = e.vectors()[k];
             for (int i = 0; i < d; i++) {
-                double vik = v.getEntry(i, k) * inv;
-                for (int j = 0; j < d; j++) s[i][j] += vik * v.getEntry(j, k);
+                double vik = vk[i] * inv;
+                for (int j = 0; j < d; j++) s[i][j] += vik * vk[j];
             }
         }
         return s;

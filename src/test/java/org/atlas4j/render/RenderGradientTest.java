@@ -152,6 +152,33 @@ class RenderGradientTest {
         assertTrue(s[2][2] > s[0][0], "the dead channel gets the largest (finite) weight");
     }
 
+    /** 768 channels, 60 % never firing, 150 samples (rank ≤ 150): Commons Math's eigen-solver did not converge here. */
+    @Test
+    void whiteningOfAWideReluLayerWithManyDeadChannels() {
+        int d = 768;
+        int n = 150;
+        Random r = new Random(8);
+        float[] m = new float[d * d];
+        float[] a = new float[d];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < d; c++) a[c] = c % 5 < 3 ? 0 : (float) Math.max(0, r.nextGaussian() * (1 + c % 7) - 0.8);
+            for (int p = 0; p < d; p++) {
+                if (a[p] == 0) continue;
+                for (int q = 0; q < d; q++) m[p * d + q] += a[p] * a[q] / n;
+            }
+        }
+        double[][] s = Renderer.whitening(m, d);
+        for (int i = 0; i < d; i++) {
+            for (int j = 0; j < d; j++) {
+                assertTrue(Double.isFinite(s[i][j]), "S[" + i + "][" + j + "]");
+                assertEquals(s[i][j], s[j][i], 1e-6 * Math.abs(s[i][i]) + 1e-9, "symmetric");
+            }
+        }
+        // a dead channel is an eigenvector with eigenvalue 0: S gives it the largest weight 1/ε and no cross terms
+        assertEquals(0, s[0][3], 1e-9 * s[0][0]);
+        assertTrue(s[0][0] >= s[3][3], "dead channel weight " + s[0][0] + " vs live " + s[3][3]);
+    }
+
     @Test
     void renderingRaisesTheObjectiveAndWritesOneTilePerCell(@TempDir Path dir) throws Exception {
         NetGraph g = SameDiffConverter.convert(TinyNets.cnn(33, DataType.FLOAT), new int[] {1, 9, 9});
