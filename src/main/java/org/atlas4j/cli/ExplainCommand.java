@@ -73,7 +73,7 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--data-dir", description = "Fashion-MNIST folder for the demo images (default: ${DEFAULT-VALUE})")
     Path dataDir = FashionMnist.DEFAULT_DIR;
 
-    @Option(names = "--format", description = "Model format: dl4j, keras or tfjs (default: from the file name)")
+    @Option(names = "--format", description = "Model format: dl4j, keras, tfjs or onnx (default: from the file name)")
     String format;
 
     @Option(names = "--input-shape", split = ",", description = "C,H,W for a model without a <model>.json card")

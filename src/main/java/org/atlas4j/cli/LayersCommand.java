@@ -14,10 +14,10 @@ import picocli.CommandLine.Option;
 @Command(name = "layers", mixinStandardHelpOptions = true,
         description = "List a model's layers with output shapes, which can be used for an atlas (spatial) and for CAM.")
 final class LayersCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "DL4J .zip, Keras .h5 or TF.js model.json/folder (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "DL4J .zip, Keras .h5, TF.js model.json/folder or ONNX .onnx (default: ${DEFAULT-VALUE})")
     Path model = Path.of("models/fashion-mnist-cnn.zip");
 
-    @Option(names = "--format", description = "dl4j, keras or tfjs (default: from the file name)")
+    @Option(names = "--format", description = "dl4j, keras, tfjs or onnx (default: from the file name)")
     String format;
 
     @Option(names = "--input-shape", split = ",", description = "C,H,W when the model has no card")
@@ -36,7 +36,7 @@ final class LayersCommand implements Callable<Integer> {
             String cam = "-";
             if (s.spatial()) {
                 try {
-                    CamHead.find(m.network(), s.node().name());
+                    CamHead.find(m, s.node().name());
                     cam = "yes";
                 } catch (UserError e) {
                     cam = "no (use gradcam)";
