@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
                 "Writes per image <out>/<image>/{input.png, <method>.png, <method>.npy, explain.json}, "
                         + "contact-sheet-NNN.png, index.json and report.txt; --sanity adds sanity.{txt,json,svg,png}."})
 final class ExplainCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "DL4J model zip with its <model>.json card (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "DL4J zip, Keras .h5, TF.js model.json or ONNX .onnx, with its card (default: ${DEFAULT-VALUE})")
     Path model = Path.of("models/fashion-mnist-cnn.zip");
 
     @Option(names = "--images", description = "An image file or a folder (searched recursively); default: demo "

@@ -415,5 +415,20 @@ class OnnxImportTest {
         NetGraph tail = g.tailAfter("act");
         INDArray t = tail.forward(g.forward(in, v).get(v), tail.logits()).get(tail.logits());
         assertEquals(0, t.sub(logits).amaxNumber().doubleValue(), 1e-5);
+
+        // the sanity cascade re-draws the ONNX weights top-down; fully randomized, CAM and Grad-CAM maps decorrelate
+        org.atlas4j.util.Progress.setQuiet(true);
+        var methods = List.of(org.atlas4j.attribution.Method.parse("cam"), org.atlas4j.attribution.Method.parse("gradcam"));
+        long[] keys = {0, 1, 2};
+        var r = org.atlas4j.attribution.Sanity.run(m, "act", new org.atlas4j.attribution.Explainer.Options(methods, 4, 0.15, 3, 8),
+                x, 3, keys);
+        List<String> order = m.onnx().parameterizedLayersTopDown();
+        assertEquals("fc", order.get(0));
+        assertEquals(order.size() + 1, r.cascade().size());
+        assertEquals(order, r.cascade().get(order.size()).randomized());
+        for (var method : methods) {
+            double last = r.cascade().get(order.size()).meanRho().get(method.id());
+            assertTrue(last < 0.6, method + ": maps of the fully re-initialized model still correlate, ρ = " + last);
+        }
     }
 }
