@@ -61,11 +61,12 @@ final class OnnxTranslator {
         ph[0] = -1;
         for (int k = 0; k < shape.length; k++) ph[k + 1] = shape.length == 3 && k > 0 ? -1 : shape[k];
         SDVariable x = sd.placeHolder(SameDiffConverter.INPUT, dt, ph);
-        // SameDiff only builds gradient ops on paths back to a trainable variable, and an ONNX graph may start with
-        // ops without weights (Pad, pooling): one scalar variable at the input gives every graph input gradients
-        // (as SameDiffConverter.convertFrom does for tails); all weights stay constants
-        x = x.mul(sd.var(isTail ? "tail_input_gain" : "input_gain", Nd4j.scalar(dt, 1.0)));
-        needTrainable = false;
+        // SameDiff only builds gradient ops on paths back to a trainable variable. When the input feeds exactly one
+        // Conv that is also the first op (the torchvision case), that conv's weights become the variable, as in
+        // SameDiffConverter (the same op chain for NativeChain); otherwise (a tail, Pad or pooling first, branches
+        // on the input) one scalar variable multiplies the input
+        needTrainable = !isTail && convFirst(start, shape);
+        if (!needTrainable) x = x.mul(sd.var(isTail ? "tail_input_gain" : "input_gain", Nd4j.scalar(dt, 1.0)));
         vars.put(start, x);
         shapes.put(start, shape.clone());
         for (Onnx.NodeProto n : model.graph().getNodeList()) {
@@ -82,6 +83,9 @@ final class OnnxTranslator {
             }
             if (n.getOutputList().stream().allMatch(vars::containsKey)) continue; // a BatchNormalization folded into its conv
             node(n);
+        }
+        if (needTrainable) {
+            throw new UserError("ONNX model " + model.label() + " has no Conv, Gemm or MatMul with weights: nothing to differentiate");
         }
         String out = model.graph().getOutput(0).getName();
         SDVariable o = vars.get(out);
@@ -104,6 +108,20 @@ final class OnnxTranslator {
                 logits == null ? null : logits.name(), output.name());
         g.setAliases(aliases);
         return g;
+    }
+
+    /** Whether {@code start} feeds exactly one node, a Conv with constant weights that adds no op before itself. */
+    private boolean convFirst(String start, long[] shape) {
+        List<Onnx.NodeProto> c = model.consumers(start);
+        if (c.size() != 1 || !c.get(0).getOpType().equals("Conv") || shape.length != 3) return false;
+        Onnx.NodeProto n = c.get(0);
+        if (!n.getInput(0).equals(start) || n.getInputCount() < 2 || model.initializer(n.getInput(1)) == null) return false;
+        var dims = model.initializer(n.getInput(1)).getDimsList();
+        if (dims.size() != 4) return false;
+        if (attrInt(n, "group", 1) != 1 && !(attrInt(n, "group", 1) == shape[0] && dims.get(1) == 1)) return false; // split
+        long[] k = {dims.get(2), dims.get(3)};
+        long[] p = pads(n, shape, k, attrInts(n, "strides", new long[] {1, 1}), attrInts(n, "dilations", new long[] {1, 1}));
+        return p[0] == p[2] && p[1] == p[3];
     }
 
     // ---- one node ----

@@ -217,6 +217,7 @@ class OnnxImportTest {
     void inputGradientsMatchFiniteDifferences() {
         ConvNet c = convNet();
         NetGraph g = OnnxModel.of(c.model()).toNetGraph(new int[] {4, 7, 9}, DataType.DOUBLE);
+        assertTrue(g.sameDiff().hasVariable("input_gain"), "asymmetric padding puts a pad op first: gradients need the gain");
         checkGradient(g, randomInput(5, 2, 4, 7, 9), 3);
         PoolNet p = poolNet();
         NetGraph gp = OnnxModel.of(p.model()).toNetGraph(new int[] {3, 8, 8}, DataType.DOUBLE);
@@ -399,6 +400,9 @@ class OnnxImportTest {
             ref = org.atlas4j.io.Npy.read(p).data();
         }
         NetGraph g = m.graph();
+        // conv first: its weights are the trainable variable and the first op is conv2d (SameDiffConverter's chain)
+        assertEquals(false, g.sameDiff().hasVariable("input_gain"));
+        assertEquals("conv2d", g.sameDiff().ops()[0].opName());
         INDArray in = Nd4j.create(x, new long[] {xs[0], xs[1], xs[2], xs[3]}, 'c');
         INDArray logits = g.forward(in, g.logits()).get(g.logits());
         double worst = 0;
