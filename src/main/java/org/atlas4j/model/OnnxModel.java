@@ -199,7 +199,7 @@ public final class OnnxModel {
         return t != null ? t : aliases.get(layer);
     }
 
-    /** Listed layer names → (op type of the last node, tensor), in graph order. */
+    /** Listed layer names → the tensor each shows, in graph order. */
     Map<String, String> layerTensors() {
         return layers;
     }
@@ -240,6 +240,7 @@ public final class OnnxModel {
             Onnx.NodeProto n = weighted.get(top.get(s));
             java.util.SplittableRandom r = new java.util.SplittableRandom(seed * 1_000_003L + s);
             INDArray w = new OnnxTranslator(this, DataType.FLOAT, Map.of()).constantOrNull(n.getInput(1));
+            if (w == null) continue; // weights computed by other nodes: nothing to re-draw
             if (n.getOpType().equals("BatchNormalization")) {
                 long c = w.length();
                 over.put(n.getInput(1), Nd4j.ones(DataType.FLOAT, c));
@@ -288,7 +289,7 @@ public final class OnnxModel {
         List<String> seen = new ArrayList<>();
         Onnx.NodeProto gap = single(t, seen);
         boolean gapOk = gap != null && OnnxTranslator.isGlobalAverage(gap);
-        if (!gapOk) throw new SameDiffConverter.UnsupportedLayerException("after it the model has " + describe(t, seen));
+        if (!gapOk) throw new SameDiffConverter.UnsupportedLayerException("after it the model has " + describe(seen));
         String cur = gap.getOutput(0);
         Onnx.NodeProto next = single(cur, seen);
         while (next != null && List.of("Flatten", "Reshape", "Identity", "Dropout", "Squeeze").contains(next.getOpType())) {
@@ -297,7 +298,7 @@ public final class OnnxModel {
         }
         if (next == null || !(next.getOpType().equals("Gemm") || next.getOpType().equals("MatMul"))
                 || OnnxTranslator.attrInt(next, "transA", 0) != 0) {
-            throw new SameDiffConverter.UnsupportedLayerException("after it the model has " + describe(t, seen));
+            throw new SameDiffConverter.UnsupportedLayerException("after it the model has " + describe(seen));
         }
         INDArray b = new OnnxTranslator(this, DataType.DOUBLE, overrides).constantOrNull(next.getInput(1));
         if (b == null || b.rank() != 2) {
@@ -310,7 +311,7 @@ public final class OnnxModel {
             if (!(next.getOpType().equals("MatMul") && add != null && add.getOpType().equals("Add")
                     && add.getOutput(0).equals(logits))) {
                 throw new SameDiffConverter.UnsupportedLayerException("its dense layer's output is not the class score "
-                        + "(after it: " + describe(t, seen) + ")");
+                        + "(after it: " + describe(seen) + ")");
             }
         }
         INDArray w = b.castTo(DataType.DOUBLE);
@@ -334,7 +335,7 @@ public final class OnnxModel {
         return n.getOpType() + (n.getName().isEmpty() ? "" : " '" + n.getName() + "'");
     }
 
-    private static String describe(String t, List<String> seen) {
+    private static String describe(List<String> seen) {
         return String.join(" → ", seen);
     }
 

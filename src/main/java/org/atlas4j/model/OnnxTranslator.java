@@ -713,7 +713,9 @@ final class OnnxTranslator {
         INDArray c = consts.get(name);
         if (c != null) return c;
         Onnx.TensorProto t = model.initializer(name);
-        return t == null ? null : decode(t);
+        if (t != null) return decode(t);
+        Onnx.NodeProto p = model.producer(name); // a Constant node not reached yet (e.g. asked from outside a translation)
+        return p != null && p.getOpType().equals("Constant") ? constantAttr(p) : null;
     }
 
     private void put(Onnx.NodeProto n, SDVariable v, long[] shape) {
