@@ -469,6 +469,8 @@ final class OnnxTranslator {
         String op = n.getOpType();
         boolean aVar = vars.containsKey(n.getInput(0));
         boolean bVar = vars.containsKey(n.getInput(1));
+        if (!aVar && constantOrNull(n.getInput(0)) == null) in(n, 0); // computed before a tail's cut: says so
+        if (!bVar && constantOrNull(n.getInput(1)) == null) in(n, 1);
         String nm = name(n);
         if (!aVar || !bVar) {
             int ci = aVar ? 1 : 0;
@@ -650,18 +652,20 @@ final class OnnxTranslator {
             if (begin[i] < 0 || end[i] < 0) throw fail(n, "negative pads (cropping) are not supported");
             if (i > 0) out[i - 1] += begin[i] + end[i];
         }
-        SDVariable x = in(n, 0);
-        SDVariable y = padVar(x, begin, end, value);
-        put(n, sd.identity(name(n), y), out);
+        put(n, padVar(name(n), in(n, 0), begin, end, value), out);
     }
 
     private SDVariable padVar(SDVariable x, long[] begin, long[] end, double value) {
+        return padVar(null, x, begin, end, value);
+    }
+
+    private SDVariable padVar(String nm, SDVariable x, long[] begin, long[] end, double value) {
         int[][] p = new int[begin.length][2];
         for (int i = 0; i < begin.length; i++) {
             p[i][0] = (int) begin[i];
             p[i][1] = (int) end[i];
         }
-        return sd.nn().pad(x, sd.constant(Nd4j.createFromArray(p)), value);
+        return sd.nn().pad(nm, x, sd.constant(Nd4j.createFromArray(p)), value);
     }
 
     private void softmax(Onnx.NodeProto n) {

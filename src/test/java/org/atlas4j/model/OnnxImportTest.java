@@ -305,6 +305,7 @@ class OnnxImportTest {
         assertArrayEquals(new long[] {3, 4, 4}, g.shape("mp").shape());
         assertArrayEquals(new long[] {3, 5, 5}, g.shape("ap0").shape());
         assertArrayEquals(new long[] {3, 9, 11}, g.shape("pad").shape());
+        assertEquals(null, g.tailAfter("mp"), "the concat after mp needs the other branches: no tail");
     }
 
     @Test
@@ -419,6 +420,7 @@ class OnnxImportTest {
         NetGraph tail = g.tailAfter("act");
         INDArray t = tail.forward(g.forward(in, v).get(v), tail.logits()).get(tail.logits());
         assertEquals(0, t.sub(logits).amaxNumber().doubleValue(), 1e-5);
+        assertEquals(null, g.tailAfter("dw"), "the residual Add after dw needs the block input: no tail");
 
         // the sanity cascade re-draws the ONNX weights top-down; fully randomized, CAM and Grad-CAM maps decorrelate
         org.atlas4j.util.Progress.setQuiet(true);
