@@ -248,7 +248,7 @@ class OnnxImportTest {
             worst = Math.max(worst, Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric)));
             checked++;
         }
-        assertTrue(checked > 50);
+        assertTrue(checked >= Math.min(50, x.v().length / 3));
         assertTrue(worst < 1e-5, "input gradient vs finite differences: worst relative error " + worst);
         assertTrue(grad.norm2Number().doubleValue() > 0, "a zero gradient proves nothing");
     }
@@ -353,6 +353,8 @@ class OnnxImportTest {
         INDArray p = net.forward(nd(x, DataType.DOUBLE), net.output()).get(net.output());
         assertEquals(1.0, p.sum(1).getDouble(2), 1e-12);
         assertEquals("t_prob", net.output().substring(0, 6));
+        // clip_by_value (HardSigmoid α 0.3, HardSwish), matmul, broadcast constants: gradients too
+        checkGradient(net, x, 4);
     }
 
     @Test
