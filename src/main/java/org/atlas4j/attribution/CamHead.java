@@ -30,6 +30,27 @@ public record CamHead(String layer, int channels, int classes, float[] weights) 
         return w;
     }
 
+    /** The head after {@code layer} of a loaded model of any format (DL4J network or ONNX graph). */
+    public static CamHead find(org.atlas4j.model.LoadedModel model, String layer) {
+        if (model.network() != null) return find(model.network(), layer);
+        if (model.onnx() != null) return find(model.onnx(), layer, java.util.Map.of());
+        throw refusal(layer, "the model has neither a DL4J network nor an ONNX graph");
+    }
+
+    /**
+     * The head after {@code layer} of an ONNX model: GlobalAveragePool → (Flatten) → Gemm/MatMul giving the scores.
+     *
+     * @param overrides re-initialized weights by initializer name (sanity randomization), or empty
+     */
+    public static CamHead find(org.atlas4j.model.OnnxModel onnx, String layer, java.util.Map<String, INDArray> overrides) {
+        try {
+            var h = onnx.denseHead(layer, overrides);
+            return new CamHead(layer, h.channels(), h.classes(), h.weights());
+        } catch (org.atlas4j.model.SameDiffConverter.UnsupportedLayerException e) {
+            throw refusal(layer, e.getMessage());
+        }
+    }
+
     /** The head after {@code layer}, or a refusal that names the requirement and what the model has instead. */
     public static CamHead find(Model network, String layer) {
         List<org.deeplearning4j.nn.conf.layers.Layer> after = new ArrayList<>();

@@ -129,7 +129,7 @@ public final class ExplainJob {
         CamHead cam = null;
         if (methods.stream().anyMatch(m -> m.base() == Method.Base.CAM)) {
             try {
-                cam = CamHead.find(model.network(), layer);
+                cam = CamHead.find(model, layer);
             } catch (UserError e) {
                 boolean named = o.methods().stream().flatMap(s -> java.util.Arrays.stream(s.split(",")))
                         .anyMatch(s -> s.trim().equalsIgnoreCase("cam"));
@@ -426,7 +426,7 @@ public final class ExplainJob {
                 // changed since the maps were made: leave it out
             }
         }
-        Sanity.Report r = Sanity.run(model.network(), model.graph(), layer, eo, java.util.Arrays.copyOf(x, got * len), got,
+        Sanity.Report r = Sanity.run(model, layer, eo, java.util.Arrays.copyOf(x, got * len), got,
                 java.util.Arrays.copyOf(keys, got));
         SanityReport.write(r, out);
         System.err.print(SanityReport.table(r));

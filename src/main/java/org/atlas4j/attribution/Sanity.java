@@ -37,6 +37,36 @@ public final class Sanity {
             Map<String, Double> sobelRho, long seed) {
     }
 
+    /** A randomized copy of the model for the cascade: its graph and its CAM head finder. */
+    record Variant(NetGraph graph, java.util.function.Function<String, CamHead> cam) {
+    }
+
+    /** What the cascade needs from a model kind: its weighted layers top-down and copies with the top ones re-drawn. */
+    interface Cascade {
+        List<String> layersTopDown();
+
+        CamHead cam(String layer);
+
+        Variant randomizeTop(int count, long seed);
+    }
+
+    /** The checks on a loaded model of any format: DL4J layers or, for ONNX, the SameDiff graph's weights. */
+    public static Report run(org.atlas4j.model.LoadedModel model, String layer, Explainer.Options options, float[] images,
+            int n, long[] keys) {
+        if (model.network() != null) return run(model.network(), model.graph(), layer, options, images, n, keys);
+        org.atlas4j.model.OnnxModel onnx = model.onnx();
+        int[] shape = model.graph().inputShape();
+        Cascade c = new Cascade() {
+            public List<String> layersTopDown() { return onnx.parameterizedLayersTopDown(); }
+            public CamHead cam(String l) { return CamHead.find(onnx, l, Map.of()); }
+            public Variant randomizeTop(int count, long seed) {
+                var r = onnx.randomizeTop(count, seed, shape, DataType.FLOAT);
+                return new Variant(r.graph(), l -> CamHead.find(onnx, l, r.overrides()));
+            }
+        };
+        return run(c, model.graph(), layer, options, images, n, keys);
+    }
+
     /**
      * @param images n images in the model's input scaling, NCHW
      * @param network the trained DL4J model; randomized copies are made from it
@@ -44,9 +74,23 @@ public final class Sanity {
     public static Report run(Model network, NetGraph graph, String layer, Explainer.Options options, float[] images, int n,
             long[] keys) {
         int[] shape = graph.inputShape();
+        Cascade c = new Cascade() {
+            public List<String> layersTopDown() { return ModelRandomizer.parameterizedLayersTopDown(network); }
+            public CamHead cam(String l) { return CamHead.find(network, l); }
+            public Variant randomizeTop(int count, long seed) {
+                Model random = ModelRandomizer.randomizeTop(network, count, seed);
+                return new Variant(convert(random, shape), l -> CamHead.find(random, l));
+            }
+        };
+        return run(c, graph, layer, options, images, n, keys);
+    }
+
+    private static Report run(Cascade model, NetGraph graph, String layer, Explainer.Options options, float[] images, int n,
+            long[] keys) {
+        int[] shape = graph.inputShape();
         List<Method> methods = options.methods();
         boolean cam = methods.stream().anyMatch(m -> m.base() == Method.Base.CAM);
-        Explainer original = new Explainer(graph, layer, cam ? CamHead.find(network, layer) : null, options);
+        Explainer original = new Explainer(graph, layer, cam ? model.cam(layer) : null, options);
         int[] top1 = new int[n];
         java.util.Arrays.fill(top1, Explainer.TOP1);
         List<Explainer.Result> base = explainAll(original, images, n, top1, keys, options.batchSize(), shape);
@@ -77,14 +121,13 @@ public final class Sanity {
         }
 
         // cascading randomization, logits first
-        List<String> order = ModelRandomizer.parameterizedLayersTopDown(network);
+        List<String> order = model.layersTopDown();
         List<Step> cascade = new ArrayList<>();
         cascade.add(new Step(List.of(), constant(methods, 1.0), constant(methods, 0.0)));
         try (Progress bar = Progress.start("sanity: randomization cascade", order.size(), "layers")) {
             for (int s = 1; s <= order.size(); s++) {
-                Model random = ModelRandomizer.randomizeTop(network, s, options.seed());
-                NetGraph rg = convert(random, shape);
-                Explainer re = new Explainer(rg, layer, cam ? CamHead.find(random, layer) : null, options);
+                Variant random = model.randomizeTop(s, options.seed());
+                Explainer re = new Explainer(random.graph(), layer, cam ? random.cam().apply(layer) : null, options);
                 List<Explainer.Result> rr = explainAll(re, images, n, targets, keys, options.batchSize(), shape);
                 Map<String, Double> mean = new LinkedHashMap<>();
                 Map<String, Double> sd = new LinkedHashMap<>();

@@ -115,9 +115,14 @@ final class BenchCommand implements Callable<Integer> {
         ImageDataset slice = SubsetDataset.firstN(data, nCollect);
         Collector.run(m.graph(), SubsetDataset.firstN(data, 512), new Collector.Options(l, 256, 1, true), tmp); // warm-up
         var cr = Collector.run(m.graph(), slice, new Collector.Options(l, 256, 1, true), tmp);
-        double dl4j = dl4jImagesPerSecond(m, slice);
-        report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (%s, %,d images; DL4J layers: %,.0f img/s, ×%.1f)%n",
-                cr.imagesPerSecond(), cr.engine(), nCollect, dl4j, cr.imagesPerSecond() / dl4j));
+        if (m.network() != null) {
+            double dl4j = dl4jImagesPerSecond(m, slice);
+            report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (%s, %,d images; DL4J layers: %,.0f img/s, ×%.1f)%n",
+                    cr.imagesPerSecond(), cr.engine(), nCollect, dl4j, cr.imagesPerSecond() / dl4j));
+        } else { // an ONNX model has no DL4J network to compare with
+            report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (%s, %,d images)%n", cr.imagesPerSecond(),
+                    cr.engine(), nCollect));
+        }
 
         // reduce: UMAP on the first n collected activations
         Npy.NpyArray acts = Npy.read(tmp.resolve(Collector.ACTIVATIONS));
@@ -153,7 +158,7 @@ final class BenchCommand implements Callable<Integer> {
         for (var method : org.atlas4j.attribution.Method.all()) {
             int n = Math.min(test.size(), method.smooth() ? Math.max(64, explainImages / 8) : explainImages);
             var cam = method.base() == org.atlas4j.attribution.Method.Base.CAM
-                    ? org.atlas4j.attribution.CamHead.find(m.network(), layer) : null;
+                    ? org.atlas4j.attribution.CamHead.find(m, layer) : null;
             var e = new org.atlas4j.attribution.Explainer(m.graph(), layer, cam,
                     new org.atlas4j.attribution.Explainer.Options(java.util.List.of(method), 50, 0.15, 1, 64));
             long t0 = 0;

@@ -24,7 +24,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "1", description = "Output DL4J zip, e.g. models/my-model.zip")
     Path out;
 
-    @Option(names = "--format", description = "dl4j, keras or tfjs (default: from the file name)")
+    @Option(names = "--format", description = "dl4j, keras or tfjs (onnx models cannot be converted; default: from the file name)")
     String format;
 
     @Option(names = "--input-shape", split = ",", description = "C,H,W when the model does not fix its input size")
@@ -35,6 +35,10 @@ final class ConvertCommand implements Callable<Integer> {
         if (!out.getFileName().toString().endsWith(".zip")) throw new UserError("the output must be a .zip file, got " + out);
         long t0 = System.nanoTime();
         LoadedModel m = LoadedModel.load(model, inputShape, format == null ? null : LoadedModel.Format.parse(format));
+        if (m.network() == null) {
+            throw new UserError("convert writes DL4J zips, and an " + m.format().name().toLowerCase() + " model has no DL4J "
+                    + "network; use " + model + " directly (--model " + model + ") in every command");
+        }
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         AtomicFiles.write(out, o -> ModelSerializer.writeModel(m.network(), o, false));

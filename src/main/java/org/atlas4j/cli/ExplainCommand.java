@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
                 "Writes per image <out>/<image>/{input.png, <method>.png, <method>.npy, explain.json}, "
                         + "contact-sheet-NNN.png, index.json and report.txt; --sanity adds sanity.{txt,json,svg,png}."})
 final class ExplainCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "DL4J model zip with its <model>.json card (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "DL4J zip, Keras .h5, TF.js model.json or ONNX .onnx, with its card (default: ${DEFAULT-VALUE})")
     Path model = Path.of("models/fashion-mnist-cnn.zip");
 
     @Option(names = "--images", description = "An image file or a folder (searched recursively); default: demo "
@@ -76,7 +76,7 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--data-dir", description = "Fashion-MNIST folder for the demo images (default: ${DEFAULT-VALUE})")
     Path dataDir = FashionMnist.DEFAULT_DIR;
 
-    @Option(names = "--format", description = "Model format: dl4j, keras or tfjs (default: from the file name)")
+    @Option(names = "--format", description = "Model format: dl4j, keras, tfjs or onnx (default: from the file name)")
     String format;
 
     @Option(names = "--input-shape", split = ",", description = "C,H,W for a model without a <model>.json card")

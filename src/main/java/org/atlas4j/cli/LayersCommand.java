@@ -14,14 +14,17 @@ import picocli.CommandLine.Option;
 @Command(name = "layers", mixinStandardHelpOptions = true,
         description = "List a model's layers with output shapes, which can be used for an atlas (spatial) and for CAM.")
 final class LayersCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "DL4J .zip, Keras .h5 or TF.js model.json/folder (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "DL4J .zip, Keras .h5, TF.js model.json/folder or ONNX .onnx (default: ${DEFAULT-VALUE})")
     Path model = Path.of("models/fashion-mnist-cnn.zip");
 
-    @Option(names = "--format", description = "dl4j, keras or tfjs (default: from the file name)")
+    @Option(names = "--format", description = "dl4j, keras, tfjs or onnx (default: from the file name)")
     String format;
 
     @Option(names = "--input-shape", split = ",", description = "C,H,W when the model has no card")
     int[] inputShape;
+
+    @Option(names = "--all", description = "ONNX models: list every module scope (default: two levels, e.g. layer3.5)")
+    boolean all;
 
     @Override
     public Integer call() {
@@ -30,20 +33,29 @@ final class LayersCommand implements Callable<Integer> {
         System.out.printf("%s  (%s, input %d×%d×%d%s, %d classes, sha256 %s…)%n", model, m.format().name().toLowerCase(),
                 in[0], in[1], in[2], m.channelsLast() ? ", NHWC in DL4J" : "",
                 m.graph().logits() == null ? 0 : m.graph().classCount(), m.sha256().substring(0, 12));
-        System.out.printf("%-4s %-16s %-26s %-14s %-18s %s%n", "#", "layer", "type", "output", "atlas?", "CAM?");
-        for (NetGraph.LayerShape s : m.graph().shapes()) {
+        // ONNX exports list one layer per module scope (ResNet-50: 129): by default two levels (layer3, layer3.5)
+        java.util.List<NetGraph.LayerShape> rows = m.graph().shapes().stream()
+                .filter(s -> all || m.format() != LoadedModel.Format.ONNX || s.node().name().split("\\.").length <= 2).toList();
+        int width = Math.max(16, rows.stream().mapToInt(s -> s.node().name().length()).max().orElse(0));
+        String row = "%-4s %-" + width + "s %-26s %-14s %-18s %s%n";
+        System.out.printf(row, "#", "layer", "type", "output", "atlas?", "CAM?");
+        for (NetGraph.LayerShape s : rows) {
             String use = s.spatial() ? "yes" + (s.node().name().equals(m.card().defaultLayer()) ? " (default)" : "") : "no (not spatial)";
             String cam = "-";
             if (s.spatial()) {
                 try {
-                    CamHead.find(m.network(), s.node().name());
+                    CamHead.find(m, s.node().name());
                     cam = "yes";
                 } catch (UserError e) {
                     cam = "no (use gradcam)";
                 }
             }
-            System.out.printf("%-4d %-16s %-26s %-14s %-18s %s%n", s.node().index(), s.node().name(), s.node().type(),
-                    s.shapeString(), use, cam);
+            System.out.printf(row, s.node().index(), s.node().name(), s.node().type(), s.shapeString(), use, cam);
+        }
+        int hidden = m.graph().nodes().size() - rows.size();
+        if (hidden > 0) {
+            System.out.printf("(%d deeper module scopes not shown: --all lists them; raw ONNX node and tensor names such as "
+                    + "/layer3/layer3.5/relu_2/Relu are accepted too)%n", hidden);
         }
         return 0;
     }

@@ -17,10 +17,10 @@ final class RunOptions {
     @Option(names = "--output", description = "Output root folder (default atlas-output)")
     String output;
 
-    @Option(names = "--model", description = "Model: DL4J .zip, Keras .h5, or TF.js model.json / its folder (card beside it)")
+    @Option(names = "--model", description = "Model: DL4J .zip, Keras .h5, TF.js model.json / its folder, or ONNX .onnx (card beside it)")
     String model;
 
-    @Option(names = "--format", description = "Model format: dl4j, keras or tfjs (default: from the file name)")
+    @Option(names = "--format", description = "Model format: dl4j, keras, tfjs or onnx (default: from the file name)")
     String format;
 
     @Option(names = "--input-shape", split = ",", description = "C,H,W when the model's size is not fixed by its card or config")

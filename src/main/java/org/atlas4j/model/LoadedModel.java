@@ -19,37 +19,49 @@ import org.deeplearning4j.util.ModelSerializer;
 /**
  * A model file loaded into DL4J and translated to SameDiff, with its card and content hash (for provenance).
  *
+ * @param network DL4J's network; null for ONNX models, which exist only as our SameDiff graph
  * @param channelsLast whether DL4J's own network takes NHWC input (Keras and TF.js imports); our SameDiff graph always
  *        takes NCHW
+ * @param onnx the parsed ONNX model (for CAM heads and sanity randomization); null for the other formats
  */
 public record LoadedModel(Path file, String sha256, Model network, NetGraph graph, ModelCard card, Format format,
-        boolean channelsLast) {
+        boolean channelsLast, OnnxModel onnx) {
+
+    public LoadedModel(Path file, String sha256, Model network, NetGraph graph, ModelCard card, Format format,
+            boolean channelsLast) {
+        this(file, sha256, network, graph, card, format, channelsLast, null);
+    }
 
     /** Model file formats, found from the file (or given with --format). */
     public enum Format {
-        DL4J, KERAS, TFJS;
+        DL4J, KERAS, TFJS, ONNX;
 
         public static Format parse(String s) {
             try {
                 return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT).replace(".", "").replace("-", ""));
             } catch (IllegalArgumentException e) {
-                throw new UserError("--format must be dl4j, keras or tfjs, got '" + s + "'");
+                throw new UserError("--format must be dl4j, keras, tfjs or onnx, got '" + s + "'");
             }
         }
 
-        /** .zip → DL4J; .h5/.hdf5/.keras → Keras; model.json or a folder holding one → TF.js. */
+        /** .zip → DL4J; .h5/.hdf5/.keras → Keras; model.json or a folder holding one → TF.js; .onnx → ONNX. */
         public static Format detect(Path file) {
             String n = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
             if (Files.isDirectory(file) || n.endsWith(".json")) return TFJS;
             if (n.endsWith(".h5") || n.endsWith(".hdf5") || n.endsWith(".keras")) return KERAS;
             if (n.endsWith(".zip")) return DL4J;
+            if (n.endsWith(".onnx")) return ONNX;
             throw new UserError("cannot tell the format of model file " + file + " from its name; valid: a DL4J .zip, a "
-                    + "Keras .h5, a TF.js model.json (or its folder); or pass --format dl4j|keras|tfjs");
+                    + "Keras .h5, a TF.js model.json (or its folder), an ONNX .onnx; or pass --format dl4j|keras|tfjs|onnx");
         }
     }
 
     /** DL4J's own inference on NCHW input (the reference our SameDiff graph is checked against, and the benchmark baseline). */
     public INDArray dl4jOutput(INDArray input) {
+        if (network == null) {
+            throw new UserError("model " + file + " (" + format.name().toLowerCase(java.util.Locale.ROOT) + ") has no DL4J "
+                    + "network; only its SameDiff graph runs");
+        }
         INDArray in = channelsLast ? input.permute(0, 2, 3, 1).dup('c') : input;
         return network instanceof ComputationGraph cg ? cg.outputSingle(false, in)
                 : ((MultiLayerNetwork) network).output(in, false);
@@ -70,6 +82,7 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
         }
         Format f = format != null ? format : Format.detect(file);
         if (f == Format.DL4J) return loadDl4j(file, inputShape);
+        if (f == Format.ONNX) return loadOnnx(file, inputShape);
         Path main = f == Format.TFJS && Files.isDirectory(file) ? file.resolve("model.json") : file;
         if (!Files.isReadable(main)) throw new UserError("model file is not readable: " + main);
         KerasImport.Imported imp = f == Format.KERAS ? KerasImport.importH5(main) : KerasImport.importTfjs(main);
@@ -150,6 +163,30 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
                 ? SameDiffConverter.convert(cg, shape, org.nd4j.linalg.api.buffer.DataType.FLOAT)
                 : SameDiffConverter.convert((MultiLayerNetwork) net, shape);
         return new LoadedModel(file, sha256(file), net, graph, card, Format.DL4J, channelsLast(net));
+    }
+
+    /** An ONNX export: translated directly into our SameDiff graph (no DL4J network exists). */
+    private static LoadedModel loadOnnx(Path file, int[] inputShape) {
+        if (Files.isDirectory(file)) throw new UserError("an ONNX model is one .onnx file, got the folder " + file);
+        OnnxModel onnx = OnnxModel.read(file);
+        ModelCard card = ModelCard.readFor(file);
+        int[] shape = inputShape != null ? inputShape : card != null && card.inputShape() != null ? card.inputShape()
+                : onnx.inputShape();
+        if (shape == null || shape.length != 3) {
+            throw new UserError("the input size of " + file + " is not fixed in the ONNX graph: give it in a model card "
+                    + ModelCard.cardPath(file) + " (inputShape: [C, H, W]) or with --input-shape C,H,W");
+        }
+        int[] declared = onnx.inputShape();
+        if (declared != null && !java.util.Arrays.equals(declared, shape)) {
+            throw new UserError("input size mismatch: the ONNX model " + file + " declares " + fmt(declared)
+                    + " (C×H×W) but the card or --input-shape says " + fmt(shape));
+        }
+        if (card == null) {
+            card = new ModelCard(file.getFileName().toString(), shape, List.of(), null, "pixels / 255",
+                    "imported onnx model, no model card (torchvision models want pixelScaling: imagenet)");
+        }
+        NetGraph graph = onnx.toNetGraph(shape, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        return new LoadedModel(file, sha256(file), null, graph, card, Format.ONNX, false, onnx);
     }
 
     public static String sha256(Path file) {

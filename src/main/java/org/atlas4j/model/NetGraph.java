@@ -45,6 +45,9 @@ public final class NetGraph {
     private int classCount = -1;
     private java.util.function.BiFunction<Node, int[], NetGraph> tailFactory;
     private final Map<String, NetGraph> tails = new java.util.HashMap<>();
+    /** Names accepted by {@link #layer} without being listed (ONNX raw node and tensor names). */
+    private Map<String, Node> aliases = Map.of();
+    private final Map<String, LayerShape> aliasShapes = new HashMap<>();
 
     NetGraph(SameDiff sd, String input, int[] inputShape, List<Node> nodes, String logits, String output) {
         this.sd = sd;
@@ -67,6 +70,8 @@ public final class NetGraph {
         for (Node n : nodes) {
             if (n.name().equals(name)) return n;
         }
+        Node alias = aliases.get(name);
+        if (alias != null) return alias;
         List<String> closest = nodes.stream().map(Node::name)
                 .sorted(java.util.Comparator.comparingInt((String n) -> editDistance(n.toLowerCase(), name.toLowerCase())))
                 .limit(3).toList();
@@ -95,7 +100,7 @@ public final class NetGraph {
     public synchronized List<LayerShape> shapes() {
         if (shapes == null) {
             long[] s = new long[] {1, inputShape[0], inputShape[1], inputShape[2]};
-            Map<String, INDArray> out = forward(Nd4j.zeros(s), nodes.stream().map(Node::variable).toArray(String[]::new));
+            Map<String, INDArray> out = forward(Nd4j.zeros(sd.getVariable(input).dataType(), s), nodes.stream().map(Node::variable).toArray(String[]::new));
             List<LayerShape> list = new ArrayList<>();
             for (Node n : nodes) {
                 long[] full = out.get(n.variable()).shape();
@@ -106,9 +111,19 @@ public final class NetGraph {
         return shapes;
     }
 
-    public LayerShape shape(String layerName) {
+    public synchronized LayerShape shape(String layerName) {
         Node n = layer(layerName);
-        return shapes().get(nodes.indexOf(n));
+        int i = nodes.indexOf(n);
+        if (i >= 0) return shapes().get(i);
+        return aliasShapes.computeIfAbsent(layerName, k -> {
+            long[] s = new long[] {1, inputShape[0], inputShape[1], inputShape[2]};
+            long[] full = forward(Nd4j.zeros(sd.getVariable(input).dataType(), s), n.variable()).get(n.variable()).shape();
+            return new LayerShape(n, Arrays.copyOfRange(full, 1, full.length));
+        });
+    }
+
+    void setAliases(Map<String, Node> aliases) {
+        this.aliases = Map.copyOf(aliases);
     }
 
     /** Requires a layer with spatial (C×H×W) output; throws a clear message otherwise. */

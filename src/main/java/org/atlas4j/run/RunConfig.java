@@ -17,7 +17,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 public final class RunConfig {
     public String name = "fashion-mnist";
     public String model = "models/fashion-mnist-cnn.zip";
-    /** dl4j, keras or tfjs; null = from the file name. */
+    /** dl4j, keras, tfjs or onnx; null = from the file name. */
     public String modelFormat;
     /** [C, H, W] for a model whose card (or Keras config) does not fix its input size. */
     public int[] inputShape;

@@ -163,8 +163,11 @@ class KerasImportTest {
         UserError unknown = assertThrows(UserError.class, () -> LoadedModel.load(tmp.resolve("model.onnx"), null));
         assertTrue(unknown.getMessage().contains("not found"), unknown.getMessage());
         Files.writeString(tmp.resolve("model.onnx"), "x");
-        UserError format = assertThrows(UserError.class, () -> LoadedModel.load(tmp.resolve("model.onnx"), null));
-        assertTrue(format.getMessage().contains("--format"), format.getMessage());
+        UserError onnx = assertThrows(UserError.class, () -> LoadedModel.load(tmp.resolve("model.onnx"), null));
+        assertTrue(onnx.getMessage().startsWith("cannot read ONNX model"), onnx.getMessage());
+        Files.writeString(tmp.resolve("model.pt"), "x");
+        UserError format = assertThrows(UserError.class, () -> LoadedModel.load(tmp.resolve("model.pt"), null));
+        assertTrue(format.getMessage().contains("--format dl4j|keras|tfjs|onnx"), format.getMessage());
     }
 
     @Test
