@@ -82,7 +82,10 @@ class NativeGraphTest {
                 .convolutionMode(ConvolutionMode.Truncate).activation(Activation.RELU).build(), "res");
         // branch D: SAME max pool (6 → 3)
         b.addLayer("mpD", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2).build(), "res");
-        b.addVertex("merge", new MergeVertex(), "mpA", "apB", "convC", "mpD");
+        // branch E: strided depthwise, multiplier 1, SAME on an even size (6 → 3)
+        b.addLayer("dwE", new DepthwiseConvolution2D.Builder(3, 3).stride(2, 2).depthMultiplier(1).nOut(6)
+                .activation(Activation.RELU).build(), "res");
+        b.addVertex("merge", new MergeVertex(), "mpA", "apB", "convC", "mpD", "dwE");
         // a BN that cannot fold (after a merge): per-channel affine mul/add
         b.addLayer("bn2", new BatchNormalization.Builder().build(), "merge");
         b.addLayer("act2", new ActivationLayer.Builder().activation(Activation.SIGMOID).build(), "bn2");
