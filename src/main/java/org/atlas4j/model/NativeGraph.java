@@ -137,7 +137,7 @@ public final class NativeGraph {
     private final int[] lastUse;
 
     private NativeGraph(List<Op> ops, List<long[]> shapes, List<String> names, DataType dataType, boolean channelsLast,
-            int target) {
+            int target, List<String> kept) {
         this.ops = ops;
         this.shapes = shapes;
         this.names = names;
@@ -149,6 +149,7 @@ public final class NativeGraph {
         for (int k = 0; k < ops.size(); k++) {
             for (int i : ops.get(k).ins()) lastUse[i] = k;
         }
+        for (String v : kept) lastUse[names.indexOf(v)] = Integer.MAX_VALUE; // read by the caller: never recycled
     }
 
     /** The graph from the input to {@code layer} for inputs of {@code channels×height×width}, channels-last inside. */
@@ -159,13 +160,26 @@ public final class NativeGraph {
     /** As above, choosing the internal layout of rank-4 activations (for measurements and tests). */
     public static Compiled compile(NetGraph graph, String layer, int channels, int height, int width, boolean channelsLast) {
         try {
-            return new Compiled(build(graph, graph.layer(layer).variable(), channels, height, width, channelsLast), null);
+            return new Compiled(build(graph, graph.layer(layer).variable(), List.of(), channels, height, width, channelsLast), null);
         } catch (Unsupported e) {
             return new Compiled(null, e.getMessage());
         }
     }
 
-    private static NativeGraph build(NetGraph graph, String targetVar, int channels, int height, int width,
+    /**
+     * The graph from the input to the variable {@code target} (e.g. the network's output), also keeping the variables
+     * {@code kept} (which the target must depend on) readable through {@link Session#variable} after a forward pass:
+     * collect reads a layer's map and the class probabilities from one pass.
+     */
+    public static Compiled compileVariables(NetGraph graph, String target, List<String> kept, int channels, int height, int width) {
+        try {
+            return new Compiled(build(graph, target, kept, channels, height, width, true), null);
+        } catch (Unsupported e) {
+            return new Compiled(null, e.getMessage());
+        }
+    }
+
+    private static NativeGraph build(NetGraph graph, String targetVar, List<String> kept, int channels, int height, int width,
             boolean channelsLast) throws Unsupported {
         SameDiff sd = graph.sameDiff();
         String input = graph.input();
@@ -208,7 +222,11 @@ public final class NativeGraph {
             translate(sd, f, v, id, dynamic, probe, dt, ops, shapes, names);
         }
         int target = id.get(targetVar);
-        NativeGraph g = new NativeGraph(List.copyOf(ops), List.copyOf(shapes), List.copyOf(names), dt, channelsLast, target);
+        for (String k : kept) {
+            if (!id.containsKey(k)) throw new Unsupported(targetVar + " does not depend on " + k);
+        }
+        NativeGraph g = new NativeGraph(List.copyOf(ops), List.copyOf(shapes), List.copyOf(names), dt, channelsLast, target,
+                List.copyOf(kept));
         // 4. self-check against SameDiff on the probe (a geometry or layout slip falls back instead of misleading)
         INDArray want = probe.get(targetVar);
         INDArray got;
@@ -1039,6 +1057,15 @@ public final class NativeGraph {
 
         private void run() {
             for (Runnable f : fwd) f.run();
+        }
+
+        /** A kept (or the target) variable's values from the last forward pass, as an NCHW view. */
+        public INDArray variable(String name) {
+            int v = names.indexOf(name);
+            if (v < 0 || (v != target && lastUse[v] != Integer.MAX_VALUE && !training)) {
+                throw new IllegalArgumentException(name + " was not kept by this compiled graph");
+            }
+            return view(act[v]);
         }
 
         /**

@@ -18,6 +18,7 @@ import org.apache.commons.math3.linear.RealMatrix;
 import org.atlas4j.io.AtomicFiles;
 import org.atlas4j.io.Json;
 import org.atlas4j.model.NativeChain;
+import org.atlas4j.model.NativeGraph;
 import org.atlas4j.model.NetGraph;
 import org.atlas4j.util.Progress;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -253,33 +254,63 @@ public final class Renderer {
 
     /**
      * How objectives are evaluated: the native op chain when the network up to the layer is a plain chain it covers
-     * (several times faster), else the model's SameDiff graph (any graph the converter builds).
+     * (several times faster, with receptive-field crops), else the native op graph when every op up to the layer is
+     * covered (branches, depthwise convolutions, ...), else the model's SameDiff graph (any graph the converter builds).
      */
-    record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain, DirectionObjective sameDiff,
-            java.util.Map<Integer, NativeChain.Session> sessions) {
+    record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain, NativeGraph dag,
+            DirectionObjective sameDiff, java.util.Map<Integer, NativeChain.Session> sessions,
+            java.util.Map<Integer, NativeGraph.Session> dagSessions) {
         static Engine choose(NetGraph graph, Options o, int channels, int h, int w, long[] mapShape) {
             // the whole-map switch exists for the benchmark's like-for-like row against PyTorch (same work per step)
             NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w, !Boolean.getBoolean(WHOLE_MAP_PROPERTY));
             NativeChain chain = c.chain();
             if (chain != null && !chain.matches(mapShape)) chain = null; // geometry disagrees with the graph: keep SameDiff
-            Engine e = new Engine(graph, o, new int[] {channels, h, w}, chain,
-                    chain == null ? new DirectionObjective(graph, o.layer(), o.cossimPow()) : null, new java.util.HashMap<>());
+            NativeGraph dag = null;
+            String dagWhy = null;
+            if (chain == null) {
+                NativeGraph.Compiled d = NativeGraph.compile(graph, o.layer(), channels, h, w);
+                dag = d.engine();
+                dagWhy = d.unsupported();
+                if (dag != null && !dag.matches(mapShape)) {
+                    dag = null;
+                    dagWhy = "the native graph's map size disagrees with the graph";
+                }
+            }
+            Engine e = new Engine(graph, o, new int[] {channels, h, w}, chain, dag,
+                    chain == null && dag == null ? new DirectionObjective(graph, o.layer(), o.cossimPow()) : null,
+                    new java.util.HashMap<>(), new java.util.HashMap<>());
             String why = chain != null ? (chain.cropped() ? " of " + h + "×" + w + " input pixels (exact)"
                     : " (the receptive field reaches the padding)")
-                    : " (" + (c.unsupported() != null ? c.unsupported() + " is not covered by the native chain"
-                            : "the native chain's map size disagrees with the graph") + ")";
+                    : dag != null ? " (not a plain chain: " + c.unsupported() + ")"
+                    : " (" + dagWhy + " is not covered by the native engines)";
             Progress.info("render: " + e.describe() + why);
             return e;
         }
 
         /** The engine in a few words, as render.json records it. */
         String describe() {
-            if (chain == null) return "SameDiff graph";
+            if (chain == null) return dag != null ? "native op graph, whole map" : "SameDiff graph";
             int[] win = chain.inputWindow();
             return chain.cropped() ? "native op chain, receptive field " + win[1] + "×" + win[3] : "native op chain, whole map";
         }
 
         Objective objective(int b, float[] dirWhitened, float[] dirRaw, INDArray centreMask) {
+            if (dag != null) {
+                NativeGraph.Session s = dagSessions.computeIfAbsent(b, dag::session);
+                int c = dag.layerChannels();
+                double pow = options.cossimPow();
+                return new Objective() {
+                    public double[] values(float[] input) {
+                        return DirectionObjective.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, null);
+                    }
+
+                    public void gradient(float[] input, float[] grad) {
+                        float[] dc = s.centreGradBuffer();
+                        DirectionObjective.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, dc);
+                        s.backward(dc, grad);
+                    }
+                };
+            }
             if (chain != null) {
                 NativeChain.Session s = sessions.computeIfAbsent(b, chain::session);
                 int c = chain.layerChannels();
