@@ -222,6 +222,12 @@ public final class NativeGraph {
             translate(sd, f, v, id, dynamic, probe, dt, ops, shapes, names);
         }
         int target = id.get(targetVar);
+        java.util.Set<Integer> pinned = new java.util.HashSet<>();
+        pinned.add(target);
+        for (String k : kept) {
+            if (id.containsKey(k)) pinned.add(id.get(k));
+        }
+        ops = foldAffine(ops, shapes, pinned);
         for (String k : kept) {
             if (!id.containsKey(k)) throw new Unsupported(targetVar + " does not depend on " + k);
         }
@@ -245,6 +251,100 @@ public final class NativeGraph {
             throw new Unsupported("native output differs from SameDiff's by " + err + " (self-check)");
         }
         return g;
+    }
+
+    /**
+     * A per-channel multiply or add by a constant right after a convolution (batch normalization the converter could
+     * not fold, e.g. after a depthwise convolution) goes into the convolution's weights and bias: exact, and two
+     * passes over the map and their buffers fewer. Only when nothing else reads the convolution's output.
+     */
+    static List<Op> foldAffine(List<Op> ops, List<long[]> shapes, java.util.Set<Integer> pinned) {
+        List<Op> out = new ArrayList<>(ops);
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            int[] readers = new int[shapes.size()];
+            for (Op op : out) {
+                for (int i : op.ins()) readers[i]++;
+            }
+            for (int k = 0; k < out.size() && !changed; k++) {
+                // an identity (a layer's name on a convolution's output) whose input nothing else reads: the producer
+                // writes the identity's variable directly, so a following affine map can fold
+                if (out.get(k) instanceof Identity id && readers[id.in()] == 1 && !pinned.contains(id.in())) {
+                    int p = producer(out, id.in());
+                    Op moved = p < 0 ? null : withOut(out.get(p), id.out());
+                    if (moved != null) {
+                        out.set(p, moved);
+                        out.remove(k);
+                        changed = true;
+                    }
+                    continue;
+                }
+                if (!(out.get(k) instanceof Binary bi) || bi.a() < 0 || bi.b() >= 0) continue;
+                if (!bi.fn().equals("multiply") && !bi.fn().equals("add")) continue;
+                if (readers[bi.a()] != 1 || pinned.contains(bi.a())) continue;
+                int p = producer(out, bi.a());
+                if (p < 0) continue;
+                long channels = shapes.get(bi.a())[1];
+                double[] perChannel = perChannel(bi.bConst(), shapes.get(bi.a()), channels);
+                if (perChannel == null) continue;
+                Op folded = null;
+                if (out.get(p) instanceof Conv c) {
+                    folded = new Conv(bi.out(), c.in(), scaled(c.w(), perChannel, bi.fn()), shifted(c.b(), perChannel, bi.fn(), c.w()),
+                            c.geo(), c.same());
+                } else if (out.get(p) instanceof Depthwise d) {
+                    folded = new Depthwise(bi.out(), d.in(), scaled(d.w(), perChannel, bi.fn()),
+                            shifted(d.b(), perChannel, bi.fn(), d.w()), d.geo(), d.same());
+                }
+                if (folded == null) continue;
+                out.set(p, folded);
+                out.remove(k);
+                changed = true;
+            }
+        }
+        return out;
+    }
+
+    /** The same convolution writing another variable (null for other ops: they are left alone). */
+    private static Op withOut(Op op, int o) {
+        if (op instanceof Conv c) return new Conv(o, c.in(), c.w(), c.b(), c.geo(), c.same());
+        if (op instanceof Depthwise d) return new Depthwise(o, d.in(), d.w(), d.b(), d.geo(), d.same());
+        return null;
+    }
+
+    private static int producer(List<Op> ops, int v) {
+        for (int k = 0; k < ops.size(); k++) {
+            if (ops.get(k).out() == v) return k;
+        }
+        return -1;
+    }
+
+    /** The constant as one value per channel of a [1, C, H, W] map, or null when it varies otherwise. */
+    private static double[] perChannel(INDArray c, long[] mapShape, long channels) {
+        if (mapShape.length != 4) return null;
+        double[] v = new double[(int) channels];
+        if (c.length() == 1) {
+            java.util.Arrays.fill(v, c.getDouble(0));
+            return v;
+        }
+        if (c.rank() != 4 || c.size(0) != 1 || c.size(1) != channels || c.size(2) != 1 || c.size(3) != 1) return null;
+        for (int i = 0; i < channels; i++) v[i] = c.getDouble(0, i, 0, 0);
+        return v;
+    }
+
+    /** Weights with output channels (the flattened last two axes: YXIO's O, or depthwise C·multiplier) scaled. */
+    private static INDArray scaled(INDArray w, double[] s, String fn) {
+        if (!fn.equals("multiply")) return w;
+        INDArray f = w.dup('c');
+        INDArray view = f.reshape('c', f.length() / s.length, s.length);
+        view.muliRowVector(Nd4j.createFromArray(s).castTo(w.dataType()));
+        return f;
+    }
+
+    private static INDArray shifted(INDArray b, double[] s, String fn, INDArray w) {
+        INDArray base = b != null ? b.dup('c') : Nd4j.zeros(w.dataType(), s.length);
+        INDArray v = Nd4j.createFromArray(s).castTo(w.dataType());
+        return fn.equals("multiply") ? base.muli(v) : base.addi(v);
     }
 
     /** Post-order DFS over input-dependent floating-point variables (a topological order). */
@@ -526,6 +626,11 @@ public final class NativeGraph {
     /** True when the layer's map at this input size has the given [1, C, H, W] shape. */
     public boolean matches(long[] mapShape) {
         return java.util.Arrays.equals(mapShape, shapes.get(target));
+    }
+
+    /** The schedule (for tests). */
+    List<Op> ops() {
+        return ops;
     }
 
     public int opCount() {

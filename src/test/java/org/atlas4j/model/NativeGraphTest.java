@@ -83,9 +83,12 @@ class NativeGraphTest {
         // branch D: SAME max pool (6 → 3)
         b.addLayer("mpD", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2).build(), "res");
         // branch E: strided depthwise, multiplier 1, SAME on an even size (6 → 3)
+        // then a BN the converter leaves as multiply/add (it folds only into standard convolutions): the engine folds it
         b.addLayer("dwE", new DepthwiseConvolution2D.Builder(3, 3).stride(2, 2).depthMultiplier(1).nOut(6)
-                .activation(Activation.RELU).build(), "res");
-        b.addVertex("merge", new MergeVertex(), "mpA", "apB", "convC", "mpD", "dwE");
+                .activation(Activation.IDENTITY).build(), "res");
+        b.addLayer("dwE_bn", new BatchNormalization.Builder().build(), "dwE");
+        b.addLayer("dwE_act", new ActivationLayer.Builder().activation(Activation.RELU).build(), "dwE_bn");
+        b.addVertex("merge", new MergeVertex(), "mpA", "apB", "convC", "mpD", "dwE_act");
         // a BN that cannot fold (after a merge): per-channel affine mul/add
         b.addLayer("bn2", new BatchNormalization.Builder().build(), "merge");
         b.addLayer("act2", new ActivationLayer.Builder().activation(Activation.SIGMOID).build(), "bn2");
@@ -164,6 +167,19 @@ class NativeGraphTest {
             // the forward-only session (recycled buffers, in-place activations) computes the same map
             assertClose(want, e.inferenceSession(3).forward(x).dup(), 1e-5, layer + " inference session");
         }
+    }
+
+    @Test
+    void batchNormAfterADepthwiseConvolutionIsFoldedIntoIt() {
+        NetGraph g = branchy(DataType.FLOAT);
+        boolean converterLeftIt = g.sameDiff().ops().length > 0 && java.util.Arrays.stream(g.sameDiff().ops())
+                .anyMatch(f -> f.opName().equals("multiply") || f.opName().equals("mul"));
+        assertTrue(converterLeftIt, "the fixture should contain an unfolded BN");
+        NativeGraph e = compiled(g, "merge", 3, 11, 11, true);
+        assertTrue(e.ops().stream().noneMatch(op -> op instanceof NativeGraph.Binary bi && bi.b() < 0),
+                "a per-channel multiply/add by a constant is left: " + e.ops());
+        // "act2" ends in the BN after the merge, which follows no convolution: it stays
+        assertTrue(compiled(g, "act2", 3, 11, 11, true).ops().stream().anyMatch(op -> op instanceof NativeGraph.Binary bi && bi.b() < 0));
     }
 
     @ParameterizedTest
