@@ -138,4 +138,36 @@ class NativeGraphBench {
         // per-op profile of the training step, to see where the time goes
         if (Boolean.getBoolean("atlas.bench.profile")) System.out.println(s.profile());
     }
+
+    @Test
+    void activationGradientKernels() {
+        INDArray x = Nd4j.randn(DataType.FLOAT, 16, 112, 112, 96).muli(4);
+        INDArray g = Nd4j.randn(DataType.FLOAT, 16, 112, 112, 96);
+        INDArray out = Nd4j.create(DataType.FLOAT, 16, 112, 112, 96);
+        INDArray tmp = Nd4j.create(DataType.FLOAT, 16, 112, 112, 96);
+        java.util.Map<String, Runnable> k = new java.util.LinkedHashMap<>();
+        k.put("relu6_bp", () -> Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("relu6_bp").addInputs(x, g).addOutputs(out).addFloatingPointArguments(0.0).build()));
+        k.put("relu_bp", () -> Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("relu_bp").addInputs(x, g).addOutputs(out).addFloatingPointArguments(0.0).build()));
+        k.put("hardtanh_bp", () -> Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("hardtanh_bp").addInputs(x, g).addOutputs(out).build()));
+        k.put("relu6 fwd", () -> Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("relu6").addInputs(x).addOutputs(out).addFloatingPointArguments(0.0).build()));
+        k.put("multiply", () -> Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("multiply").addInputs(x, g).addOutputs(out).build()));
+        k.put("relu_bp x2 (x, x-6)", () -> {
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("relu_bp").addInputs(x, g).addOutputs(out).addFloatingPointArguments(0.0).build());
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("relu_bp").addInputs(x, g).addOutputs(tmp).addFloatingPointArguments(6.0).build());
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("subtract").addInputs(out, tmp).addOutputs(out).build());
+        });
+        k.put("relu(sign(x(6-x)))*g", () -> {
+            Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.scalar.ScalarReverseSubtraction(x, null, out, 6.0));
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("multiply").addInputs(out, x).addOutputs(out).build());
+            Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.transforms.same.Sign(out, out));
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("relu").addInputs(out).addOutputs(out).addFloatingPointArguments(0.0).build());
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("multiply").addInputs(out, g).addOutputs(out).build());
+        });
+        for (var e : k.entrySet()) {
+            e.getValue().run();
+            long t = System.nanoTime();
+            for (int i = 0; i < 5; i++) e.getValue().run();
+            System.out.printf("kernel %-22s %7.1f ms%n", e.getKey(), (System.nanoTime() - t) / 5e6);
+        }
+    }
 }
