@@ -651,7 +651,48 @@ public final class NativeGraph {
         return macs;
     }
 
-    /** A session for forward and backward passes: every activation the backward pass reads is kept. */
+    /** Variables whose values the op's backward pass reads (see {@code Session.backwardOp}). */
+    int[] readInBackward(Op op) {
+        return switch (op) {
+            case Unary u -> new int[] {u.in()};
+            case Pool p -> new int[] {p.in()};
+            case Reduce r -> new int[] {r.in()};
+            case Softmax sm -> new int[] {sm.in()};
+            case Binary bi -> bi.fn().equals("multiply") && bi.a() >= 0 && bi.b() >= 0 ? new int[] {bi.a(), bi.b()} : new int[0];
+            case Conv c -> flippedFits(c.geo(), c.same()) || zeroGridFits(c.geo(), c.same(), c.in(), c.out()) ? new int[0] : new int[] {c.in()};
+            case Depthwise d -> d.w().size(3) == 1 && (flippedFits(d.geo(), d.same()) || zeroGridFits(d.geo(), d.same(), d.in(), d.out()))
+                    ? new int[0] : new int[] {d.in()};
+            default -> new int[0];
+        };
+    }
+
+    /** Stride 1 with symmetric padding: the input gradient is a plain convolution with the flipped kernel. */
+    static boolean flippedFits(int[] geo, boolean same) {
+        int effH = (geo[0] - 1) * geo[6];
+        int effW = (geo[1] - 1) * geo[7];
+        if (geo[2] != 1 || geo[3] != 1 || (same && (effH % 2 != 0 || effW % 2 != 0))) return false;
+        return effH - (same ? effH / 2 : geo[4]) >= 0 && effW - (same ? effW / 2 : geo[5]) >= 0;
+    }
+
+    private boolean zeroGridFits(int[] geo, boolean same, int in, int out) {
+        long[] i = shapes.get(in), o = shapes.get(out);
+        return zeroGrid(geo, same, i[2], i[3], o[2], o[3]) != null;
+    }
+
+    /**
+     * Where the output gradient sits in the zero grid whose stride-1 VALID convolution with the flipped kernel is the
+     * input gradient: {before, length, after} for rows then columns, or null when the padding exceeds the kernel.
+     */
+    static long[] zeroGrid(int[] geo, boolean same, long hIn, long wIn, long ho, long wo) {
+        long effH = (geo[0] - 1L) * geo[6], effW = (geo[1] - 1L) * geo[7];
+        long pH = same ? Math.max(0, (ho - 1) * geo[2] + effH + 1 - hIn) / 2 : geo[4];
+        long pW = same ? Math.max(0, (wo - 1) * geo[3] + effW + 1 - wIn) / 2 : geo[5];
+        long lh = (ho - 1) * geo[2] + 1, lw = (wo - 1) * geo[3] + 1;
+        long[] g = {effH - pH, lh, hIn - lh + pH, effW - pW, lw, wIn - lw + pW};
+        return g[0] < 0 || g[2] < 0 || g[3] < 0 || g[5] < 0 ? null : g;
+    }
+
+    /** A session for forward and backward passes: the activations the backward pass reads are kept. */
     public Session session(int batch) {
         return new Session(batch, true);
     }
@@ -728,6 +769,14 @@ public final class NativeGraph {
             fwd = new Runnable[ops.size()];
             bwd = new Runnable[ops.size()];
             BufferPool acts = new BufferPool();
+            // activations the backward pass reads stay; the others are recycled after their last reader, as in
+            // inference (MobileNetV2: the inputs of the convolutions, about half of the maps)
+            boolean[] keep = new boolean[nv];
+            if (training) {
+                for (Op op : ops) {
+                    for (int i : readInBackward(op)) keep[i] = true;
+                }
+            }
             INDArray[] flatOf = new INDArray[nv];
             flatOf[0] = acts.acquire(stored(0, b));
             act[0] = shaped(flatOf[0], stored(0, b));
@@ -736,7 +785,7 @@ public final class NativeGraph {
                 int o = op.out();
                 int in0 = op.ins()[0];
                 boolean elementwise = op instanceof Unary || op instanceof Binary || op instanceof Identity;
-                boolean inPlace = !training && elementwise && lastUse[in0] == k && in0 != 0 && acts.refs(flatOf[in0]) == 1
+                boolean inPlace = elementwise && !keep[in0] && lastUse[in0] == k && in0 != 0 && acts.refs(flatOf[in0]) == 1
                         && flatOf[in0].length() == len(stored(o, b));
                 if (op instanceof Identity) {
                     flatOf[o] = flatOf[in0]; // same values: one buffer, released when both are done
@@ -748,10 +797,8 @@ public final class NativeGraph {
                     flatOf[o] = acts.acquire(stored(o, b));
                 }
                 act[o] = shaped(flatOf[o], stored(o, b));
-                if (!training) {
-                    for (int i : distinct(op.ins())) {
-                        if (lastUse[i] == k && i != target) acts.release(flatOf[i]);
-                    }
+                for (int i : distinct(op.ins())) {
+                    if (lastUse[i] == k && i != target && !keep[i] && (i != 0 || !training)) acts.release(flatOf[i]);
                 }
             }
             for (int k = 0; k < ops.size(); k++) fwd[k] = forwardOp(ops.get(k));
@@ -1064,23 +1111,18 @@ public final class NativeGraph {
 
         private Runnable convBackward(Conv c, INDArray g, INDArray t) {
             int[] geo = c.geo();
-            int effH = (geo[0] - 1) * geo[6];
-            int effW = (geo[1] - 1) * geo[7];
-            if (geo[2] == 1 && geo[3] == 1 && (!c.same() || (effH % 2 == 0 && effW % 2 == 0))) {
+            if (flippedFits(geo, c.same())) {
                 // stride 1: a convolution of the output gradient with the kernel flipped and its channels swapped,
                 // padded by (k_eff − 1) − p (NativeChain measured deconv2d ~30× slower for this)
-                int bpH = effH - (c.same() ? effH / 2 : geo[4]);
-                int bpW = effW - (c.same() ? effW / 2 : geo[5]);
-                if (bpH >= 0 && bpW >= 0) {
-                    int[] bgeo = {geo[0], geo[1], 1, 1, bpH, bpW, geo[6], geo[7]};
-                    return exec(DynamicCustomOp.builder("conv2d").addInputs(g, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'))
-                            .addOutputs(t).addIntegerArguments(convArgs(bgeo, false)).build());
-                }
+                int effH = (geo[0] - 1) * geo[6];
+                int effW = (geo[1] - 1) * geo[7];
+                int[] bgeo = {geo[0], geo[1], 1, 1, effH - (c.same() ? effH / 2 : geo[4]), effW - (c.same() ? effW / 2 : geo[5]),
+                        geo[6], geo[7]};
+                return exec(DynamicCustomOp.builder("conv2d").addInputs(g, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'))
+                        .addOutputs(t).addIntegerArguments(convArgs(bgeo, false)).build());
             }
-            if (geo[2] > 1 || geo[3] > 1) {
-                Runnable r = zeroInserted(g, t, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'), geo, c.same(), "conv2d");
-                if (r != null) return r;
-            }
+            Runnable r = zeroInserted(g, t, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'), geo, c.same(), "conv2d");
+            if (r != null) return r;
             if (deconvMatches(c, g, t)) {
                 return exec(DynamicCustomOp.builder("deconv2d").addInputs(g, c.w()).addOutputs(t)
                         .addIntegerArguments(convArgs(geo, c.same())).build());
@@ -1104,15 +1146,10 @@ public final class NativeGraph {
          */
         private Runnable zeroInserted(INDArray g, INDArray t, INDArray wf, int[] geo, boolean same, String op) {
             int hAx = axis(2, 4), wAx = axis(3, 4), cAx = axis(1, 4);
-            long hIn = t.size(hAx), wIn = t.size(wAx), ho = g.size(hAx), wo = g.size(wAx);
-            long effH = (geo[0] - 1L) * geo[6], effW = (geo[1] - 1L) * geo[7];
-            long pH = same ? Math.max(0, (ho - 1) * geo[2] + effH + 1 - hIn) / 2 : geo[4];
-            long pW = same ? Math.max(0, (wo - 1) * geo[3] + effW + 1 - wIn) / 2 : geo[5];
-            long lh = (ho - 1) * geo[2] + 1, lw = (wo - 1) * geo[3] + 1;
-            long beforeH = effH - pH, beforeW = effW - pW;
-            long afterH = hIn - lh + pH, afterW = wIn - lw + pW;
-            if (beforeH < 0 || beforeW < 0 || afterH < 0 || afterW < 0) return null;
-            long hu = beforeH + lh + afterH, wu = beforeW + lw + afterW;
+            long[] z = zeroGrid(geo, same, t.size(hAx), t.size(wAx), g.size(hAx), g.size(wAx));
+            if (z == null) return null;
+            long beforeH = z[0], lh = z[1], beforeW = z[3], lw = z[4];
+            long hu = z[0] + z[1] + z[2], wu = z[3] + z[4] + z[5];
             long ch = g.size(cAx);
             long[] ushape = channelsLast ? new long[] {b, hu, wu, ch} : new long[] {b, ch, hu, wu};
             INDArray uflat = planPool.acquire(ushape);
@@ -1144,18 +1181,14 @@ public final class NativeGraph {
 
         private Runnable depthwiseBackward(Depthwise d, INDArray g, INDArray t) {
             int[] geo = d.geo();
-            int effH = (geo[0] - 1) * geo[6];
-            int effW = (geo[1] - 1) * geo[7];
-            if (d.w().size(3) == 1 && geo[2] == 1 && geo[3] == 1 && (!d.same() || (effH % 2 == 0 && effW % 2 == 0))) {
-                int bpH = effH - (d.same() ? effH / 2 : geo[4]);
-                int bpW = effW - (d.same() ? effW / 2 : geo[5]);
-                if (bpH >= 0 && bpW >= 0) {
-                    // multiplier 1, stride 1: the input gradient is a depthwise convolution with the kernel flipped
-                    INDArray wf = flipSpatial(d.w());
-                    int[] bgeo = {geo[0], geo[1], 1, 1, bpH, bpW, geo[6], geo[7]};
-                    return exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(g, wf).addOutputs(t)
-                            .addIntegerArguments(convArgs(bgeo, false)).build());
-                }
+            if (d.w().size(3) == 1 && flippedFits(geo, d.same())) {
+                // multiplier 1, stride 1: the input gradient is a depthwise convolution with the kernel flipped
+                int effH = (geo[0] - 1) * geo[6];
+                int effW = (geo[1] - 1) * geo[7];
+                int[] bgeo = {geo[0], geo[1], 1, 1, effH - (d.same() ? effH / 2 : geo[4]), effW - (d.same() ? effW / 2 : geo[5]),
+                        geo[6], geo[7]};
+                return exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(g, flipSpatial(d.w())).addOutputs(t)
+                        .addIntegerArguments(convArgs(bgeo, false)).build());
             }
             if (d.w().size(3) == 1) {
                 Runnable r = zeroInserted(g, t, flipSpatial(d.w()), geo, d.same(), "depthwise_conv2d");
@@ -1196,7 +1229,7 @@ public final class NativeGraph {
         /** A kept (or the target) variable's values from the last forward pass, as an NCHW view. */
         public INDArray variable(String name) {
             int v = names.indexOf(name);
-            if (v < 0 || (v != target && lastUse[v] != Integer.MAX_VALUE && !training)) {
+            if (v < 0 || (v != target && lastUse[v] != Integer.MAX_VALUE)) {
                 throw new IllegalArgumentException(name + " was not kept by this compiled graph");
             }
             return view(act[v]);
