@@ -67,6 +67,38 @@ class NativeGraphBench {
         return g;
     }
 
+    /** torchvision's ResNet-18 up to layer3 (its output, 256×14×14 at 224 px): 7×7/2 stem, padded max pool, basic blocks. */
+    static ComputationGraph resNet18ToLayer3() {
+        var b = new NeuralNetConfiguration.Builder().seed(1).weightInit(WeightInit.XAVIER).dataType(DataType.FLOAT)
+                .convolutionMode(ConvolutionMode.Truncate).graphBuilder().addInputs("in")
+                .setInputTypes(InputType.convolutional(224, 224, 3));
+        String x = convBn(b, "stem", "in", 7, 64, 2, false);
+        b.addLayer("stem.relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), x);
+        b.addLayer("maxpool", new org.deeplearning4j.nn.conf.layers.SubsamplingLayer.Builder(
+                org.deeplearning4j.nn.conf.layers.PoolingType.MAX).kernelSize(3, 3).stride(2, 2).padding(1, 1).build(), "stem.relu");
+        x = "maxpool";
+        int in = 64;
+        int[][] cfg = {{64, 1}, {64, 1}, {128, 2}, {128, 1}, {256, 2}, {256, 1}};
+        for (int i = 0; i < cfg.length; i++) {
+            String name = "layer" + (i / 2 + 1) + "." + (i % 2);
+            int out = cfg[i][0], stride = cfg[i][1];
+            String h = convBn(b, name + ".c1", x, 3, out, stride, false);
+            b.addLayer(name + ".r1", new ActivationLayer.Builder().activation(Activation.RELU).build(), h);
+            h = convBn(b, name + ".c2", name + ".r1", 3, out, 1, false);
+            String skip = x;
+            if (stride != 1 || in != out) skip = convBn(b, name + ".down", x, 1, out, stride, false);
+            b.addVertex(name + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), h, skip);
+            b.addLayer(name, new ActivationLayer.Builder().activation(Activation.RELU).build(), name + ".add");
+            x = name;
+            in = out;
+        }
+        b.setOutputs(x);
+        ComputationGraph g = new ComputationGraph(b.build());
+        g.init();
+        TinyNets.randomizeBatchNorm(g.getLayers(), 2);
+        return g;
+    }
+
     private static String convBn(org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder b, String name,
             String in, int k, int out, int stride, boolean relu6) {
         b.addLayer(name + ".conv", new ConvolutionLayer.Builder(k, k).stride(stride, stride).padding(k / 2, k / 2).nOut(out)
@@ -87,15 +119,17 @@ class NativeGraphBench {
     @Test
     void mobileNetV2ToFeatures13() throws Exception {
         String mode = System.getProperty("atlas.bench");
-        String layer = "features.13";
-        NetGraph g = SameDiffConverter.convert(mobileNetV2(13), new int[] {3, 224, 224}, DataType.FLOAT);
+        boolean resnet = "resnet".equals(System.getProperty("atlas.bench.net"));
+        String layer = resnet ? "layer3.1" : "features.13";
+        NetGraph g = SameDiffConverter.convert(resnet ? resNet18ToLayer3() : mobileNetV2(13), new int[] {3, 224, 224}, DataType.FLOAT);
         String var = g.layer(layer).variable();
+        mode = mode + (resnet ? " resnet18→layer3" : " mobilenetv2→features.13");
         int fb = 32, bb = 16, rounds = 3;
         INDArray xf = Nd4j.rand(DataType.FLOAT, fb, 3, 224, 224);
         INDArray xb = Nd4j.rand(DataType.FLOAT, bb, 3, 224, 224);
-        INDArray r = Nd4j.randn(DataType.FLOAT, bb, 96, 14, 14);
+        INDArray r = Nd4j.randn(DataType.FLOAT, bb, resnet ? 256 : 96, 14, 14);
         System.out.println("bench " + mode + ": graph built, peak RSS " + peakRssMb() + " MB");
-        if (mode.equals("samediff")) {
+        if (mode.startsWith("samediff")) {
             long t = System.nanoTime();
             g.forward(xf, var);
             System.out.printf("bench samediff: first forward b=%d %.2f s%n", fb, (System.nanoTime() - t) / 1e9);
@@ -112,7 +146,7 @@ class NativeGraphBench {
             return;
         }
         long t = System.nanoTime();
-        NativeGraph.Compiled c = NativeGraph.compile(g, layer, 3, 224, 224, mode.equals("native"));
+        NativeGraph.Compiled c = NativeGraph.compile(g, layer, 3, 224, 224, mode.startsWith("native"));
         if (c.engine() == null) throw new AssertionError(c.unsupported());
         NativeGraph e = c.engine();
         System.out.printf("bench %s: compiled %d ops in %.2f s, %.2f GMAC/img%n", mode, e.opCount(), (System.nanoTime() - t) / 1e9,
