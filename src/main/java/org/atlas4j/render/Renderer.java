@@ -287,6 +287,55 @@ public final class Renderer {
             return e;
         }
 
+        /** Off-heap bytes a native-graph training session may hold: 224-px ImageNet nets stay under ~3 GB of RSS. */
+        static final long DAG_BUFFER_BYTES = 1200L << 20;
+
+        /**
+         * The objective through the native graph, in chunks of icons whose session fits {@link #DAG_BUFFER_BYTES}
+         * (icons are independent: the same values and gradients as one pass, at a bounded memory).
+         */
+        Objective dagObjective(int b, float[] dirWhitened, float[] dirRaw) {
+            return dagObjective(b, dirWhitened, dirRaw, DAG_BUFFER_BYTES);
+        }
+
+        Objective dagObjective(int b, float[] dirWhitened, float[] dirRaw, long budget) {
+            long perIcon = Math.max(1, dagSessions.computeIfAbsent(1, dag::session).bufferBytes());
+            int chunk = (int) Math.max(1, Math.min(b, budget / perIcon));
+            NativeGraph.Session s = dagSessions.computeIfAbsent(chunk, dag::session);
+            int c = dag.layerChannels();
+            int len = inputShape[0] * inputShape[1] * inputShape[2];
+            double pow = options.cossimPow();
+            float[] in = new float[chunk * len];
+            float[] g = new float[chunk * len];
+            return new Objective() {
+                public double[] values(float[] input) {
+                    return run(input, null);
+                }
+
+                public void gradient(float[] input, float[] grad) {
+                    run(input, grad);
+                }
+
+                private double[] run(float[] input, float[] grad) {
+                    double[] values = new double[b];
+                    for (int start = 0; start < b; start += chunk) {
+                        int m = Math.min(chunk, b - start);
+                        System.arraycopy(input, start * len, in, 0, m * len); // a short last chunk: stale rows, unused
+                        float[] wh = java.util.Arrays.copyOfRange(dirWhitened, start * c, (start + m) * c);
+                        float[] raw = java.util.Arrays.copyOfRange(dirRaw, start * c, (start + m) * c);
+                        float[] dc = grad != null ? s.centreGradBuffer() : null;
+                        double[] v = DirectionObjective.objective(s.forward(in), wh, raw, m, c, pow, dc);
+                        System.arraycopy(v, 0, values, start, m);
+                        if (grad != null) {
+                            s.backward(dc, g);
+                            System.arraycopy(g, 0, grad, start * len, m * len);
+                        }
+                    }
+                    return values;
+                }
+            };
+        }
+
         /** The engine in a few words, as render.json records it. */
         String describe() {
             if (chain == null) return dag != null ? "native op graph, whole map" : "SameDiff graph";
@@ -295,22 +344,7 @@ public final class Renderer {
         }
 
         Objective objective(int b, float[] dirWhitened, float[] dirRaw, INDArray centreMask) {
-            if (dag != null) {
-                NativeGraph.Session s = dagSessions.computeIfAbsent(b, dag::session);
-                int c = dag.layerChannels();
-                double pow = options.cossimPow();
-                return new Objective() {
-                    public double[] values(float[] input) {
-                        return DirectionObjective.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, null);
-                    }
-
-                    public void gradient(float[] input, float[] grad) {
-                        float[] dc = s.centreGradBuffer();
-                        DirectionObjective.objective(s.forward(input), dirWhitened, dirRaw, b, c, pow, dc);
-                        s.backward(dc, grad);
-                    }
-                };
-            }
+            if (dag != null) return dagObjective(b, dirWhitened, dirRaw);
             if (chain != null) {
                 NativeChain.Session s = sessions.computeIfAbsent(b, chain::session);
                 int c = chain.layerChannels();

@@ -92,5 +92,14 @@ public class NativeGraphRenderTest {
         assertTrue(vScale > 0 && gScale > 0, "degenerate reference");
         assertTrue(vErr < 1e-5 * vScale, "value error " + vErr + " of " + vScale);
         assertTrue(gErr < 1e-4 * gScale, "gradient error " + gErr + " of " + gScale);
+
+        // icons in chunks of 2 (a memory budget smaller than the batch): the same values and gradients
+        long perIcon = e.dag().session(1).bufferBytes();
+        Renderer.Objective chunked = e.dagObjective(b, wh, raw, 2 * perIcon + 1);
+        float[] cg = new float[x.length];
+        double[] cv = chunked.values(x);
+        chunked.gradient(x, cg);
+        for (int i = 0; i < b; i++) assertEquals(fv[i], cv[i], 1e-6 * vScale, "chunked value " + i);
+        for (int i = 0; i < x.length; i++) assertEquals(fg[i], cg[i], 1e-6 * gScale, "chunked gradient " + i);
     }
 }
