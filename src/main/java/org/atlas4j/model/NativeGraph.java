@@ -476,6 +476,7 @@ public final class NativeGraph {
                     if (s >= 0 && !java.util.Arrays.equals(shapes.get(s), outShape)) throw new Unsupported(what + ": broadcast activation");
                 }
                 if (fn.equals("divide") && b >= 0) throw new Unsupported(what + ": division by an activation");
+                if (a >= 0 && a == b) throw new Unsupported(what + ": both operands are the same activation");
                 ops.add(new Binary(out, a, a < 0 ? constant(args[0], probe, dt) : null, b, b < 0 ? constant(args[1], probe, dt) : null, fn));
             }
             case "biasadd" -> {
@@ -1105,7 +1106,6 @@ public final class NativeGraph {
                     default -> throw new IllegalStateException(bi.fn());
                 }
             }
-            if (bi.a() >= 0 && bi.a() == bi.b()) throw new IllegalStateException("x∘x");
             return () -> parts.forEach(Runnable::run);
         }
 
