@@ -197,11 +197,26 @@ class NativeGraphBench {
             Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("relu").addInputs(out).addOutputs(out).addFloatingPointArguments(0.0).build());
             Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("multiply").addInputs(out, g).addOutputs(out).build());
         });
+        k.put("step(x(6-x))*g", () -> {
+            Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.scalar.ScalarReverseSubtraction(x, null, out, 6.0));
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("multiply").addInputs(out, x).addOutputs(out).build());
+            Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.scalar.Step(out, out, 0.0));
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("multiply").addInputs(out, g).addOutputs(out).build());
+        });
+        k.put("step(x)*g", () -> {
+            Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.scalar.Step(x, out, 0.0));
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("multiply").addInputs(out, g).addOutputs(out).build());
+        });
         for (var e : k.entrySet()) {
             e.getValue().run();
             long t = System.nanoTime();
             for (int i = 0; i < 5; i++) e.getValue().run();
             System.out.printf("kernel %-22s %7.1f ms%n", e.getKey(), (System.nanoTime() - t) / 5e6);
+            if (e.getKey().startsWith("step(x(")) {
+                INDArray ref = Nd4j.create(DataType.FLOAT, x.shape());
+                Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("relu6_bp").addInputs(x, g).addOutputs(ref).addFloatingPointArguments(0.0).build());
+                System.out.println("kernel step vs relu6_bp max diff " + ref.sub(out).amaxNumber());
+            }
         }
     }
 }
