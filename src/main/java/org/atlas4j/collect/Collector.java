@@ -1,6 +1,7 @@
 package org.atlas4j.collect;
 
 import org.atlas4j.model.NativeChain;
+import org.atlas4j.model.NativeGraph;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -143,9 +144,10 @@ public final class Collector {
             vars[sinks.size()] = outVar;
             float[] input = new float[o.batchSize() * len];
             NativeForward fast = NativeForward.of(graph, sinks.size() == 1 && !o.attribution() ? layers.get(0) : null, data);
-            engine = fast == null ? "SameDiff graph" : "native op chain" + (fast.head != null ? " + Java GAP/dense head" : " + SameDiff head");
-            // the native chain works through cache-sized chunks whatever the configured batch (samples are independent)
-            int step = fast != null ? Math.min(o.batchSize(), NativeForward.CHUNK) : o.batchSize();
+            engine = fast == null ? "SameDiff graph" : fast.chain != null ? "native op chain" + fast.headName()
+                    : fast.tail == null ? "native op graph to the output" : "native op graph" + fast.headName();
+            // the native engines work through cache-sized chunks whatever the configured batch (samples are independent)
+            int step = fast != null ? Math.min(o.batchSize(), fast.chunk) : o.batchSize();
             for (int s = 0; s < n; s += step) {
                 int b = Math.min(step, n - s);
                 for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
@@ -257,31 +259,61 @@ public final class Collector {
     static final class NativeForward {
         /** Images per native pass: at 256 the demo's maps outgrow the caches here and throughput halves. */
         static final int CHUNK = 128;
+        /** Activation buffers of a graph session stay below this (224-px ImageNet nets: a few dozen images). */
+        static final long GRAPH_BUFFER_BYTES = 768L << 20;
         private final NativeChain chain;
+        private final NativeGraph dag;
         private final NetGraph tail;
         private final GapDenseHead head;
+        private final int chunk;
         private final java.util.Map<Integer, NativeChain.Session> sessions = new java.util.HashMap<>();
+        private final java.util.Map<Integer, NativeGraph.Session> dagSessions = new java.util.HashMap<>();
 
-        private NativeForward(NativeChain chain, NetGraph tail) {
+        private NativeForward(NativeChain chain, NativeGraph dag, NetGraph tail) {
             this.chain = chain;
+            this.dag = dag;
             this.tail = tail;
-            this.head = GapDenseHead.of(tail);
+            this.head = tail != null ? GapDenseHead.of(tail) : null;
+            this.chunk = chain != null ? CHUNK
+                    : (int) Math.max(1, Math.min(CHUNK, GRAPH_BUFFER_BYTES / Math.max(1, dag.inferenceSession(1).bufferBytes())));
         }
 
+        /**
+         * The native chain to the layer, else the native graph to it, each with the tail after the layer; for models
+         * that cannot be cut after a layer (ComputationGraph imports) one native graph to the output keeping the
+         * layer's map. Null when none applies.
+         */
         static NativeForward of(NetGraph graph, String layer, ImageDataset data) {
             if (layer == null) return null;
-            NativeChain chain = NativeChain.compile(graph, layer, data.channels(), data.height(), data.width(), false).chain();
-            if (chain == null) return null;
             long[] s = graph.shape(layer).shape();
-            if (!chain.matches(new long[] {1, s[0], s[1], s[2]})) return null;
+            long[] mapShape = {1, s[0], s[1], s[2]};
             NetGraph tail = graph.tailAfter(layer);
-            return tail == null ? null : new NativeForward(chain, tail);
+            if (tail == null) {
+                NativeGraph whole = NativeGraph.compileVariables(graph, graph.output(), List.of(graph.layer(layer).variable()),
+                        data.channels(), data.height(), data.width()).engine();
+                return whole == null ? null : new NativeForward(null, whole, null);
+            }
+            NativeChain chain = NativeChain.compile(graph, layer, data.channels(), data.height(), data.width(), false).chain();
+            if (chain != null && chain.matches(mapShape)) return new NativeForward(chain, null, tail);
+            NativeGraph dag = NativeGraph.compile(graph, layer, data.channels(), data.height(), data.width()).engine();
+            return dag != null && dag.matches(mapShape) ? new NativeForward(null, dag, tail) : null;
+        }
+
+        String headName() {
+            return head != null ? " + Java GAP/dense head" : " + SameDiff head";
         }
 
         java.util.Map<String, INDArray> forward(float[] input, int b, String layerVar, String outVar) {
-            INDArray map = sessions.computeIfAbsent(b, chain::inferenceSession).forwardMap(input);
-            INDArray probs = head != null ? head.probabilities(map) : tail.forward(map, tail.output()).get(tail.output());
-            return java.util.Map.of(layerVar, map, outVar, probs);
+            if (chain != null) {
+                INDArray map = sessions.computeIfAbsent(b, chain::inferenceSession).forwardMap(input);
+                INDArray probs = head != null ? head.probabilities(map) : tail.forward(map, tail.output()).get(tail.output());
+                return java.util.Map.of(layerVar, map, outVar, probs);
+            }
+            NativeGraph.Session s = dagSessions.computeIfAbsent(b, dag::inferenceSession);
+            INDArray last = s.forwardMap(input);
+            if (tail == null) return java.util.Map.of(layerVar, s.variable(layerVar), outVar, last);
+            INDArray probs = head != null ? head.probabilities(last) : tail.forward(last, tail.output()).get(tail.output());
+            return java.util.Map.of(layerVar, last, outVar, probs);
         }
     }
 

@@ -15,6 +15,7 @@ import javax.imageio.ImageIO;
 import org.atlas4j.io.AtomicFiles;
 import org.atlas4j.io.Json;
 import org.atlas4j.model.NativeChain;
+import org.atlas4j.model.NativeGraph;
 import org.atlas4j.model.NetGraph;
 import org.atlas4j.util.Progress;
 import org.atlas4j.util.SymmetricEigen;
@@ -252,33 +253,97 @@ public final class Renderer {
 
     /**
      * How objectives are evaluated: the native op chain when the network up to the layer is a plain chain it covers
-     * (several times faster), else the model's SameDiff graph (any graph the converter builds).
+     * (several times faster, with receptive-field crops), else the native op graph when every op up to the layer is
+     * covered (branches, depthwise convolutions, ...), else the model's SameDiff graph (any graph the converter builds).
      */
-    record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain, DirectionObjective sameDiff,
-            java.util.Map<Integer, NativeChain.Session> sessions) {
+    record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain, NativeGraph dag,
+            DirectionObjective sameDiff, java.util.Map<Integer, NativeChain.Session> sessions,
+            java.util.Map<Integer, NativeGraph.Session> dagSessions) {
         static Engine choose(NetGraph graph, Options o, int channels, int h, int w, long[] mapShape) {
             // the whole-map switch exists for the benchmark's like-for-like row against PyTorch (same work per step)
             NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w, !Boolean.getBoolean(WHOLE_MAP_PROPERTY));
             NativeChain chain = c.chain();
             if (chain != null && !chain.matches(mapShape)) chain = null; // geometry disagrees with the graph: keep SameDiff
-            Engine e = new Engine(graph, o, new int[] {channels, h, w}, chain,
-                    chain == null ? new DirectionObjective(graph, o.layer(), o.cossimPow()) : null, new java.util.HashMap<>());
+            NativeGraph dag = null;
+            String dagWhy = null;
+            if (chain == null) {
+                NativeGraph.Compiled d = NativeGraph.compile(graph, o.layer(), channels, h, w);
+                dag = d.engine();
+                dagWhy = d.unsupported();
+                if (dag != null && !dag.matches(mapShape)) {
+                    dag = null;
+                    dagWhy = "the native graph's map size disagrees with the graph";
+                }
+            }
+            Engine e = new Engine(graph, o, new int[] {channels, h, w}, chain, dag,
+                    chain == null && dag == null ? new DirectionObjective(graph, o.layer(), o.cossimPow()) : null,
+                    new java.util.HashMap<>(), new java.util.HashMap<>());
             String why = chain != null ? (chain.cropped() ? " of " + h + "×" + w + " input pixels (exact)"
                     : " (the receptive field reaches the padding)")
-                    : " (" + (c.unsupported() != null ? c.unsupported() + " is not covered by the native chain"
-                            : "the native chain's map size disagrees with the graph") + ")";
+                    : dag != null ? " (not a plain chain: " + c.unsupported() + ")"
+                    : " (" + dagWhy + " is not covered by the native engines)";
             Progress.info("render: " + e.describe() + why);
             return e;
         }
 
+        /** Off-heap bytes a native-graph training session may hold: 224-px ImageNet nets stay under ~3 GB of RSS. */
+        static final long DAG_BUFFER_BYTES = 1200L << 20;
+
+        /**
+         * The objective through the native graph, in chunks of icons whose session fits {@link #DAG_BUFFER_BYTES}
+         * (icons are independent: the same values and gradients as one pass, at a bounded memory).
+         */
+        Objective dagObjective(int b, float[] dirWhitened, float[] dirRaw) {
+            return dagObjective(b, dirWhitened, dirRaw, DAG_BUFFER_BYTES);
+        }
+
+        Objective dagObjective(int b, float[] dirWhitened, float[] dirRaw, long budget) {
+            long perIcon = Math.max(1, dagSessions.computeIfAbsent(1, dag::session).bufferBytes());
+            int chunk = (int) Math.max(1, Math.min(b, budget / perIcon));
+            NativeGraph.Session s = dagSessions.computeIfAbsent(chunk, dag::session);
+            int c = dag.layerChannels();
+            int len = inputShape[0] * inputShape[1] * inputShape[2];
+            double pow = options.cossimPow();
+            float[] in = new float[chunk * len];
+            float[] g = new float[chunk * len];
+            return new Objective() {
+                public double[] values(float[] input) {
+                    return run(input, null);
+                }
+
+                public void gradient(float[] input, float[] grad) {
+                    run(input, grad);
+                }
+
+                private double[] run(float[] input, float[] grad) {
+                    double[] values = new double[b];
+                    for (int start = 0; start < b; start += chunk) {
+                        int m = Math.min(chunk, b - start);
+                        System.arraycopy(input, start * len, in, 0, m * len); // a short last chunk: stale rows, unused
+                        float[] wh = java.util.Arrays.copyOfRange(dirWhitened, start * c, (start + m) * c);
+                        float[] raw = java.util.Arrays.copyOfRange(dirRaw, start * c, (start + m) * c);
+                        float[] dc = grad != null ? s.centreGradBuffer() : null;
+                        double[] v = DirectionObjective.objective(s.forward(in), wh, raw, m, c, pow, dc);
+                        System.arraycopy(v, 0, values, start, m);
+                        if (grad != null) {
+                            s.backward(dc, g);
+                            System.arraycopy(g, 0, grad, start * len, m * len);
+                        }
+                    }
+                    return values;
+                }
+            };
+        }
+
         /** The engine in a few words, as render.json records it. */
         String describe() {
-            if (chain == null) return "SameDiff graph";
+            if (chain == null) return dag != null ? "native op graph, whole map" : "SameDiff graph";
             int[] win = chain.inputWindow();
             return chain.cropped() ? "native op chain, receptive field " + win[1] + "×" + win[3] : "native op chain, whole map";
         }
 
         Objective objective(int b, float[] dirWhitened, float[] dirRaw, INDArray centreMask) {
+            if (dag != null) return dagObjective(b, dirWhitened, dirRaw);
             if (chain != null) {
                 NativeChain.Session s = sessions.computeIfAbsent(b, chain::session);
                 int c = chain.layerChannels();

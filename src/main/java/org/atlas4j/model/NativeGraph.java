@@ -1,0 +1,1336 @@
+package org.atlas4j.model;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.BaseReduceOp;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.ScalarOp;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+import org.nd4j.linalg.api.ops.impl.reduce.bp.MaxBp;
+import org.nd4j.linalg.api.ops.impl.reduce.bp.MeanBp;
+import org.nd4j.linalg.api.ops.impl.reduce.floating.Mean;
+import org.nd4j.linalg.api.ops.impl.reduce.same.Max;
+import org.nd4j.linalg.api.ops.impl.reduce.same.Sum;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarReverseSubtraction;
+import org.nd4j.linalg.api.ops.impl.scalar.Step;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * The network from its input to one layer as a scheduled DAG of libnd4j ops called directly (branches, residual adds,
+ * concatenations, depthwise and separable convolutions, ReLU6, paddings...): what {@link NativeChain} does for plain
+ * chains, for the graphs real networks have. The SameDiff graph (from any of our translators) is read once: its ops
+ * from the input placeholder to the layer's variable, in topological order, become prepared {@code Nd4j.exec} calls
+ * with every buffer allocated once per batch size. No weight gradient is computed where an input gradient alone can
+ * be (stride-1 convolutions as flipped-kernel convolutions, strided ones as {@code deconv2d}).
+ *
+ * <p>Rank-4 activations are kept channels-last by default (libnd4j's oneDNN convolutions ran faster that way here);
+ * the session converts at its boundary. A forward-only {@link #inferenceSession} reuses activation buffers once their
+ * last reader has run (and runs activations in place), so memory stays near the widest cut of the graph; a
+ * {@link #session} keeps every activation the backward pass reads, and recycles gradient buffers.
+ *
+ * <p>Anything not covered: {@link #compile} returns the reason in {@link Compiled#unsupported} and callers keep
+ * SameDiff. A compiled graph has been checked against SameDiff's output on a random probe.
+ */
+public final class NativeGraph {
+    /** The engine, or the reason it could not be built (op type and name). */
+    public record Compiled(NativeGraph engine, String unsupported) {
+    }
+
+    /** Thrown while translating an op the engine does not cover. */
+    private static final class Unsupported extends Exception {
+        Unsupported(String m) {
+            super(m);
+        }
+    }
+
+    // ---- the schedule's ops (inputs/outputs are variable ids; constants are already in the stored layout) ------
+
+    sealed interface Op permits Conv, Depthwise, Pool, Unary, Binary, Concat, Pad, Reduce, MatMul, Reshape, Permute,
+            Softmax, Identity {
+        int out();
+
+        int[] ins();
+    }
+
+    /** geo = kH, kW, sH, sW, pH, pW, dH, dW. */
+    record Conv(int out, int in, INDArray w, INDArray b, int[] geo, boolean same) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    /** Weights [kH, kW, C, multiplier]. */
+    record Depthwise(int out, int in, INDArray w, INDArray b, int[] geo, boolean same) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    /** iArgs as libnd4j's pooling ops take them (index 10, the layout, is set per session). */
+    record Pool(int out, int in, boolean max, long[] iArgs) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    /** fn: libnd4j's op name (its gradient is fn_bp), or "clip" (clipbyvalue with t = lo, hi). */
+    record Unary(int out, int in, String fn, double[] t) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    /** Element-wise a∘b; each side is a variable id (or −1 with a constant in the logical layout). */
+    record Binary(int out, int a, INDArray aConst, int b, INDArray bConst, String fn) implements Op {
+        public int[] ins() {
+            if (a >= 0 && b >= 0) return new int[] {a, b};
+            return new int[] {a >= 0 ? a : b};
+        }
+    }
+
+    record Concat(int out, int[] ins, int axis) implements Op {
+    }
+
+    /** pads[d] = {before, after} per logical axis, constant value. */
+    record Pad(int out, int in, long[][] pads, double value) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    /** Spatial reduction of a rank-4 input (logical axes 2, 3): fn = mean, sum or max. */
+    record Reduce(int out, int in, String fn) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    record MatMul(int out, int in, INDArray w) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    record Reshape(int out, int in) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    record Permute(int out, int in, int[] perm) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    record Softmax(int out, int in, int axis) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    record Identity(int out, int in) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    private final List<Op> ops;
+    /** Logical (NCHW) shape of each variable at batch 1. */
+    private final List<long[]> shapes;
+    private final List<String> names;
+    private final DataType dataType;
+    private final boolean channelsLast;
+    private final int target;
+    /** Index of the last op reading each variable (−1: none). */
+    private final int[] lastUse;
+
+    private NativeGraph(List<Op> ops, List<long[]> shapes, List<String> names, DataType dataType, boolean channelsLast,
+            int target, List<String> kept) {
+        this.ops = ops;
+        this.shapes = shapes;
+        this.names = names;
+        this.dataType = dataType;
+        this.channelsLast = channelsLast;
+        this.target = target;
+        lastUse = new int[shapes.size()];
+        java.util.Arrays.fill(lastUse, -1);
+        for (int k = 0; k < ops.size(); k++) {
+            for (int i : ops.get(k).ins()) lastUse[i] = k;
+        }
+        for (String v : kept) lastUse[names.indexOf(v)] = Integer.MAX_VALUE; // read by the caller: never recycled
+    }
+
+    /** The graph from the input to {@code layer} for inputs of {@code channels×height×width}, channels-last inside. */
+    public static Compiled compile(NetGraph graph, String layer, int channels, int height, int width) {
+        return compile(graph, layer, channels, height, width, true);
+    }
+
+    /** As above, choosing the internal layout of rank-4 activations (for measurements and tests). */
+    public static Compiled compile(NetGraph graph, String layer, int channels, int height, int width, boolean channelsLast) {
+        try {
+            return new Compiled(build(graph, graph.layer(layer).variable(), List.of(), channels, height, width, channelsLast), null);
+        } catch (Unsupported e) {
+            return new Compiled(null, e.getMessage());
+        }
+    }
+
+    /**
+     * The graph from the input to the variable {@code target} (e.g. the network's output), also keeping the variables
+     * {@code kept} (which the target must depend on) readable through {@link Session#variable} after a forward pass:
+     * collect reads a layer's map and the class probabilities from one pass.
+     */
+    public static Compiled compileVariables(NetGraph graph, String target, List<String> kept, int channels, int height, int width) {
+        try {
+            return new Compiled(build(graph, target, kept, channels, height, width, true), null);
+        } catch (Unsupported e) {
+            return new Compiled(null, e.getMessage());
+        }
+    }
+
+    private static NativeGraph build(NetGraph graph, String targetVar, List<String> kept, int channels, int height, int width,
+            boolean channelsLast) throws Unsupported {
+        SameDiff sd = graph.sameDiff();
+        String input = graph.input();
+        DataType dt = sd.getVariable(input).dataType();
+        if (dt != DataType.FLOAT && dt != DataType.DOUBLE) throw new Unsupported("input data type " + dt);
+        // 1. the variables that depend on the input (floating point: shape arithmetic is read from the probe)
+        Map<String, Boolean> dynamic = new HashMap<>();
+        List<String> order = new ArrayList<>();
+        topo(sd, input, targetVar, dynamic, order, new java.util.HashSet<>());
+        if (!Boolean.TRUE.equals(dynamic.get(targetVar))) throw new Unsupported("the layer does not depend on the input");
+        if (targetVar.equals(input)) throw new Unsupported("the layer is the input");
+        // 2. one SameDiff probe at batch 1: every variable's shape, constants computed by ops, and the reference output
+        List<String> wanted = new ArrayList<>(order);
+        for (String v : order) {
+            if (v.equals(input)) continue;
+            for (SDVariable a : sd.getVariableOutputOp(v).args()) {
+                if (!Boolean.TRUE.equals(dynamic.get(a.name())) && a.getVariableType() == VariableType.ARRAY) wanted.add(a.name());
+            }
+        }
+        INDArray probeIn = Nd4j.rand(dt, 1, channels, height, width).subi(0.5).muli(2);
+        Map<String, INDArray> probe;
+        try {
+            probe = sd.output(Map.of(input, probeIn), wanted.stream().distinct().toArray(String[]::new));
+        } catch (RuntimeException e) {
+            throw new Unsupported("SameDiff probe failed at " + channels + "×" + height + "×" + width + ": " + e.getMessage());
+        }
+        Map<String, Integer> id = new LinkedHashMap<>();
+        List<long[]> shapes = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (String v : order) {
+            id.put(v, shapes.size());
+            names.add(v);
+            shapes.add(v.equals(input) ? new long[] {1, channels, height, width} : probe.get(v).shape());
+        }
+        // 3. translate op by op
+        List<Op> ops = new ArrayList<>();
+        for (String v : order) {
+            if (v.equals(input)) continue;
+            DifferentialFunction f = sd.getVariableOutputOp(v);
+            translate(sd, f, v, id, dynamic, probe, dt, ops, shapes, names);
+        }
+        int target = id.get(targetVar);
+        java.util.Set<Integer> pinned = new java.util.HashSet<>();
+        pinned.add(target);
+        for (String k : kept) {
+            if (id.containsKey(k)) pinned.add(id.get(k));
+        }
+        ops = foldAffine(ops, shapes, pinned);
+        for (String k : kept) {
+            if (!id.containsKey(k)) throw new Unsupported(targetVar + " does not depend on " + k);
+        }
+        NativeGraph g = new NativeGraph(List.copyOf(ops), List.copyOf(shapes), List.copyOf(names), dt, channelsLast, target,
+                List.copyOf(kept));
+        // 4. self-check against SameDiff on the probe (a geometry or layout slip falls back instead of misleading)
+        INDArray want = probe.get(targetVar);
+        INDArray got;
+        try {
+            got = g.inferenceSession(1).forward(probeIn).dup();
+        } catch (RuntimeException e) {
+            throw new Unsupported("native execution failed: " + e.getMessage());
+        }
+        if (!java.util.Arrays.equals(got.shape(), want.shape())) {
+            throw new Unsupported("native output shape " + java.util.Arrays.toString(got.shape()) + " differs from SameDiff's "
+                    + java.util.Arrays.toString(want.shape()));
+        }
+        double scale = 1 + want.castTo(DataType.DOUBLE).amaxNumber().doubleValue();
+        double err = got.castTo(DataType.DOUBLE).sub(want.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        if (!(err <= (dt == DataType.DOUBLE ? 1e-9 : 1e-3) * scale)) {
+            throw new Unsupported("native output differs from SameDiff's by " + err + " (self-check)");
+        }
+        return g;
+    }
+
+    /**
+     * A per-channel multiply or add by a constant right after a convolution (batch normalization the converter could
+     * not fold, e.g. after a depthwise convolution) goes into the convolution's weights and bias: exact, and two
+     * passes over the map and their buffers fewer. Only when nothing else reads the convolution's output.
+     */
+    static List<Op> foldAffine(List<Op> ops, List<long[]> shapes, java.util.Set<Integer> pinned) {
+        List<Op> out = new ArrayList<>(ops);
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            int[] readers = new int[shapes.size()];
+            for (Op op : out) {
+                for (int i : op.ins()) readers[i]++;
+            }
+            for (int k = 0; k < out.size() && !changed; k++) {
+                // an identity (a layer's name on a convolution's output) whose input nothing else reads: the producer
+                // writes the identity's variable directly, so a following affine map can fold
+                if (out.get(k) instanceof Identity id && readers[id.in()] == 1 && !pinned.contains(id.in())) {
+                    int p = producer(out, id.in());
+                    Op moved = p < 0 ? null : withOut(out.get(p), id.out());
+                    if (moved != null) {
+                        out.set(p, moved);
+                        out.remove(k);
+                        changed = true;
+                    }
+                    continue;
+                }
+                if (!(out.get(k) instanceof Binary bi) || bi.a() < 0 || bi.b() >= 0) continue;
+                if (!bi.fn().equals("multiply") && !bi.fn().equals("add")) continue;
+                if (readers[bi.a()] != 1 || pinned.contains(bi.a())) continue;
+                int p = producer(out, bi.a());
+                if (p < 0) continue;
+                long channels = shapes.get(bi.a())[1];
+                double[] perChannel = perChannel(bi.bConst(), shapes.get(bi.a()), channels);
+                if (perChannel == null) continue;
+                Op folded = null;
+                if (out.get(p) instanceof Conv c) {
+                    folded = new Conv(bi.out(), c.in(), scaled(c.w(), perChannel, bi.fn()), shifted(c.b(), perChannel, bi.fn(), c.w()),
+                            c.geo(), c.same());
+                } else if (out.get(p) instanceof Depthwise d) {
+                    folded = new Depthwise(bi.out(), d.in(), scaled(d.w(), perChannel, bi.fn()),
+                            shifted(d.b(), perChannel, bi.fn(), d.w()), d.geo(), d.same());
+                }
+                if (folded == null) continue;
+                out.set(p, folded);
+                out.remove(k);
+                changed = true;
+            }
+        }
+        return out;
+    }
+
+    /** The same convolution writing another variable (null for other ops: they are left alone). */
+    private static Op withOut(Op op, int o) {
+        if (op instanceof Conv c) return new Conv(o, c.in(), c.w(), c.b(), c.geo(), c.same());
+        if (op instanceof Depthwise d) return new Depthwise(o, d.in(), d.w(), d.b(), d.geo(), d.same());
+        return null;
+    }
+
+    private static int producer(List<Op> ops, int v) {
+        for (int k = 0; k < ops.size(); k++) {
+            if (ops.get(k).out() == v) return k;
+        }
+        return -1;
+    }
+
+    /** The constant as one value per channel of a [1, C, H, W] map, or null when it varies otherwise. */
+    private static double[] perChannel(INDArray c, long[] mapShape, long channels) {
+        if (mapShape.length != 4) return null;
+        double[] v = new double[(int) channels];
+        if (c.length() == 1) {
+            java.util.Arrays.fill(v, c.getDouble(0));
+            return v;
+        }
+        if (c.rank() != 4 || c.size(0) != 1 || c.size(1) != channels || c.size(2) != 1 || c.size(3) != 1) return null;
+        for (int i = 0; i < channels; i++) v[i] = c.getDouble(0, i, 0, 0);
+        return v;
+    }
+
+    /** Weights with output channels (the flattened last two axes: YXIO's O, or depthwise C·multiplier) scaled. */
+    private static INDArray scaled(INDArray w, double[] s, String fn) {
+        if (!fn.equals("multiply")) return w;
+        INDArray f = w.dup('c');
+        INDArray view = f.reshape('c', f.length() / s.length, s.length);
+        view.muliRowVector(Nd4j.createFromArray(s).castTo(w.dataType()));
+        return f;
+    }
+
+    private static INDArray shifted(INDArray b, double[] s, String fn, INDArray w) {
+        INDArray base = b != null ? b.dup('c') : Nd4j.zeros(w.dataType(), s.length);
+        INDArray v = Nd4j.createFromArray(s).castTo(w.dataType());
+        return fn.equals("multiply") ? base.muli(v) : base.addi(v);
+    }
+
+    /** Post-order DFS over input-dependent floating-point variables (a topological order). */
+    private static boolean topo(SameDiff sd, String input, String v, Map<String, Boolean> dynamic, List<String> order,
+            java.util.Set<String> onStack) throws Unsupported {
+        Boolean known = dynamic.get(v);
+        if (known != null) return known;
+        if (v.equals(input)) {
+            dynamic.put(v, true);
+            order.add(v);
+            return true;
+        }
+        SDVariable var = sd.getVariable(v);
+        DifferentialFunction f = var.getVariableType() == VariableType.ARRAY ? sd.getVariableOutputOp(v) : null;
+        if (f == null || !var.dataType().isFPType()) {
+            dynamic.put(v, false);
+            return false;
+        }
+        if (!onStack.add(v)) throw new Unsupported("cycle at " + v);
+        boolean any = false;
+        for (SDVariable a : f.args()) any |= topo(sd, input, a.name(), dynamic, order, onStack);
+        onStack.remove(v);
+        dynamic.put(v, any);
+        if (any) {
+            if (f.outputVariables().length != 1) {
+                throw new Unsupported("op " + f.opName() + " (" + f.getOwnName() + ") has " + f.outputVariables().length + " outputs");
+            }
+            order.add(v);
+        }
+        return any;
+    }
+
+    private static INDArray constant(SDVariable a, Map<String, INDArray> probe, DataType dt) {
+        INDArray arr = a.getVariableType() == VariableType.ARRAY ? probe.get(a.name()) : a.getArr();
+        return arr.dataType() == dt || !arr.dataType().isFPType() ? arr.dup('c') : arr.castTo(dt).dup('c');
+    }
+
+    private static void translate(SameDiff sd, DifferentialFunction f, String v, Map<String, Integer> id,
+            Map<String, Boolean> dynamic, Map<String, INDArray> probe, DataType dt, List<Op> ops, List<long[]> shapes,
+            List<String> names) throws Unsupported {
+        SDVariable[] args = f.args();
+        String op = f.opName();
+        String what = "op " + op + " (" + f.getOwnName() + ", " + f.getClass().getSimpleName() + ")";
+        List<Integer> dyn = new ArrayList<>();
+        List<Integer> dynPos = new ArrayList<>();
+        for (int k = 0; k < args.length; k++) {
+            if (Boolean.TRUE.equals(dynamic.get(args[k].name()))) {
+                dyn.add(id.get(args[k].name()));
+                dynPos.add(k);
+            }
+        }
+        int out = id.get(v);
+        int in = dyn.get(0);
+        boolean firstIsInput = dynPos.get(0) == 0;
+        long[] outShape = shapes.get(out);
+        switch (op) {
+            case "identity" -> ops.add(new Identity(out, in));
+            case "conv2d", "sconv2d" -> {
+                if (dyn.size() != 1 || !firstIsInput) throw new Unsupported(what + ": weights computed from the input");
+                Conv2DConfig c = ((Conv2D) f).getConfig();
+                if (c.isNHWC()) throw new Unsupported(what + ": NHWC data format");
+                if (c.getWeightsFormat() != null && c.getWeightsFormat() != org.nd4j.enums.WeightsFormat.YXIO) {
+                    throw new Unsupported(what + ": weights format " + c.getWeightsFormat());
+                }
+                if (c.getPaddingMode() == PaddingMode.CAUSAL) throw new Unsupported(what + ": causal padding");
+                int[] geo = {(int) c.getKH(), (int) c.getKW(), (int) c.getSH(), (int) c.getSW(), (int) c.getPH(),
+                        (int) c.getPW(), (int) Math.max(1, c.getDH()), (int) Math.max(1, c.getDW())};
+                boolean same = c.getPaddingMode() == PaddingMode.SAME;
+                INDArray w = constant(args[1], probe, dt);
+                if (op.equals("conv2d")) {
+                    INDArray b = args.length > 2 ? constant(args[2], probe, dt).reshape(-1) : null;
+                    ops.add(new Conv(out, in, w, b, geo, same));
+                } else {
+                    // separable = depthwise (no bias) into an intermediate, then a 1×1 convolution with the bias
+                    INDArray pw = constant(args[2], probe, dt);
+                    INDArray b = args.length > 3 ? constant(args[3], probe, dt).reshape(-1) : null;
+                    int mid = shapes.size();
+                    shapes.add(new long[] {1, w.size(2) * w.size(3), outShape[2], outShape[3]});
+                    names.add(v + "/depthwise");
+                    ops.add(new Depthwise(mid, in, w, null, geo, same));
+                    ops.add(new Conv(out, mid, pw, b, new int[] {1, 1, 1, 1, 0, 0, 1, 1}, false));
+                }
+            }
+            case "depthwise_conv2d" -> {
+                if (dyn.size() != 1 || !firstIsInput) throw new Unsupported(what + ": weights computed from the input");
+                long[] ia = ((DynamicCustomOp) f).iArgs();
+                if (ia.length < 10) throw new Unsupported(what + ": " + ia.length + " integer arguments");
+                if (ia[9] != 0) throw new Unsupported(what + ": NHWC data format");
+                if (ia.length > 10 && ia[10] != 0) throw new Unsupported(what + ": weights format " + ia[10]);
+                if (ia[8] == 2) throw new Unsupported(what + ": causal padding");
+                int[] geo = {(int) ia[0], (int) ia[1], (int) ia[2], (int) ia[3], (int) ia[4], (int) ia[5],
+                        (int) Math.max(1, ia[6]), (int) Math.max(1, ia[7])};
+                INDArray w = constant(args[1], probe, dt);
+                INDArray b = args.length > 2 ? constant(args[2], probe, dt).reshape(-1) : null;
+                ops.add(new Depthwise(out, in, w, b, geo, ia[8] == 1));
+            }
+            case "maxpool2d", "avgpool2d" -> {
+                long[] ia = ((DynamicCustomOp) f).iArgs();
+                if (ia.length < 11 || ia[10] != 0) throw new Unsupported(what + ": NHWC pooling");
+                if (ia[8] == 2) throw new Unsupported(what + ": causal padding");
+                ops.add(new Pool(out, in, op.equals("maxpool2d"), ia.clone()));
+            }
+            case "relu" -> ops.add(new Unary(out, in, "relu", new double[] {scalar(f)}));
+            case "relu6" -> ops.add(new Unary(out, in, "relu6", new double[] {f instanceof ScalarOp ? scalar(f) : tArg(f, 0, 0)}));
+            case "leakyrelu", "lrelu" -> ops.add(new Unary(out, in, "lrelu", new double[] {f instanceof ScalarOp ? scalar(f) : tArg(f, 0, 0.01)}));
+            case "elu" -> ops.add(new Unary(out, in, "elu", new double[] {tArg(f, 0, 1.0)}));
+            case "sigmoid", "tanh", "softplus", "selu", "hardtanh" -> ops.add(new Unary(out, in, op, new double[0]));
+            case "hard_sigmoid", "hardsigmoid" -> ops.add(new Unary(out, in, "hardsigmoid", new double[0]));
+            case "clipbyvalue", "clip_by_value", "ClipByValue" -> {
+                double[] t = ((DynamicCustomOp) f).tArgs();
+                if (t.length < 2) {
+                    if (args.length < 3 || dyn.size() != 1) throw new Unsupported(what + ": clip bounds computed from the input");
+                    t = new double[] {constant(args[1], probe, dt).getDouble(0), constant(args[2], probe, dt).getDouble(0)};
+                }
+                ops.add(new Unary(out, in, "clip", new double[] {t[0], t[1]}));
+            }
+            case "add", "sub", "subtract", "mul", "multiply", "div", "divide" -> {
+                String fn = switch (op) {
+                    case "sub" -> "subtract";
+                    case "mul" -> "multiply";
+                    case "div" -> "divide";
+                    default -> op;
+                };
+                int a = Boolean.TRUE.equals(dynamic.get(args[0].name())) ? id.get(args[0].name()) : -1;
+                int b = Boolean.TRUE.equals(dynamic.get(args[1].name())) ? id.get(args[1].name()) : -1;
+                for (int s : new int[] {a, b}) {
+                    if (s >= 0 && !java.util.Arrays.equals(shapes.get(s), outShape)) throw new Unsupported(what + ": broadcast activation");
+                }
+                if (fn.equals("divide") && b >= 0) throw new Unsupported(what + ": division by an activation");
+                if (a >= 0 && a == b) throw new Unsupported(what + ": both operands are the same activation");
+                ops.add(new Binary(out, a, a < 0 ? constant(args[0], probe, dt) : null, b, b < 0 ? constant(args[1], probe, dt) : null, fn));
+            }
+            case "biasadd" -> {
+                if (dyn.size() != 1 || !firstIsInput) throw new Unsupported(what + ": bias computed from the input");
+                boolean[] ba = ((DynamicCustomOp) f).bArgs();
+                boolean nchw = ba.length == 0 || ba[0];
+                INDArray bias = constant(args[1], probe, dt).reshape(-1);
+                long[] bs = new long[outShape.length];
+                java.util.Arrays.fill(bs, 1);
+                bs[nchw ? 1 : outShape.length - 1] = bias.length();
+                ops.add(new Binary(out, in, null, -1, bias.reshape(bs), "add"));
+            }
+            case "add_scalar", "sub_scalar", "mul_scalar", "div_scalar", "rsub_scalar" -> {
+                INDArray s = Nd4j.scalar(dt, scalar(f));
+                String fn = switch (op) {
+                    case "add_scalar" -> "add";
+                    case "mul_scalar" -> "multiply";
+                    case "div_scalar" -> "divide";
+                    default -> "subtract";
+                };
+                if (op.equals("rsub_scalar")) ops.add(new Binary(out, -1, s, in, null, fn));
+                else ops.add(new Binary(out, in, null, -1, s, fn));
+            }
+            case "concat" -> {
+                if (dyn.size() != args.length) throw new Unsupported(what + ": concatenates constants");
+                long[] ia = ((DynamicCustomOp) f).iArgs();
+                if (ia.length < 1) throw new Unsupported(what + ": axis given as an array");
+                int axis = (int) (ia[0] < 0 ? ia[0] + outShape.length : ia[0]);
+                ops.add(new Concat(out, dyn.stream().mapToInt(Integer::intValue).toArray(), axis));
+            }
+            case "pad" -> {
+                long[] ia = ((DynamicCustomOp) f).iArgs();
+                if (ia.length > 0 && ia[0] != 0) throw new Unsupported(what + ": padding mode " + ia[0] + " (constant only)");
+                INDArray p = constant(args[1], probe, dt);
+                long[][] pads = new long[(int) p.size(0)][2];
+                for (int d = 0; d < pads.length; d++) {
+                    pads[d][0] = p.getLong(d, 0);
+                    pads[d][1] = p.getLong(d, 1);
+                }
+                if (pads[0][0] != 0 || pads[0][1] != 0) throw new Unsupported(what + ": pads the batch axis");
+                double value = args.length > 2 ? constant(args[2], probe, dt).getDouble(0) : tArg(f, 0, 0);
+                ops.add(new Pad(out, in, pads, value));
+            }
+            case "reduce_mean", "reduce_sum", "reduce_max" -> {
+                if (shapes.get(in).length != 4) throw new Unsupported(what + ": reduction of a rank-" + shapes.get(in).length + " activation");
+                int[] dims = f instanceof BaseReduceOp r ? r.getDimensions() : null;
+                if (dims == null && args.length > 1) dims = constant(args[1], probe, dt).toIntVector();
+                long[] want1 = {1, shapes.get(in)[1], 1, 1};
+                long[] want2 = {1, shapes.get(in)[1]};
+                if (dims == null || dims.length != 2 || java.util.Arrays.stream(dims).map(d -> d < 0 ? d + 4 : d).sorted().toArray()[0] != 2
+                        || (!java.util.Arrays.equals(outShape, want1) && !java.util.Arrays.equals(outShape, want2))) {
+                    throw new Unsupported(what + ": reduction over " + java.util.Arrays.toString(dims) + " (spatial only)");
+                }
+                ops.add(new Reduce(out, in, op.substring(7)));
+            }
+            case "mmul", "matmul" -> {
+                if (dyn.size() != 1 || !firstIsInput) throw new Unsupported(what + ": both operands are activations");
+                long[] ia = ((DynamicCustomOp) f).iArgs();
+                for (long t : ia) {
+                    if (t != 0) throw new Unsupported(what + ": transposed operands");
+                }
+                if (shapes.get(in).length != 2) throw new Unsupported(what + ": rank-" + shapes.get(in).length + " operand");
+                ops.add(new MatMul(out, in, constant(args[1], probe, dt)));
+            }
+            case "reshape" -> {
+                if (outShape[0] != 1 || shapes.get(in)[0] != 1) throw new Unsupported(what + ": reshapes the batch axis");
+                ops.add(new Reshape(out, in));
+            }
+            case "permute", "transpose" -> {
+                long[] ia = ((DynamicCustomOp) f).iArgs();
+                int[] perm = ia.length > 0 ? java.util.Arrays.stream(ia).mapToInt(x -> (int) x).toArray()
+                        : args.length > 1 ? constant(args[1], probe, dt).toIntVector() : null;
+                if (perm == null || perm[0] != 0) throw new Unsupported(what + ": permutes the batch axis");
+                ops.add(new Permute(out, in, perm));
+            }
+            case "softmax" -> {
+                long[] ia = ((DynamicCustomOp) f).iArgs();
+                int axis = ia.length > 0 ? (int) ia[0] : -1;
+                if (axis < 0) axis += outShape.length;
+                ops.add(new Softmax(out, in, axis));
+            }
+            default -> throw new Unsupported(what);
+        }
+    }
+
+    private static double scalar(DifferentialFunction f) throws Unsupported {
+        if (!(f instanceof ScalarOp s) || s.scalar() == null) throw new Unsupported("op " + f.opName() + " without its scalar");
+        return s.scalar().getDouble(0);
+    }
+
+    private static double tArg(DifferentialFunction f, int k, double otherwise) {
+        if (f instanceof DynamicCustomOp d && d.tArgs().length > k) return d.tArgs()[k];
+        return otherwise;
+    }
+
+    // ---- geometry and layout -------------------------------------------------------------------------------------
+
+    /** Stored shape of variable v for batch b: rank-4 activations channels-last when so compiled. */
+    long[] stored(int v, int b) {
+        long[] s = shapes.get(v).clone();
+        s[0] = b;
+        if (channelsLast && s.length == 4) return new long[] {s[0], s[2], s[3], s[1]};
+        return s;
+    }
+
+    long[] logical(int v, int b) {
+        long[] s = shapes.get(v).clone();
+        s[0] = b;
+        return s;
+    }
+
+    /** The logical (NCHW) view of a stored array. */
+    INDArray view(INDArray stored) {
+        return channelsLast && stored.rank() == 4 ? stored.permute(0, 3, 1, 2) : stored;
+    }
+
+    /** Stored axis of a logical axis. */
+    int axis(int logicalAxis, int rank) {
+        if (channelsLast && rank == 4) return new int[] {0, 3, 1, 2}[logicalAxis];
+        return logicalAxis;
+    }
+
+    /** A constant operand broadcast against a rank-r activation, in the stored layout. */
+    INDArray storedConstant(INDArray c, int rank) {
+        if (!channelsLast || rank != 4 || c.length() == 1) return c;
+        INDArray r = c;
+        if (c.rank() < 4) {
+            long[] s = new long[4];
+            java.util.Arrays.fill(s, 1);
+            for (int k = 0; k < c.rank(); k++) s[4 - c.rank() + k] = c.size(k);
+            r = c.reshape(s);
+        }
+        return r.permute(0, 2, 3, 1).dup('c');
+    }
+
+    int layerChannelsAt(int v) {
+        return (int) shapes.get(v)[1];
+    }
+
+    /** The layer's per-sample shape [C, H, W] (or [D]). */
+    public long[] layerShape() {
+        long[] s = shapes.get(target);
+        return java.util.Arrays.copyOfRange(s, 1, s.length);
+    }
+
+    public int layerChannels() {
+        return layerChannelsAt(target);
+    }
+
+    /** True when the layer's map at this input size has the given [1, C, H, W] shape. */
+    public boolean matches(long[] mapShape) {
+        return java.util.Arrays.equals(mapShape, shapes.get(target));
+    }
+
+    /** The schedule (for tests). */
+    List<Op> ops() {
+        return ops;
+    }
+
+    public int opCount() {
+        return ops.size();
+    }
+
+    /** Multiply-adds per sample of one forward pass (convolutions and dense layers). */
+    public long forwardMacs() {
+        long macs = 0;
+        for (Op op : ops) {
+            long[] o = shapes.get(op.out());
+            if (op instanceof Conv c) macs += o[1] * o[2] * o[3] * c.w().size(0) * c.w().size(1) * c.w().size(2);
+            else if (op instanceof Depthwise d) macs += o[1] * o[2] * o[3] * d.w().size(0) * d.w().size(1);
+            else if (op instanceof MatMul m) macs += m.w().length();
+        }
+        return macs;
+    }
+
+    /** Variables whose values the op's backward pass reads (see {@code Session.backwardOp}). */
+    int[] readInBackward(Op op) {
+        return switch (op) {
+            case Unary u -> new int[] {u.in()};
+            case Pool p -> new int[] {p.in()};
+            case Reduce r -> new int[] {r.in()};
+            case Softmax sm -> new int[] {sm.in()};
+            case Binary bi -> bi.fn().equals("multiply") && bi.a() >= 0 && bi.b() >= 0 ? new int[] {bi.a(), bi.b()} : new int[0];
+            case Conv c -> flippedFits(c.geo(), c.same()) || zeroGridFits(c.geo(), c.same(), c.in(), c.out()) ? new int[0] : new int[] {c.in()};
+            case Depthwise d -> d.w().size(3) == 1 && (flippedFits(d.geo(), d.same()) || zeroGridFits(d.geo(), d.same(), d.in(), d.out()))
+                    ? new int[0] : new int[] {d.in()};
+            default -> new int[0];
+        };
+    }
+
+    /** Stride 1 with symmetric padding: the input gradient is a plain convolution with the flipped kernel. */
+    static boolean flippedFits(int[] geo, boolean same) {
+        int effH = (geo[0] - 1) * geo[6];
+        int effW = (geo[1] - 1) * geo[7];
+        if (geo[2] != 1 || geo[3] != 1 || (same && (effH % 2 != 0 || effW % 2 != 0))) return false;
+        return effH - (same ? effH / 2 : geo[4]) >= 0 && effW - (same ? effW / 2 : geo[5]) >= 0;
+    }
+
+    private boolean zeroGridFits(int[] geo, boolean same, int in, int out) {
+        long[] i = shapes.get(in), o = shapes.get(out);
+        return zeroGrid(geo, same, i[2], i[3], o[2], o[3]) != null;
+    }
+
+    /**
+     * Where the output gradient sits in the zero grid whose stride-1 VALID convolution with the flipped kernel is the
+     * input gradient: {before, length, after} for rows then columns, or null when the padding exceeds the kernel.
+     */
+    static long[] zeroGrid(int[] geo, boolean same, long hIn, long wIn, long ho, long wo) {
+        long effH = (geo[0] - 1L) * geo[6], effW = (geo[1] - 1L) * geo[7];
+        long pH = same ? Math.max(0, (ho - 1) * geo[2] + effH + 1 - hIn) / 2 : geo[4];
+        long pW = same ? Math.max(0, (wo - 1) * geo[3] + effW + 1 - wIn) / 2 : geo[5];
+        long lh = (ho - 1) * geo[2] + 1, lw = (wo - 1) * geo[3] + 1;
+        long[] g = {effH - pH, lh, hIn - lh + pH, effW - pW, lw, wIn - lw + pW};
+        return g[0] < 0 || g[2] < 0 || g[3] < 0 || g[5] < 0 ? null : g;
+    }
+
+    /** A session for forward and backward passes: the activations the backward pass reads are kept. */
+    public Session session(int batch) {
+        return new Session(batch, true);
+    }
+
+    /** A forward-only session: activation buffers are recycled after their last reader, activations run in place. */
+    public Session inferenceSession(int batch) {
+        return new Session(batch, false);
+    }
+
+    // ---- execution ---------------------------------------------------------------------------------------------
+
+    /** Off-heap buffers by length, handed out again once released (the plan is simulated once per session). */
+    private final class BufferPool {
+        private final Map<Long, ArrayDeque<INDArray>> free = new HashMap<>();
+        private final Map<INDArray, Integer> refs = new java.util.IdentityHashMap<>();
+        long bytes;
+
+        INDArray acquire(long[] shape) {
+            long len = 1;
+            for (long s : shape) len *= s;
+            ArrayDeque<INDArray> q = free.get(len);
+            INDArray flat = q != null && !q.isEmpty() ? q.pop() : null;
+            if (flat == null) {
+                flat = Nd4j.create(dataType, new long[] {len}, 'c');
+                bytes += len * dataType.width();
+            }
+            refs.put(flat, 1);
+            return flat;
+        }
+
+        void retain(INDArray flat) {
+            refs.merge(flat, 1, Integer::sum);
+        }
+
+        int refs(INDArray flat) {
+            return refs.getOrDefault(flat, 0);
+        }
+
+        void release(INDArray flat) {
+            int r = refs.merge(flat, -1, Integer::sum);
+            if (r == 0) {
+                refs.remove(flat);
+                free.computeIfAbsent(flat.length(), k -> new ArrayDeque<>()).push(flat);
+            }
+        }
+    }
+
+    private static INDArray shaped(INDArray flat, long[] shape) {
+        return flat.reshape('c', shape);
+    }
+
+    /** Buffers and prepared ops for one batch size; not thread-safe. */
+    public final class Session {
+        private final int b;
+        private final boolean training;
+        private final INDArray[] act;
+        private final INDArray[] grad;
+        private final Runnable[] fwd;
+        private final Runnable[] bwd;
+        private final INDArray inputNchw;
+        private final INDArray inputGradNchw;
+        private final long bytes;
+        private float[] centre;
+        private float[] centreGrad;
+        /** The gradient buffer pool while the backward plan is built (transient scratch for strided gradients). */
+        private BufferPool planPool;
+
+        Session(int b, boolean training) {
+            this.b = b;
+            this.training = training;
+            int nv = shapes.size();
+            act = new INDArray[nv];
+            grad = new INDArray[nv];
+            fwd = new Runnable[ops.size()];
+            bwd = new Runnable[ops.size()];
+            BufferPool acts = new BufferPool();
+            // activations the backward pass reads stay; the others are recycled after their last reader, as in
+            // inference (MobileNetV2: the inputs of the convolutions, about half of the maps)
+            boolean[] keep = new boolean[nv];
+            if (training) {
+                for (Op op : ops) {
+                    for (int i : readInBackward(op)) keep[i] = true;
+                }
+            }
+            INDArray[] flatOf = new INDArray[nv];
+            flatOf[0] = acts.acquire(stored(0, b));
+            act[0] = shaped(flatOf[0], stored(0, b));
+            for (int k = 0; k < ops.size(); k++) {
+                Op op = ops.get(k);
+                int o = op.out();
+                int in0 = op.ins()[0];
+                boolean elementwise = op instanceof Unary || op instanceof Binary || op instanceof Identity;
+                boolean inPlace = elementwise && !keep[in0] && lastUse[in0] == k && in0 != 0 && acts.refs(flatOf[in0]) == 1
+                        && flatOf[in0].length() == len(stored(o, b));
+                if (op instanceof Identity) {
+                    flatOf[o] = flatOf[in0]; // same values: one buffer, released when both are done
+                    acts.retain(flatOf[o]);
+                } else if (inPlace) {
+                    flatOf[o] = flatOf[in0];
+                    acts.retain(flatOf[o]);
+                } else {
+                    flatOf[o] = acts.acquire(stored(o, b));
+                }
+                act[o] = shaped(flatOf[o], stored(o, b));
+                for (int i : distinct(op.ins())) {
+                    if (lastUse[i] == k && i != target && !keep[i] && (i != 0 || !training)) acts.release(flatOf[i]);
+                }
+            }
+            for (int k = 0; k < ops.size(); k++) fwd[k] = forwardOp(ops.get(k));
+            long total = acts.bytes;
+            if (training) {
+                BufferPool grads = new BufferPool();
+                planPool = grads;
+                INDArray[] gflat = new INDArray[nv];
+                gflat[target] = grads.acquire(stored(target, b));
+                grad[target] = shaped(gflat[target], stored(target, b));
+                boolean[] has = new boolean[nv];
+                has[target] = true;
+                for (int k = ops.size() - 1; k >= 0; k--) {
+                    Op op = ops.get(k);
+                    int[] ins = op.ins();
+                    boolean[] first = new boolean[ins.length];
+                    INDArray[] into = new INDArray[ins.length];
+                    List<INDArray> scratch = new ArrayList<>();
+                    for (int j = 0; j < ins.length; j++) {
+                        int i = ins[j];
+                        if (!has[i]) {
+                            has[i] = true;
+                            first[j] = true;
+                            gflat[i] = grads.acquire(stored(i, b));
+                            grad[i] = shaped(gflat[i], stored(i, b));
+                            into[j] = grad[i];
+                        } else {
+                            INDArray s = grads.acquire(stored(i, b));
+                            scratch.add(s);
+                            into[j] = shaped(s, stored(i, b));
+                        }
+                    }
+                    bwd[k] = backwardOp(op, first, into);
+                    for (INDArray s : scratch) grads.release(s);
+                    grads.release(gflat[op.out()]);
+                }
+                total += grads.bytes;
+                planPool = null;
+            }
+            bytes = total;
+            inputNchw = Nd4j.create(dataType, logical(0, b), 'c');
+            inputGradNchw = training ? Nd4j.create(dataType, logical(0, b), 'c') : null;
+        }
+
+        private static long len(long[] s) {
+            long n = 1;
+            for (long x : s) n *= x;
+            return n;
+        }
+
+        private static int[] distinct(int[] a) {
+            return java.util.Arrays.stream(a).distinct().toArray();
+        }
+
+        public int batch() {
+            return b;
+        }
+
+        /** Off-heap bytes of this session's activation and gradient buffers. */
+        public long bufferBytes() {
+            return bytes;
+        }
+
+        // -- forward ops --
+
+        private int[] convArgs(int[] geo, boolean same) {
+            return new int[] {geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], geo[7], same ? 1 : 0, channelsLast ? 1 : 0, 0};
+        }
+
+        private Runnable exec(DynamicCustomOp op) {
+            return () -> Nd4j.exec(op);
+        }
+
+        private Runnable forwardOp(Op op) {
+            INDArray y = act[op.out()];
+            return switch (op) {
+                case Conv c -> {
+                    var f = DynamicCustomOp.builder("conv2d");
+                    if (c.b() != null) f.addInputs(act[c.in()], c.w(), c.b());
+                    else f.addInputs(act[c.in()], c.w());
+                    yield exec(f.addOutputs(y).addIntegerArguments(convArgs(c.geo(), c.same())).build());
+                }
+                case Depthwise d -> {
+                    var f = DynamicCustomOp.builder("depthwise_conv2d");
+                    if (d.b() != null) f.addInputs(act[d.in()], d.w(), d.b());
+                    else f.addInputs(act[d.in()], d.w());
+                    yield exec(f.addOutputs(y).addIntegerArguments(convArgs(d.geo(), d.same())).build());
+                }
+                case Pool p -> exec(DynamicCustomOp.builder(p.max() ? "maxpool2d" : "avgpool2d").addInputs(act[p.in()])
+                        .addOutputs(y).addIntegerArguments(poolArgs(p)).build());
+                case Unary u -> u.fn().equals("clip")
+                        ? exec(DynamicCustomOp.builder("clipbyvalue").addInputs(act[u.in()]).addOutputs(y)
+                                .addFloatingPointArguments(u.t()[0], u.t()[1]).build())
+                        : exec(DynamicCustomOp.builder(u.fn()).addInputs(act[u.in()]).addOutputs(y)
+                                .addFloatingPointArguments(boxed(u.t())).build());
+                case Binary bi -> {
+                    INDArray a = bi.a() >= 0 ? act[bi.a()] : storedConstant(bi.aConst(), y.rank());
+                    INDArray bb = bi.b() >= 0 ? act[bi.b()] : storedConstant(bi.bConst(), y.rank());
+                    yield exec(DynamicCustomOp.builder(bi.fn()).addInputs(a, bb).addOutputs(y).build());
+                }
+                case Concat c -> {
+                    INDArray[] xs = java.util.Arrays.stream(c.ins()).mapToObj(i -> act[i]).toArray(INDArray[]::new);
+                    yield exec(DynamicCustomOp.builder("concat").addInputs(xs).addOutputs(y)
+                            .addIntegerArguments(axis(c.axis(), y.rank())).build());
+                }
+                case Pad p -> {
+                    int r = y.rank();
+                    int[][] pads = new int[r][2];
+                    for (int d = 0; d < r; d++) {
+                        int s = axis(d, r);
+                        pads[s][0] = (int) p.pads()[d][0];
+                        pads[s][1] = (int) p.pads()[d][1];
+                    }
+                    yield exec(DynamicCustomOp.builder("pad").addInputs(act[p.in()], Nd4j.createFromArray(pads))
+                            .addOutputs(y).addIntegerArguments(0).addFloatingPointArguments(p.value()).build());
+                }
+                case Reduce r -> {
+                    INDArray x = act[r.in()];
+                    INDArray z = y.reshape('c', b, layerChannelsAt(r.in()));
+                    int[] dims = {axis(2, 4), axis(3, 4)};
+                    yield switch (r.fn()) {
+                        case "mean" -> () -> Nd4j.getExecutioner().exec(new Mean(x, z, dims));
+                        case "sum" -> () -> Nd4j.getExecutioner().exec(new Sum(x, null, z, false, dims));
+                        default -> () -> Nd4j.getExecutioner().exec(new Max(x, null, z, false, dims));
+                    };
+                }
+                case MatMul m -> {
+                    INDArray x = act[m.in()];
+                    yield () -> x.mmuli(m.w(), y);
+                }
+                case Reshape r -> {
+                    INDArray x = view(act[r.in()]);
+                    INDArray yl = view(y);
+                    long[] shape = yl.shape();
+                    yield () -> yl.assign(x.reshape('c', shape));
+                }
+                case Permute p -> {
+                    INDArray x = view(act[p.in()]);
+                    INDArray yl = view(y);
+                    yield () -> yl.assign(x.permute(p.perm()));
+                }
+                case Softmax s -> exec(DynamicCustomOp.builder("softmax").addInputs(act[s.in()]).addOutputs(y)
+                        .addIntegerArguments(axis(s.axis(), y.rank())).build());
+                case Identity i -> () -> { };
+            };
+        }
+
+        private int[] poolArgs(Pool p) {
+            int[] a = new int[p.iArgs().length];
+            for (int k = 0; k < a.length; k++) a[k] = (int) p.iArgs()[k];
+            a[10] = channelsLast ? 1 : 0;
+            return a;
+        }
+
+        // -- backward ops: into[j] receives the gradient of input j (its own buffer when first[j], else scratch that is
+        // then added in) --
+
+        private Runnable backwardOp(Op op, boolean[] first, INDArray[] into) {
+            INDArray g = grad[op.out()];
+            Runnable core = switch (op) {
+                case Conv c -> convBackward(c, g, into[0]);
+                case Depthwise d -> depthwiseBackward(d, g, into[0]);
+                case Pool p -> exec(DynamicCustomOp.builder(p.max() ? "maxpool2d_bp" : "avgpool2d_bp")
+                        .addInputs(act[p.in()], g).addOutputs(into[0]).addIntegerArguments(poolArgs(p)).build());
+                case Unary u -> {
+                    INDArray x = act[u.in()];
+                    INDArray t = into[0];
+                    double upper = u.fn().equals("relu6") && u.t()[0] == 0 ? 6
+                            : u.fn().equals("clip") && u.t()[0] == 0 && u.t()[1] > 0 ? u.t()[1] : Double.NaN;
+                    if (!Double.isNaN(upper)) {
+                        // ∂ = 1 where 0 < x < upper, i.e. where x·(upper − x) > 0: step(·) times g. Four element-wise
+                        // passes in the target buffer: 10 ms vs 103 ms for libnd4j's relu6_bp on a 16×112×112×96 map
+                        // here (NativeGraphBench); the sign of the product is exact in floating point.
+                        DynamicCustomOp times = DynamicCustomOp.builder("multiply").addInputs(t, x).addOutputs(t).build();
+                        DynamicCustomOp timesG = DynamicCustomOp.builder("multiply").addInputs(t, g).addOutputs(t).build();
+                        yield () -> {
+                            Nd4j.getExecutioner().exec(new ScalarReverseSubtraction(x, null, t, upper));
+                            Nd4j.exec(times);
+                            Nd4j.getExecutioner().exec(new Step(t, t, 0.0));
+                            Nd4j.exec(timesG);
+                        };
+                    }
+                    if (u.fn().equals("relu") && u.t()[0] == 0) {
+                        // ∂ = 1 where x > 0: step(x) times g (11 vs 30 ms for relu_bp on the map above)
+                        DynamicCustomOp timesG = DynamicCustomOp.builder("multiply").addInputs(t, g).addOutputs(t).build();
+                        yield () -> {
+                            Nd4j.getExecutioner().exec(new Step(x, t, 0.0));
+                            Nd4j.exec(timesG);
+                        };
+                    }
+                    if (u.fn().equals("clip")) {
+                        double lo = u.t()[0], hi = u.t()[1];
+                        // ∂clip/∂x = 1 strictly inside the bounds (SameDiff's convention at the bounds: 0)
+                        yield () -> t.assign(g.mul(x.gt(lo).castTo(dataType).muli(x.lt(hi).castTo(dataType))));
+                    }
+                    yield exec(DynamicCustomOp.builder(u.fn() + "_bp").addInputs(x, g).addOutputs(into[0])
+                            .addFloatingPointArguments(boxed(u.t())).build());
+                }
+                case Binary bi -> binaryBackward(bi, g, first, into);
+                case Concat c -> {
+                    int ax = axis(c.axis(), g.rank());
+                    List<Runnable> parts = new ArrayList<>();
+                    long offset = 0;
+                    for (int j = 0; j < c.ins().length; j++) {
+                        long n = act[c.ins()[j]].size(ax);
+                        INDArrayIndex[] idx = new INDArrayIndex[g.rank()];
+                        for (int d = 0; d < idx.length; d++) idx[d] = d == ax ? NDArrayIndex.interval(offset, offset + n) : NDArrayIndex.all();
+                        INDArray slice = g.get(idx);
+                        parts.add(contribute(into[j], slice));
+                        offset += n;
+                    }
+                    yield () -> parts.forEach(Runnable::run);
+                }
+                case Pad p -> {
+                    int r = g.rank();
+                    INDArrayIndex[] idx = new INDArrayIndex[r];
+                    long[] inShape = act[p.in()].shape();
+                    for (int d = 0; d < r; d++) {
+                        int s = axis(d, r);
+                        idx[s] = NDArrayIndex.interval(p.pads()[d][0], p.pads()[d][0] + inShape[s]);
+                    }
+                    yield contribute(into[0], g.get(idx));
+                }
+                case Reduce r -> {
+                    INDArray x = act[r.in()];
+                    INDArray gz = g.reshape('c', b, layerChannelsAt(r.in()));
+                    int[] dims = {axis(2, 4), axis(3, 4)};
+                    INDArray t = into[0];
+                    long hw = shapes.get(r.in())[2] * shapes.get(r.in())[3];
+                    yield switch (r.fn()) {
+                        case "mean" -> () -> Nd4j.getExecutioner().exec(new MeanBp(x, gz, t, false, dims));
+                        case "sum" -> () -> {
+                            Nd4j.getExecutioner().exec(new MeanBp(x, gz, t, false, dims));
+                            t.muli(hw);
+                        };
+                        default -> () -> Nd4j.getExecutioner().exec(new MaxBp(x, gz, t, false, dims));
+                    };
+                }
+                case MatMul m -> {
+                    INDArray wt = m.w().transpose().dup('c');
+                    INDArray t = into[0];
+                    yield () -> g.mmuli(wt, t);
+                }
+                case Reshape r -> {
+                    INDArray gl = view(g);
+                    INDArray tl = view(into[0]);
+                    long[] shape = tl.shape();
+                    yield () -> tl.assign(gl.reshape('c', shape));
+                }
+                case Permute p -> {
+                    int[] inv = new int[p.perm().length];
+                    for (int k = 0; k < inv.length; k++) inv[p.perm()[k]] = k;
+                    INDArray gl = view(g);
+                    INDArray tl = view(into[0]);
+                    yield () -> tl.assign(gl.permute(inv));
+                }
+                case Softmax s -> exec(DynamicCustomOp.builder("softmax_bp").addInputs(act[s.in()], g).addOutputs(into[0])
+                        .addIntegerArguments(axis(s.axis(), g.rank())).build());
+                case Identity i -> contribute(into[0], g);
+            };
+            // a gradient that is not the variable's first was written into scratch: add it in
+            List<Runnable> adds = new ArrayList<>();
+            int[] ins = op.ins();
+            for (int j = 0; j < ins.length; j++) {
+                if (!first[j]) {
+                    INDArray s = into[j];
+                    INDArray gi = grad[ins[j]];
+                    adds.add(() -> gi.addi(s));
+                }
+            }
+            if (adds.isEmpty()) return core;
+            return () -> {
+                core.run();
+                for (Runnable a : adds) a.run();
+            };
+        }
+
+        /** Writes a value into a gradient target (its own buffer or scratch: {@link #backwardOp} adds scratch in). */
+        private Runnable contribute(INDArray into, INDArray value) {
+            return () -> into.assign(value);
+        }
+
+        private Runnable binaryBackward(Binary bi, INDArray g, boolean[] first, INDArray[] into) {
+            List<Runnable> parts = new ArrayList<>();
+            int j = 0;
+            for (int side = 0; side < 2; side++) {
+                int v = side == 0 ? bi.a() : bi.b();
+                if (v < 0) continue;
+                INDArray t = into[j++];
+                INDArray other = side == 0 ? (bi.b() >= 0 ? act[bi.b()] : storedConstant(bi.bConst(), g.rank()))
+                        : (bi.a() >= 0 ? act[bi.a()] : storedConstant(bi.aConst(), g.rank()));
+                switch (bi.fn()) {
+                    case "add" -> parts.add(() -> t.assign(g));
+                    case "subtract" -> parts.add(side == 0 ? () -> t.assign(g) : () -> t.assign(g).negi());
+                    case "multiply" -> parts.add(exec(DynamicCustomOp.builder("multiply").addInputs(g, other).addOutputs(t).build()));
+                    case "divide" -> {
+                        if (side == 1) throw new IllegalStateException("division by an activation");
+                        parts.add(exec(DynamicCustomOp.builder("divide").addInputs(g, other).addOutputs(t).build()));
+                    }
+                    default -> throw new IllegalStateException(bi.fn());
+                }
+            }
+            return () -> parts.forEach(Runnable::run);
+        }
+
+        private Runnable convBackward(Conv c, INDArray g, INDArray t) {
+            int[] geo = c.geo();
+            if (flippedFits(geo, c.same())) {
+                // stride 1: a convolution of the output gradient with the kernel flipped and its channels swapped,
+                // padded by (k_eff − 1) − p (NativeChain measured deconv2d ~30× slower for this)
+                int effH = (geo[0] - 1) * geo[6];
+                int effW = (geo[1] - 1) * geo[7];
+                int[] bgeo = {geo[0], geo[1], 1, 1, effH - (c.same() ? effH / 2 : geo[4]), effW - (c.same() ? effW / 2 : geo[5]),
+                        geo[6], geo[7]};
+                return exec(DynamicCustomOp.builder("conv2d").addInputs(g, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'))
+                        .addOutputs(t).addIntegerArguments(convArgs(bgeo, false)).build());
+            }
+            Runnable r = zeroInserted(g, t, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'), geo, c.same(), "conv2d");
+            if (r != null) return r;
+            if (deconvMatches(c, g, t)) {
+                return exec(DynamicCustomOp.builder("deconv2d").addInputs(g, c.w()).addOutputs(t)
+                        .addIntegerArguments(convArgs(geo, c.same())).build());
+            }
+            INDArray gw = Nd4j.create(dataType, c.w().shape(), 'c');
+            var f = DynamicCustomOp.builder("conv2d_bp");
+            if (c.b() != null) {
+                f.addInputs(act[c.in()], c.w(), c.b(), g).addOutputs(t, gw, Nd4j.create(dataType, c.b().shape(), 'c'));
+            } else {
+                f.addInputs(act[c.in()], c.w(), g).addOutputs(t, gw);
+            }
+            return exec(f.addIntegerArguments(convArgs(geo, c.same())).build());
+        }
+
+        /**
+         * The input gradient of a strided (or any) convolution as a stride-1 VALID convolution, with the flipped kernel
+         * {@code wf}, of the output gradient spread over a zero grid: g[o] sits at (k_eff − p) + o·s, and the grid has
+         * the input's size plus k_eff. libnd4j's conv2d_bp / depthwise_conv2d_bp also compute the weight gradient and
+         * were the slowest ops of a MobileNetV2 step here (~120 ms per strided depthwise layer at batch 16).
+         * Null when the geometry does not fit (padding beyond the kernel).
+         */
+        private Runnable zeroInserted(INDArray g, INDArray t, INDArray wf, int[] geo, boolean same, String op) {
+            int hAx = axis(2, 4), wAx = axis(3, 4), cAx = axis(1, 4);
+            long[] z = zeroGrid(geo, same, t.size(hAx), t.size(wAx), g.size(hAx), g.size(wAx));
+            if (z == null) return null;
+            long beforeH = z[0], lh = z[1], beforeW = z[3], lw = z[4];
+            long hu = z[0] + z[1] + z[2], wu = z[3] + z[4] + z[5];
+            long ch = g.size(cAx);
+            long[] ushape = channelsLast ? new long[] {b, hu, wu, ch} : new long[] {b, ch, hu, wu};
+            INDArray uflat = planPool.acquire(ushape);
+            planPool.release(uflat); // only used inside this op's step
+            INDArray u = shaped(uflat, ushape);
+            INDArrayIndex[] idx = new INDArrayIndex[4];
+            for (int d = 0; d < 4; d++) idx[d] = NDArrayIndex.all();
+            idx[hAx] = NDArrayIndex.interval(beforeH, geo[2], beforeH + lh, false);
+            idx[wAx] = NDArrayIndex.interval(beforeW, geo[3], beforeW + lw, false);
+            INDArray grid = u.get(idx);
+            DynamicCustomOp conv = DynamicCustomOp.builder(op).addInputs(u, wf).addOutputs(t)
+                    .addIntegerArguments(convArgs(new int[] {geo[0], geo[1], 1, 1, 0, 0, geo[6], geo[7]}, false)).build();
+            return () -> {
+                u.assign(0); // the pooled buffer may hold another op's values
+                grid.assign(g);
+                Nd4j.exec(conv);
+            };
+        }
+
+        /** True when a transposed convolution of the output gradient has exactly the input's size. */
+        private boolean deconvMatches(Conv c, INDArray g, INDArray t) {
+            int[] geo = c.geo();
+            int hAx = axis(2, 4), wAx = axis(3, 4);
+            long oh = g.size(hAx), ow = g.size(wAx);
+            long h = c.same() ? oh * geo[2] : (oh - 1) * geo[2] + (long) (geo[0] - 1) * geo[6] + 1 - 2L * geo[4];
+            long w = c.same() ? ow * geo[3] : (ow - 1) * geo[3] + (long) (geo[1] - 1) * geo[7] + 1 - 2L * geo[5];
+            return h == t.size(hAx) && w == t.size(wAx);
+        }
+
+        private Runnable depthwiseBackward(Depthwise d, INDArray g, INDArray t) {
+            int[] geo = d.geo();
+            if (d.w().size(3) == 1 && flippedFits(geo, d.same())) {
+                // multiplier 1, stride 1: the input gradient is a depthwise convolution with the kernel flipped
+                int effH = (geo[0] - 1) * geo[6];
+                int effW = (geo[1] - 1) * geo[7];
+                int[] bgeo = {geo[0], geo[1], 1, 1, effH - (d.same() ? effH / 2 : geo[4]), effW - (d.same() ? effW / 2 : geo[5]),
+                        geo[6], geo[7]};
+                return exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(g, flipSpatial(d.w())).addOutputs(t)
+                        .addIntegerArguments(convArgs(bgeo, false)).build());
+            }
+            if (d.w().size(3) == 1) {
+                Runnable r = zeroInserted(g, t, flipSpatial(d.w()), geo, d.same(), "depthwise_conv2d");
+                if (r != null) return r;
+            }
+            INDArray gw = Nd4j.create(dataType, d.w().shape(), 'c');
+            var f = DynamicCustomOp.builder("depthwise_conv2d_bp");
+            if (d.b() != null) {
+                f.addInputs(act[d.in()], d.w(), d.b(), g).addOutputs(t, gw, Nd4j.create(dataType, d.b().shape(), 'c'));
+            } else {
+                f.addInputs(act[d.in()], d.w(), g).addOutputs(t, gw);
+            }
+            return exec(f.addIntegerArguments(convArgs(geo, d.same())).build());
+        }
+
+        // -- public API (NativeChain.Session-compatible where it can be) --
+
+        /** Forward from [b, c, h, w] (logical NCHW) to the layer; returns its NCHW view (valid until the next call). */
+        public INDArray forward(INDArray input) {
+            view(act[0]).assign(input);
+            run();
+            return view(act[target]);
+        }
+
+        /** Forward from row-major [b, c, h, w] floats to the layer map, as an NCHW view (valid until the next call). */
+        public INDArray forwardMap(float[] input) {
+            if (dataType == DataType.FLOAT) inputNchw.data().asNioFloat().put(0, input, 0, (int) inputNchw.length());
+            else inputNchw.assign(Nd4j.create(input, inputNchw.shape(), 'c'));
+            view(act[0]).assign(inputNchw);
+            run();
+            return view(act[target]);
+        }
+
+        private void run() {
+            for (Runnable f : fwd) f.run();
+        }
+
+        /** A kept (or the target) variable's values from the last forward pass, as an NCHW view. */
+        public INDArray variable(String name) {
+            int v = names.indexOf(name);
+            if (v < 0 || (v != target && lastUse[v] != Integer.MAX_VALUE)) {
+                throw new IllegalArgumentException(name + " was not kept by this compiled graph");
+            }
+            return view(act[v]);
+        }
+
+        /**
+         * One forward and (for training sessions) backward pass with every op timed, summed per op kind: where the
+         * time goes (for measurements; the last forward input is reused).
+         */
+        public String profile() {
+            Map<String, long[]> t = new java.util.TreeMap<>();
+            for (int k = 0; k < ops.size(); k++) {
+                long t0 = System.nanoTime();
+                fwd[k].run();
+                t.computeIfAbsent(kind(ops.get(k)) + " fwd", x -> new long[2])[0] += System.nanoTime() - t0;
+                t.get(kind(ops.get(k)) + " fwd")[1]++;
+            }
+            if (training) {
+                for (int k = ops.size() - 1; k >= 0; k--) {
+                    long t0 = System.nanoTime();
+                    bwd[k].run();
+                    t.computeIfAbsent(kind(ops.get(k)) + " bwd", x -> new long[2])[0] += System.nanoTime() - t0;
+                    t.get(kind(ops.get(k)) + " bwd")[1]++;
+                }
+            }
+            StringBuilder sb = new StringBuilder();
+            t.forEach((k, v) -> sb.append(String.format("%-24s %4d ops %8.1f ms%n", k, v[1], v[0] / 1e6)));
+            return sb.toString();
+        }
+
+        private static String kind(Op op) {
+            String n = op.getClass().getSimpleName();
+            if (op instanceof Unary u) return n + "(" + u.fn() + ")";
+            if (op instanceof Binary bi) return n + "(" + bi.fn() + ")";
+            if (op instanceof Conv c) return n + (c.geo()[0] == 1 && c.geo()[1] == 1 ? "1x1" : "") + (c.geo()[2] > 1 ? "/s" : "");
+            if (op instanceof Depthwise d) return n + (d.geo()[2] > 1 ? "/s" : "");
+            return n;
+        }
+
+        /**
+         * Back from ∂obj/∂layer (NCHW, the layer's shape) to ∂obj/∂input, returned as an NCHW array (reused by the next
+         * call). Reads the activations of the last forward call.
+         */
+        public INDArray backward(INDArray dLayer) {
+            if (!training) throw new IllegalStateException("an inference session has no backward pass");
+            view(grad[target]).assign(dLayer);
+            for (int k = ops.size() - 1; k >= 0; k--) bwd[k].run();
+            inputGradNchw.assign(view(grad[0]));
+            return inputGradNchw;
+        }
+
+        /** Forward to the layer's centre position: [b, C] row-major (reused), like {@link NativeChain.Session#forward}. */
+        public float[] forward(float[] input) {
+            INDArray map = forwardMap(input);
+            int c = layerChannels();
+            if (centre == null) centre = new float[b * c];
+            long[] s = map.shape();
+            INDArray at = s.length == 4 ? map.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(s[2] / 2),
+                    NDArrayIndex.point(s[3] / 2)) : map;
+            float[] v = at.dup('c').data().asFloat();
+            System.arraycopy(v, 0, centre, 0, b * c);
+            return centre;
+        }
+
+        public float[] centreGradBuffer() {
+            if (centreGrad == null) centreGrad = new float[b * layerChannels()];
+            return centreGrad;
+        }
+
+        /** Back from ∂obj/∂centre [b, C] to ∂obj/∂input, written into {@code inputGrad} (row-major [b, c, h, w]). */
+        public void backward(float[] dCentre, float[] inputGrad) {
+            long[] s = logical(target, b);
+            INDArray d = Nd4j.zeros(dataType, s);
+            int c = (int) s[1];
+            INDArray dc = Nd4j.create(java.util.Arrays.copyOf(dCentre, b * c), new long[] {b, c}, 'c').castTo(dataType);
+            if (s.length == 4) d.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(s[2] / 2), NDArrayIndex.point(s[3] / 2)).assign(dc);
+            else d.assign(dc);
+            INDArray gi = backward(d);
+            float[] v = dataType == DataType.FLOAT ? null : gi.castTo(DataType.FLOAT).data().asFloat();
+            if (v == null) gi.data().asNioFloat().get(0, inputGrad, 0, (int) gi.length());
+            else System.arraycopy(v, 0, inputGrad, 0, v.length);
+        }
+    }
+
+    /** W'[a, b, c, m] = W[kH−1−a, kW−1−b, c, m]. */
+    static INDArray flipSpatial(INDArray w) {
+        long kh = w.size(0), kw = w.size(1);
+        INDArray out = Nd4j.create(w.dataType(), w.shape(), 'c');
+        for (long a = 0; a < kh; a++) {
+            for (long bb = 0; bb < kw; bb++) {
+                out.get(NDArrayIndex.point(a), NDArrayIndex.point(bb), NDArrayIndex.all(), NDArrayIndex.all())
+                        .assign(w.get(NDArrayIndex.point(kh - 1 - a), NDArrayIndex.point(kw - 1 - bb), NDArrayIndex.all(), NDArrayIndex.all()));
+            }
+        }
+        return out;
+    }
+
+    private static Double[] boxed(double[] t) {
+        Double[] d = new Double[t.length];
+        for (int k = 0; k < t.length; k++) d[k] = t[k];
+        return d;
+    }
+
+    /** Names of the graph variables the schedule computes, in order (for messages and tests). */
+    public List<String> variables() {
+        return names;
+    }
+}
