@@ -259,8 +259,10 @@ public final class Collector {
     static final class NativeForward {
         /** Images per native pass: at 256 the demo's maps outgrow the caches here and throughput halves. */
         static final int CHUNK = 128;
-        /** Activation buffers of a graph session stay below this (224-px ImageNet nets: a few dozen images). */
-        static final long GRAPH_BUFFER_BYTES = 768L << 20;
+        /** Activation buffers of a forward-only graph session: half the batch memory budget (default 768 MB). */
+        static long graphBufferBytes() {
+            return org.atlas4j.model.MemoryBudget.budgetBytes() / 2;
+        }
         private final NativeChain chain;
         private final NativeGraph dag;
         private final NetGraph tail;
@@ -275,7 +277,7 @@ public final class Collector {
             this.tail = tail;
             this.head = tail != null ? GapDenseHead.of(tail) : null;
             this.chunk = chain != null ? CHUNK
-                    : (int) Math.max(1, Math.min(CHUNK, GRAPH_BUFFER_BYTES / Math.max(1, dag.inferenceSession(1).bufferBytes())));
+                    : (int) Math.max(1, Math.min(CHUNK, graphBufferBytes() / Math.max(1, dag.inferenceSession(1).bufferBytes())));
         }
 
         /**

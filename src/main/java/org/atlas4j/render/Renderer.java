@@ -286,15 +286,20 @@ public final class Renderer {
             return e;
         }
 
-        /** Off-heap bytes a native-graph training session may hold: 224-px ImageNet nets stay under ~3 GB of RSS. */
-        static final long DAG_BUFFER_BYTES = 1200L << 20;
+        /**
+         * Off-heap bytes a native-graph training session may hold: 4/5 of the one batch memory budget
+         * (ATLAS_BATCH_MEMORY_MB, default 1.5 GB → 1.2 GB), so one setting bounds every stage.
+         */
+        static long dagBufferBytes() {
+            return org.atlas4j.model.MemoryBudget.budgetBytes() * 4 / 5;
+        }
 
         /**
-         * The objective through the native graph, in chunks of icons whose session fits {@link #DAG_BUFFER_BYTES}
+         * The objective through the native graph, in chunks of icons whose session fits {@link #dagBufferBytes()}
          * (icons are independent: the same values and gradients as one pass, at a bounded memory).
          */
         Objective dagObjective(int b, float[] dirWhitened, float[] dirRaw) {
-            return dagObjective(b, dirWhitened, dirRaw, DAG_BUFFER_BYTES);
+            return dagObjective(b, dirWhitened, dirRaw, dagBufferBytes());
         }
 
         Objective dagObjective(int b, float[] dirWhitened, float[] dirRaw, long budget) {
