@@ -298,7 +298,13 @@ public final class Collector {
             NativeChain chain = NativeChain.compile(graph, layer, data.channels(), data.height(), data.width(), false).chain();
             if (chain != null && chain.matches(mapShape)) return new NativeForward(chain, null, tail);
             NativeGraph dag = NativeGraph.compile(graph, layer, data.channels(), data.height(), data.width()).engine();
-            return dag != null && dag.matches(mapShape) ? new NativeForward(null, dag, tail) : null;
+            if (dag != null && !dag.matches(mapShape)) dag = null;
+            if (dag != null && GapDenseHead.of(tail) != null) return new NativeForward(null, dag, tail);
+            // a deep tail (ResNet's layer4, Inception's later blocks) costs more on SameDiff than the whole net natively
+            NativeGraph whole = NativeGraph.compileVariables(graph, graph.output(), List.of(graph.layer(layer).variable()),
+                    data.channels(), data.height(), data.width()).engine();
+            if (whole != null) return new NativeForward(null, whole, null);
+            return dag != null ? new NativeForward(null, dag, tail) : null;
         }
 
         String headName() {
