@@ -91,6 +91,16 @@ public final class PatchTest {
      */
     public static Report run(NetGraph graph, ImageDataset data, int[] imagesA, int classB, float[] icon, int iconSize,
             float[] realB, double[] sizes, long seed, String from, String to) {
+        return run(graph, data, imagesA, classB, icon, iconSize, realB, sizes, seed, from, to,
+                org.atlas4j.data.ModelInput.unit(data.channels()));
+    }
+
+    /**
+     * @param icon the icon in the model's input space (as the images are)
+     * @param input how displayed values become model inputs: the noise control is uniform in displayed values
+     */
+    public static Report run(NetGraph graph, ImageDataset data, int[] imagesA, int classB, float[] icon, int iconSize,
+            float[] realB, double[] sizes, long seed, String from, String to, org.atlas4j.data.ModelInput input) {
         int ch = data.channels();
         int h = data.height();
         int w = data.width();
@@ -109,8 +119,10 @@ public final class PatchTest {
             for (double size : sizes) {
                 int s = side(size, w);
                 float[] iconPatch = resize(icon, ch, iconSize, iconSize, s);
-                float[] noise = new float[ch * s * s];
-                for (int k = 0; k < noise.length; k++) noise[k] = rng.nextFloat();
+                float[] noiseUnit = new float[ch * s * s];
+                for (int k = 0; k < noiseUnit.length; k++) noiseUnit[k] = rng.nextFloat();
+                float[] noise = new float[noiseUnit.length];
+                input.toModel(noiseUnit, noise, 1, s * s);
                 float[] real = resize(realB, ch, h, w, s); // the whole B image shrunk to the patch: same scale as the icon
                 for (Corner c : Corner.values()) {
                     int[] o = origin(c, s, h, w);

@@ -46,13 +46,21 @@ public final class Fidelity {
      */
     public static Result measure(NetGraph graph, String layer, List<Path> tiles, float[] cellVectors, int k,
             float[] secondMoment, Renderer.Options o, float[] activations, int[][] members) throws IOException {
+        return measure(graph, layer, tiles, cellVectors, k, secondMoment, o, activations, members,
+                org.atlas4j.data.ModelInput.unit(graph.inputShape()[0]));
+    }
+
+    /** @param input how the tiles' displayed values become model inputs (as the renderer fed them) */
+    public static Result measure(NetGraph graph, String layer, List<Path> tiles, float[] cellVectors, int k,
+            float[] secondMoment, Renderer.Options o, float[] activations, int[][] members,
+            org.atlas4j.data.ModelInput input) throws IOException {
         NetGraph.LayerShape shape = graph.spatialLayer(layer);
         int d = (int) shape.shape()[0];
         double[][] s = o.whiten() && secondMoment != null ? Renderer.whitening(secondMoment, d) : null;
         float[][] dirs = Renderer.directions(cellVectors, k, d, s);
         float[] raw = dirs[0];
         float[] wh = dirs[1];
-        float[] centre = centreActivations(graph, shape.node().variable(), tiles, graph.inputShape()[0]);
+        float[] centre = centreActivations(graph, shape.node().variable(), tiles, graph.inputShape()[0], input);
         List<IconScore> scores = new ArrayList<>();
         int top1 = 0;
         int top5 = 0;
@@ -110,7 +118,8 @@ public final class Fidelity {
     }
 
     /** Centre activation vectors (K×D) of the tiles, read back from their PNG files. */
-    static float[] centreActivations(NetGraph graph, String variable, List<Path> tiles, int channels) throws IOException {
+    static float[] centreActivations(NetGraph graph, String variable, List<Path> tiles, int channels,
+            org.atlas4j.data.ModelInput input) throws IOException {
         List<float[]> out = new ArrayList<>();
         int batch = 128;
         for (int s = 0; s < tiles.size(); s += batch) {
@@ -136,7 +145,9 @@ public final class Fidelity {
                     }
                 }
             }
-            INDArray act = graph.forward(Nd4j.create(x, new long[] {b, channels, h, w}, 'c'), variable).get(variable);
+            float[] xm = new float[x.length];
+            input.toModel(x, xm, b, h * w);
+            INDArray act = graph.forward(Nd4j.create(xm, new long[] {b, channels, h, w}, 'c'), variable).get(variable);
             long[] sh = act.shape();
             int cy = (int) sh[2] / 2;
             int cx = (int) sh[3] / 2;

@@ -124,6 +124,15 @@ public final class Renderer {
 
     public static Result run(NetGraph graph, float[] cellVectors, int numCells, float[] secondMoment, Options o, Path dir)
             throws IOException {
+        return run(graph, cellVectors, numCells, secondMoment, o, dir, org.atlas4j.data.ModelInput.unit(graph.inputShape()[0]));
+    }
+
+    /**
+     * @param input how displayed icon values in [0,1] become the model's inputs (its pixel scaling and channel order):
+     *     icons are optimised and saved as pictures, the network sees them as it sees its data
+     */
+    public static Result run(NetGraph graph, float[] cellVectors, int numCells, float[] secondMoment, Options o, Path dir,
+            org.atlas4j.data.ModelInput input) throws IOException {
         NetGraph.LayerShape shape = graph.spatialLayer(o.layer());
         int d = (int) shape.shape()[0];
         int[] in = graph.inputShape();
@@ -138,6 +147,8 @@ public final class Renderer {
         long[] mapShape = graph.forward(probe, shape.node().variable()).get(shape.node().variable()).shape();
         INDArray mask = DirectionObjective.centreMask((int) mapShape[2], (int) mapShape[3], DataType.FLOAT);
         Engine engine = Engine.choose(graph, o, channels, height, width, mapShape);
+        if (!input.isIdentity()) Progress.info("render: icons are pictures (values in [0,1]); the network sees them "
+                + "scaled as its data (" + input.describe() + ")");
         FourierImage fourier = new FourierImage(height, width);
         RandomAffine.Options tOpts = o.transforms() ? RandomAffine.Options.forIconSize(Math.min(height, width))
                 : RandomAffine.Options.none();
@@ -166,7 +177,7 @@ public final class Renderer {
                 long tb = System.nanoTime();
                 float[] raw = Arrays.copyOfRange(dirs[0], start * d, (start + b) * d);
                 float[] wh = Arrays.copyOfRange(dirs[1], start * d, (start + b) * d);
-                Objective objective = engine.objective(b, wh, raw, mask);
+                Objective objective = inModelSpace(engine.objective(b, wh, raw, mask), input, b, height * width);
                 int plane = channels * height * width;
                 float[] bestPx = new float[b * plane];
                 double[] best = new double[b];
@@ -215,6 +226,26 @@ public final class Renderer {
         Progress.info(String.format(Locale.ROOT, "render: objective %.4f → %.4f (mean over %d icons); %d of %d improved",
                 mi, mf, numCells, improved, numCells));
         return r;
+    }
+
+    /** The objective of displayed values: mapped to the model's inputs, gradients mapped back (chain rule). */
+    static Objective inModelSpace(Objective inner, org.atlas4j.data.ModelInput input, int b, int area) {
+        if (input.isIdentity()) return inner;
+        int n = b * input.channels() * area;
+        float[] x = new float[n];
+        float[] g = new float[n];
+        return new Objective() {
+            public double[] values(float[] unit) {
+                input.toModel(unit, x, b, area);
+                return inner.values(x);
+            }
+
+            public void gradient(float[] unit, float[] grad) {
+                input.toModel(unit, x, b, area);
+                inner.gradient(x, g);
+                input.gradientToUnit(g, grad, b, area);
+            }
+        };
     }
 
     static void writeTile(float[] px, int i, int channels, int h, int w, Path file) {

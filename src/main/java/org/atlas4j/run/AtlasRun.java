@@ -277,11 +277,16 @@ public final class AtlasRun {
         org.atlas4j.io.AtomicFiles.writeString(rd.resolve("pending-stamp.json"), st);
         Npy.NpyArray vectors = Npy.read(stageDir("grid").resolve(Gridder.CELL_VECTORS));
         Npy.NpyArray moment = Npy.read(stageDir("collect").resolve(Collector.SECOND_MOMENT));
-        var res = Renderer.run(model().graph(), vectors.data(), vectors.rows(), moment.data(), o, rd);
+        var res = Renderer.run(model().graph(), vectors.data(), vectors.rows(), moment.data(), o, rd, modelInput());
         writeStamp("render", st);
         recordStage("render", res.seconds(), Map.of("icons", res.cells(), "iconStepsPerSecond", res.iconStepsPerSecond(),
                 "meanInitialObjective", res.meanInitialObjective(), "meanFinalObjective", res.meanFinalObjective()));
         fidelity();
+    }
+
+    /** How displayed icon values become the model's inputs: the card's pixel scaling and channel order, as collect used. */
+    org.atlas4j.data.ModelInput modelInput() {
+        return org.atlas4j.data.ModelInput.of(model().preprocess(null, cfg.data.resize, java.awt.Color.BLACK));
     }
 
     /** Feeds the rendered icons back through the model: see {@link Fidelity}. Writes render/fidelity.json. */
@@ -297,7 +302,7 @@ public final class AtlasRun {
         for (var c : rr.results()) tiles.add(stageDir("render").resolve(c.tile()));
         int[][] members = grid.cells().stream().map(Gridder.Cell::members).toArray(int[][]::new);
         var f = Fidelity.measure(model().graph(), rr.options().layer(), tiles, vectors.data(), vectors.rows(), moment.data(),
-                rr.options(), acts.data(), members);
+                rr.options(), acts.data(), members, modelInput());
         Fidelity.write(stageDir("render"), f);
         double secs = (System.nanoTime() - t0) / 1e9;
         Progress.info(f.summary() + "; " + Progress.format(secs));
@@ -671,13 +676,15 @@ public final class AtlasRun {
         java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(iconFile.toFile());
         if (img == null || img.getWidth() != img.getHeight()) throw new UserError("icon " + iconFile + " is not a square image");
         int ch = all.channels();
-        float[] iconPx = org.atlas4j.patch.PatchTest.readImage(img, ch);
+        float[] iconUnit = org.atlas4j.patch.PatchTest.readImage(img, ch);
+        float[] iconPx = new float[iconUnit.length]; // the icon as the model sees it, like the images it is pasted on
+        modelInput().toModel(iconUnit, iconPx, 1, img.getWidth() * img.getHeight());
         float[] b = new float[all.imageLength()];
         all.copyImage(realB, b, 0);
         String fn = ia < names.size() ? names.get(ia) : from;
         String tn = ib < names.size() ? names.get(ib) : to;
         var report = org.atlas4j.patch.PatchTest.run(model().graph(), all, a.stream().mapToInt(Integer::intValue).toArray(),
-                ib, iconPx, img.getWidth(), b, sizes, cfg.seed, fn, tn);
+                ib, iconPx, img.getWidth(), b, sizes, cfg.seed, fn, tn, modelInput());
         Path out = dir.resolve("patch-" + slug(fn) + "-to-" + slug(tn));
         Files.createDirectories(out);
         org.atlas4j.patch.PatchTest.write(report, sizes, out);
