@@ -281,7 +281,7 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         try {
             if (!sampling.crops().cropping()) {
                 int[] r = ImageFiles.resizedSize(widths[f], heights[f], pre.width(), pre.height(), pre.resize());
-                int step = ImageFiles.subsampling(widths[f], heights[f], r[0], r[1]);
+                int step = ImageFiles.subsampling(widths[f], heights[f], widths[f], heights[f], r[0], r[1], pre.filter());
                 out[0] = new float[imageLength()];
                 ImageFiles.toInput(ImageFiles.read(files.get(f), step, sampling.maxPixels()), pre, out[0], 0);
             } else {
@@ -290,7 +290,8 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
                 for (int i = 0; i < n; i++) {
                     boxes[i] = box(f * perFile + k0 + i);
                     // the crop that needs the most resolution decides how much the file may be subsampled
-                    step = Math.min(step, ImageFiles.subsampling(boxes[i].w(), boxes[i].h(), pre.width(), pre.height()));
+                    step = Math.min(step, ImageFiles.subsampling(widths[f], heights[f], boxes[i].w(), boxes[i].h(), pre.width(),
+                            pre.height(), pre.filter()));
                 }
                 var img = ImageFiles.read(files.get(f), step, sampling.maxPixels());
                 for (int i = 0; i < n; i++) {
