@@ -77,7 +77,8 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         this.unitsPerFile = (perFile + CROPS_PER_UNIT - 1) / CROPS_PER_UNIT;
         this.skipped = List.copyOf(skipped);
         int window = (int) Math.max(8, Math.min(256, WINDOW_BYTES / (4L * pre.channels() * pre.height() * pre.width())));
-        int threads = Math.min(2, Math.max(1, Runtime.getRuntime().availableProcessors() - 1));
+        // two decoders: a batch's first images wait for them, and later ones are decoded while the model runs
+        int threads = Math.min(2, Runtime.getRuntime().availableProcessors());
         this.ahead = new DecodeAhead(files.size() * unitsPerFile, this::unitSize, this::decodeUnit, window, threads);
     }
 
