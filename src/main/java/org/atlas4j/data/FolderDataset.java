@@ -151,6 +151,10 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
             throw new UserError("no readable images in " + root + (skipped.isEmpty() ? "" : " (" + skipped.size()
                     + " files skipped, e.g. " + skipped.get(0).file() + ": " + skipped.get(0).reason() + ")"));
         }
+        if ((long) ok.size() * Math.max(1, sampling.crops().perImage()) > Integer.MAX_VALUE) {
+            throw new UserError(ok.size() + " images × " + sampling.crops().perImage() + " crops is over 2^31 samples; lower "
+                    + "--crops-per-image or use --limit");
+        }
         for (int c = 0; c < names.size(); c++) {
             if (perClass[c] == 0) {
                 throw new UserError("class '" + names.get(c) + "' has no readable images in " + root
@@ -199,16 +203,6 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
             labels.add(names.indexOf(r[1]));
         }
         return names;
-    }
-
-    /** Null when a Java image reader accepts the file's header (and it is within the default pixel cap), else why not. */
-    static String headerProblem(Path f) {
-        try {
-            ImageFiles.size(f, ImageFiles.DEFAULT_MAX_PIXELS);
-            return null;
-        } catch (ImageFiles.UnreadableImageException e) {
-            return e.getMessage();
-        }
     }
 
     @Override public int size() { return files.size() * perFile; }
