@@ -25,6 +25,8 @@ final class DecodeAhead implements AutoCloseable {
     /** Scheduled units (ascending), each with its decode. */
     private final TreeMap<Integer, Future<float[][]>> ahead = new TreeMap<>();
     private int lastUnit = -2;
+    /** Time the reader spent waiting for decodes (the part of decoding that did not overlap the model). */
+    private volatile long waitedNanos;
 
     /**
      * @param samplesIn samples a unit yields
@@ -74,6 +76,7 @@ final class DecodeAhead implements AutoCloseable {
             }
             lastUnit = unit;
         }
+        long t0 = System.nanoTime();
         try {
             return f.get();
         } catch (InterruptedException e) {
@@ -81,7 +84,14 @@ final class DecodeAhead implements AutoCloseable {
             throw new IllegalStateException("interrupted while decoding images", e);
         } catch (ExecutionException e) {
             throw new IllegalStateException("decoding failed: " + e.getCause(), e.getCause());
+        } finally {
+            waitedNanos += System.nanoTime() - t0;
         }
+    }
+
+    /** Seconds the reader waited for decodes so far. */
+    double waitedSeconds() {
+        return waitedNanos / 1e9;
     }
 
     /** Units scheduled or held (for tests of the bound). */

@@ -229,6 +229,9 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         }
     }
 
+    /** Seconds the reader waited for background decodes: decoding that did not overlap the model's work. */
+    public double decodeWaitSeconds() { return ahead.waitedSeconds(); }
+
     /** The file sample {@code index} comes from. */
     public Path file(int index) { return files.get(index / perFile); }
 

@@ -242,8 +242,11 @@ public final class AtlasRun {
             // unreadable files are counted and listed, never silently lost
             info.put("skippedFiles", fd.skipped());
             info.put("failedToDecode", fd.failed());
+            info.put("decodeWaitSeconds", fd.decodeWaitSeconds());
             Json.write(stageDir("collect").resolve("skipped-files.json"), Map.of("skipped", fd.skipped(), "failedToDecode",
                     fd.failed()));
+            Progress.info(String.format(Locale.ROOT, "collect: waited %.1f s of %.1f s for image decoding (the rest overlapped "
+                    + "the model)", fd.decodeWaitSeconds(), r.seconds()));
             if (!fd.skipped().isEmpty() || !fd.failed().isEmpty()) {
                 Progress.info(String.format(Locale.ROOT, "collect: %d files skipped (unreadable), %d failed to decode (used "
                         + "as black images); list in %s", fd.skipped().size(), fd.failed().size(),
