@@ -62,6 +62,8 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
     private final List<Skipped> skipped;
     private final Map<String, Skipped> failed = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
     private final DecodeAhead ahead;
+    /** The previous index read, to tell sequential reads (collect) from random ones (the viewer). */
+    private volatile int lastIndex = -1;
 
     private FolderDataset(Path root, List<Path> files, int[] widths, int[] heights, int[] labels, List<String> classNames,
             ImageFiles.Preprocess pre, Sampling sampling, List<Skipped> skipped) {
@@ -260,8 +262,15 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
     public void copyImage(int index, float[] dst, int offset) {
         int f = index / perFile;
         int k = index % perFile;
-        float[][] unit = ahead.get(f * unitsPerFile + k / CROPS_PER_UNIT);
-        float[] img = unit[k % CROPS_PER_UNIT];
+        float[] img;
+        int last = lastIndex;
+        lastIndex = index;
+        if (perFile > 1 && index != last + 1 && index != last && !(last == -1 && index == 0)) {
+            // random access (the viewer picking examples): decode just this crop, not the 16 of its unit
+            img = decode(f, k, 1)[0];
+        } else {
+            img = ahead.get(f * unitsPerFile + k / CROPS_PER_UNIT)[k % CROPS_PER_UNIT];
+        }
         System.arraycopy(img, 0, dst, offset, img.length);
     }
 
@@ -270,11 +279,30 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         return Math.min(CROPS_PER_UNIT, perFile - k0);
     }
 
-    /** Decodes the file once for the unit's samples; a failure becomes black samples and one entry in failed(). */
+    /**
+     * The subsampling of the file for a unit's crops: the crop needing the most resolution decides. A crop read alone
+     * (random access) uses its unit's step too, so its pixels do not depend on the order of reads.
+     */
+    private int unitStep(int f, int unitInFile) {
+        int step = Integer.MAX_VALUE;
+        int k0 = unitInFile * CROPS_PER_UNIT;
+        for (int k = k0; k < Math.min(perFile, k0 + CROPS_PER_UNIT); k++) {
+            RandomCrops.Box b = box(f * perFile + k);
+            step = Math.min(step, ImageFiles.subsampling(widths[f], heights[f], b.w(), b.h(), pre.width(), pre.height(),
+                    pre.filter()));
+        }
+        return step;
+    }
+
     private float[][] decodeUnit(int unit) {
-        int f = unit / unitsPerFile;
-        int k0 = (unit % unitsPerFile) * CROPS_PER_UNIT;
-        int n = unitSize(unit);
+        return decode(unit / unitsPerFile, (unit % unitsPerFile) * CROPS_PER_UNIT, unitSize(unit));
+    }
+
+    /**
+     * Decodes file f once for its samples k0 .. k0+n-1 (crops, or the whole image); a failure becomes black samples
+     * and one entry in failed().
+     */
+    private float[][] decode(int f, int k0, int n) {
         float[][] out = new float[n][];
         try {
             if (!sampling.crops().cropping()) {
@@ -284,13 +312,8 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
                 ImageFiles.toInput(ImageFiles.read(files.get(f), step, sampling.maxPixels()), pre, out[0], 0);
             } else {
                 RandomCrops.Box[] boxes = new RandomCrops.Box[n];
-                int step = Integer.MAX_VALUE;
-                for (int i = 0; i < n; i++) {
-                    boxes[i] = box(f * perFile + k0 + i);
-                    // the crop that needs the most resolution decides how much the file may be subsampled
-                    step = Math.min(step, ImageFiles.subsampling(widths[f], heights[f], boxes[i].w(), boxes[i].h(), pre.width(),
-                            pre.height(), pre.filter()));
-                }
+                for (int i = 0; i < n; i++) boxes[i] = box(f * perFile + k0 + i);
+                int step = unitStep(f, k0 / CROPS_PER_UNIT);
                 var img = ImageFiles.read(files.get(f), step, sampling.maxPixels());
                 for (int i = 0; i < n; i++) {
                     out[i] = new float[imageLength()];
