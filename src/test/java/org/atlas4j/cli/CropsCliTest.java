@@ -74,6 +74,25 @@ class CropsCliTest {
     }
 
     @Test
+    void theRunConfigCarriesTheCropSettingsAndFlagsOverrideThem() throws Exception {
+        Path yaml = dir.resolve("run.yaml");
+        Files.writeString(yaml, "data:\n  type: folder\n  images: photos\n  cropsPerImage: 40\n  cropScale: [0.2, 0.9]\n"
+                + "  maxImageMegapixels: 50\n");
+        var c = org.atlas4j.run.RunConfig.load(yaml);
+        assertEquals(40, c.data.cropsPerImage);
+        assertArrayEquals(new double[] {0.2, 0.9}, c.data.cropScale);
+        assertEquals(50, c.data.maxImageMegapixels);
+        RunOptions o = new RunOptions();
+        o.config = yaml;
+        o.cropsPerImage = 7;
+        o.cropScale = new double[] {0.5, 1};
+        var r = o.resolve();
+        assertEquals(7, r.data.cropsPerImage);
+        assertArrayEquals(new double[] {0.5, 1}, r.data.cropScale);
+        assertEquals(0, new org.atlas4j.run.RunConfig().data.cropsPerImage, "whole images by default");
+    }
+
+    @Test
     void badCropOptionsAreCleanErrors() {
         CliErrorsTest.assumeDemoModel();
         CliErrorsTest.assertCleanFailure(CliErrorsTest.atlas("collect", "--model", CliErrorsTest.DEMO_MODEL.toString(),
