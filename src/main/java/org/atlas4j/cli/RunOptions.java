@@ -45,6 +45,16 @@ final class RunOptions {
     @Option(names = "--limit", description = "Use only the first N images")
     Integer limit;
 
+    @Option(names = "--crops-per-image", description = "Folder images: K seeded random crops per file (RandomResizedCrop-style, "
+            + "aspect 3/4–4/3) instead of the whole image, e.g. 40 to make 2,400 samples of 60 photos (default 0: whole images)")
+    Integer cropsPerImage;
+
+    @Option(names = "--crop-scale", split = ",", description = "Area fraction range of the random crops: min,max (default 0.08,1)")
+    double[] cropScale;
+
+    @Option(names = "--max-image-megapixels", description = "Skip image files declaring more pixels than this (default 100)")
+    Double maxImageMegapixels;
+
     @Option(names = "--attribution", description = "Collect each sample's attribution to every class (a·∂logit/∂a)")
     boolean attribution;
 
@@ -107,6 +117,14 @@ final class RunOptions {
             c.data.labels = labels;
         }
         if (limit != null) c.data.limit = limit;
+        if (cropsPerImage != null) c.data.cropsPerImage = cropsPerImage;
+        if (cropScale != null) {
+            if (cropScale.length != 2) {
+                throw new org.atlas4j.util.UserError("--crop-scale needs two numbers min,max (e.g. 0.08,1), got " + cropScale.length);
+            }
+            c.data.cropScale = cropScale;
+        }
+        if (maxImageMegapixels != null) c.data.maxImageMegapixels = maxImageMegapixels;
         if (attribution) c.collect.attribution = true;
         if (method != null) c.reduce.method = method;
         if (neighbors != null) c.reduce.neighbors = neighbors;

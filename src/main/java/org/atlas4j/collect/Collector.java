@@ -55,6 +55,16 @@ public final class Collector {
     private Collector() {
     }
 
+    /** Provenance columns of samples.csv for image-file datasets: the file (relative to the image folder) and the box shown. */
+    public static final String SOURCE_COLUMNS = "file,crop_x,crop_y,crop_w,crop_h";
+
+    /** The file quoted as CSV when it needs it (commas, quotes), then the box in the file's full-resolution pixels. */
+    static String sourceColumns(ImageDataset.Source s) {
+        String f = s.file();
+        if (f.contains(",") || f.contains("\"") || f.contains("\n")) f = "\"" + f.replace("\"", "\"\"") + "\"";
+        return f + "," + s.x() + "," + s.y() + "," + s.w() + "," + s.h();
+    }
+
     /** The sampled position of image {@code i}: a pure function of (seed, i), so any subset reproduces it. */
     public static int[] position(long seed, int i, int h, int w, boolean excludeEdges) {
         SplittableRandom r = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (i + 1L)));
@@ -86,7 +96,11 @@ public final class Collector {
         final Path csvTmp;
         final BufferedWriter csv;
 
-        Sink(NetGraph graph, String layer, Path dir, int n, Options o) throws IOException {
+        /** samples.csv also names each sample's file and the box of it shown (image-file datasets only). */
+        final boolean sources;
+
+        Sink(NetGraph graph, String layer, Path dir, int n, Options o, boolean sources) throws IOException {
+            this.sources = sources;
             NetGraph.LayerShape shape = graph.spatialLayer(layer);
             this.layer = layer;
             this.variable = shape.node().variable();
@@ -111,7 +125,7 @@ public final class Collector {
             this.attr = o.attribution() ? Npy.Writer.open(dir.resolve(ATTRIBUTION), n, k) : null;
             this.csvTmp = dir.resolve("." + SAMPLES + ".tmp");
             this.csv = java.nio.file.Files.newBufferedWriter(csvTmp, StandardCharsets.UTF_8);
-            csv.append("index,label,predicted,probability,y,x\n");
+            csv.append("index,label,predicted,probability,y,x" + (sources ? "," + SOURCE_COLUMNS : "") + "\n");
         }
 
         @Override
@@ -138,7 +152,7 @@ public final class Collector {
         List<Sink> sinks = new ArrayList<>();
         String engine;
         try (Progress p = Progress.start("collect " + String.join(",", layers), n, "img")) {
-            for (int l = 0; l < layers.size(); l++) sinks.add(new Sink(graph, layers.get(l), dirs.get(l), n, o));
+            for (int l = 0; l < layers.size(); l++) sinks.add(new Sink(graph, layers.get(l), dirs.get(l), n, o, data.source(0) != null));
             String[] vars = new String[sinks.size() + 1];
             for (int l = 0; l < sinks.size(); l++) vars[l] = sinks.get(l).variable;
             vars[sinks.size()] = outVar;
@@ -182,7 +196,8 @@ public final class Collector {
                         for (int c = 0; c < k.d; c++) k.block[i * k.d + c] = fm.get((int) (base + c * st[1]));
                         int pr = pred.getInt(i);
                         k.csv.write(idx + "," + data.label(idx) + "," + pr + ","
-                                + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1] + "\n");
+                                + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1]
+                                + (k.sources ? "," + sourceColumns(data.source(idx)) : "") + "\n");
                     }
                     accumulateSecondMoment(k.moment, k.block, b, k.d);
                     k.acts.writeRows(k.block, b);

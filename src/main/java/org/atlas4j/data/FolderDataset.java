@@ -7,63 +7,91 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
 
 import org.atlas4j.util.Progress;
 import org.atlas4j.util.UserError;
 
 /**
  * Image files as a dataset: a folder tree with one sub-folder per class (ImageNet/Keras style), a flat folder with a
- * labels CSV ({@code file,label} per line, label a name or index), or a flat folder without labels. Files whose header
- * no Java image reader accepts are skipped, counted and listed at open; a file that fails later, when its pixels are
- * decoded, becomes a black image and is listed in {@link #failed()}. Images are decoded on background threads ahead
- * of the reader (bounded window), so inference does not wait on disk.
+ * labels CSV ({@code file,label} per line, label a name or index), or a flat folder without labels. Each file is one
+ * sample (fitted to the model's size), or with {@link RandomCrops.Options#perImage()} = K, K seeded random crops
+ * (samples {@code f·K .. f·K+K-1} come from file f). Files whose header no Java image reader accepts, or that declare
+ * more pixels than the cap, are skipped, counted and listed at open; a file that fails later, when its pixels are
+ * decoded, becomes black samples and is listed in {@link #failed()}. Big images are decoded with subsampling down to
+ * twice the resolution the model (or the crop) needs. Decoding runs on 1–2 background threads a bounded window ahead
+ * of the reader ({@link DecodeAhead}), each file decoded once per unit of up to {@value #CROPS_PER_UNIT} of its crops.
  */
 public final class FolderDataset implements ImageDataset, AutoCloseable {
     /** A file left out, with the reason. */
     public record Skipped(String file, String reason) {
     }
 
-    private static final int WINDOW = 256;
+    /**
+     * How files become samples.
+     *
+     * @param crops whole images (perImage 0) or K random crops per file
+     * @param seed the crops' seed (the run's --seed)
+     * @param maxPixels files declaring more pixels (width × height) are skipped
+     */
+    public record Sampling(RandomCrops.Options crops, long seed, long maxPixels) {
+        public static final Sampling WHOLE = new Sampling(RandomCrops.Options.NONE, 0, ImageFiles.DEFAULT_MAX_PIXELS);
+
+        public Sampling {
+            if (crops == null) crops = RandomCrops.Options.NONE;
+            if (maxPixels < 1) throw new org.atlas4j.util.UserError("--max-image-megapixels must be positive, got " + maxPixels / 1e6);
+        }
+    }
+
+    /** Crops of one file decoded together (one decode of the file serves them). */
+    static final int CROPS_PER_UNIT = 16;
+    /** Decoded samples held ahead of the reader: about 128 MB of floats, at least a few, at most 256. */
+    private static final long WINDOW_BYTES = 128L << 20;
 
     private final Path root;
     private final List<Path> files;
+    private final int[] widths;
+    private final int[] heights;
     private final int[] labels;
     private final List<String> classNames;
     private final ImageFiles.Preprocess pre;
+    private final Sampling sampling;
+    /** Samples per file: 1 for whole images, else K. */
+    private final int perFile;
+    private final int unitsPerFile;
     private final List<Skipped> skipped;
-    private final List<Skipped> failed = java.util.Collections.synchronizedList(new ArrayList<>());
-    private final ExecutorService pool;
-    private final Map<Integer, Future<float[]>> ahead = new ConcurrentHashMap<>();
-    private int nextToSchedule;
+    private final Map<String, Skipped> failed = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
+    private final DecodeAhead ahead;
+    /** The previous index read, to tell sequential reads (collect) from random ones (the viewer). */
+    private volatile int lastIndex = -1;
 
-    private FolderDataset(Path root, List<Path> files, int[] labels, List<String> classNames, ImageFiles.Preprocess pre,
-            List<Skipped> skipped) {
+    private FolderDataset(Path root, List<Path> files, int[] widths, int[] heights, int[] labels, List<String> classNames,
+            ImageFiles.Preprocess pre, Sampling sampling, List<Skipped> skipped) {
         this.root = root;
         this.files = files;
+        this.widths = widths;
+        this.heights = heights;
         this.labels = labels;
         this.classNames = classNames;
         this.pre = pre;
+        this.sampling = sampling;
+        this.perFile = sampling.crops().cropping() ? sampling.crops().perImage() : 1;
+        this.unitsPerFile = (perFile + CROPS_PER_UNIT - 1) / CROPS_PER_UNIT;
         this.skipped = List.copyOf(skipped);
-        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
-        this.pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "image-decoder");
-            t.setDaemon(true);
-            return t;
-        });
+        int window = (int) Math.max(8, Math.min(256, WINDOW_BYTES / (4L * pre.channels() * pre.height() * pre.width())));
+        // two decoders: a batch's first images wait for them, and later ones are decoded while the model runs
+        int threads = Math.min(2, Runtime.getRuntime().availableProcessors());
+        this.ahead = new DecodeAhead(files.size() * unitsPerFile, this::unitSize, this::decodeUnit, window, threads);
+    }
+
+    public static FolderDataset open(Path root, Path labelsCsv, ImageFiles.Preprocess pre) {
+        return open(root, labelsCsv, pre, Sampling.WHOLE);
     }
 
     /**
      * @param labelsCsv null for class sub-folders (or an unlabelled flat folder)
      */
-    public static FolderDataset open(Path root, Path labelsCsv, ImageFiles.Preprocess pre) {
+    public static FolderDataset open(Path root, Path labelsCsv, ImageFiles.Preprocess pre, Sampling sampling) {
         if (!Files.isDirectory(root)) throw new UserError("image folder not found: " + root.toAbsolutePath());
         List<Path> files = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
@@ -106,23 +134,28 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
                 }
             }
         }
-        // header check: cheap, and it keeps unreadable files out of the dataset (so indices stay dense)
+        // header check: cheap, and it keeps unreadable or oversized files out of the dataset (so indices stay dense)
         List<Path> ok = new ArrayList<>();
         List<Integer> okLabels = new ArrayList<>();
+        List<ImageFiles.Size> sizes = new ArrayList<>();
         int[] perClass = new int[names.size()];
         for (int i = 0; i < files.size(); i++) {
-            String why = headerProblem(files.get(i));
-            if (why == null) {
+            try {
+                sizes.add(ImageFiles.size(files.get(i), sampling.maxPixels()));
                 ok.add(files.get(i));
                 okLabels.add(labels.get(i));
                 if (labels.get(i) >= 0) perClass[labels.get(i)]++;
-            } else {
-                skipped.add(new Skipped(root.relativize(files.get(i)).toString(), why));
+            } catch (ImageFiles.UnreadableImageException e) {
+                skipped.add(new Skipped(root.relativize(files.get(i)).toString(), e.getMessage()));
             }
         }
         if (ok.isEmpty()) {
             throw new UserError("no readable images in " + root + (skipped.isEmpty() ? "" : " (" + skipped.size()
                     + " files skipped, e.g. " + skipped.get(0).file() + ": " + skipped.get(0).reason() + ")"));
+        }
+        if ((long) ok.size() * Math.max(1, sampling.crops().perImage()) > Integer.MAX_VALUE) {
+            throw new UserError(ok.size() + " images × " + sampling.crops().perImage() + " crops is over 2^31 samples; lower "
+                    + "--crops-per-image or use --limit");
         }
         for (int c = 0; c < names.size(); c++) {
             if (perClass[c] == 0) {
@@ -134,8 +167,9 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
             Progress.info(String.format("images: %d readable, %d skipped in %s (e.g. %s: %s)", ok.size(), skipped.size(), root,
                     skipped.get(0).file(), skipped.get(0).reason()));
         }
-        return new FolderDataset(root, ok, okLabels.stream().mapToInt(Integer::intValue).toArray(), List.copyOf(names), pre,
-                skipped);
+        return new FolderDataset(root, ok, sizes.stream().mapToInt(ImageFiles.Size::width).toArray(),
+                sizes.stream().mapToInt(ImageFiles.Size::height).toArray(),
+                okLabels.stream().mapToInt(Integer::intValue).toArray(), List.copyOf(names), pre, sampling, skipped);
     }
 
     private static List<String> readCsv(Path root, Path csv, List<Path> files, List<Integer> labels) {
@@ -173,83 +207,139 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         return names;
     }
 
-    /** Null when a Java image reader accepts the file's header, else why not. */
-    static String headerProblem(Path f) {
-        try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {
-            if (in == null) return "unreadable file";
-            var readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) return "not an image format Java reads (" + String.join(", ", ImageFiles.readableFormats()) + ")";
-            ImageReader r = readers.next();
-            try {
-                r.setInput(in);
-                if (r.getWidth(0) < 1 || r.getHeight(0) < 1) return "empty image";
-            } finally {
-                r.dispose();
-            }
-            return null;
-        } catch (IOException | RuntimeException e) {
-            return "corrupt or unsupported image (" + e.getMessage() + ")";
-        }
-    }
-
-    @Override public int size() { return files.size(); }
+    @Override public int size() { return files.size() * perFile; }
     @Override public int channels() { return pre.channels(); }
     @Override public int height() { return pre.height(); }
     @Override public int width() { return pre.width(); }
-    @Override public int label(int index) { return labels[index]; }
+    @Override public int label(int index) { return labels[index / perFile]; }
     @Override public List<String> classNames() { return classNames; }
 
     @Override
     public String describe() {
-        return String.format("%s (%d images%s, %d skipped)", root, files.size(),
+        String crops = sampling.crops().cropping() ? String.format(java.util.Locale.ROOT, " × %d random crops (scale %s–%s, seed %d)",
+                perFile, sampling.crops().minScale(), sampling.crops().maxScale(), sampling.seed()) : "";
+        return String.format("%s (%d images%s%s, %d skipped)", root, files.size(), crops,
                 classNames.isEmpty() ? ", unlabelled" : ", " + classNames.size() + " classes", skipped.size());
     }
 
     public List<Skipped> skipped() { return skipped; }
 
-    /** Files that passed the header check but failed to decode (used as black images). */
-    public List<Skipped> failed() { return List.copyOf(failed); }
+    /** Files that passed the header check but failed to decode (their samples are black), one entry per file. */
+    public List<Skipped> failed() {
+        synchronized (failed) {
+            return List.copyOf(failed.values());
+        }
+    }
 
-    public Path file(int index) { return files.get(index); }
+    /** Seconds the reader waited for background decodes: decoding that did not overlap the model's work. */
+    public double decodeWaitSeconds() { return ahead.waitedSeconds(); }
+
+    /** The file sample {@code index} comes from. */
+    public Path file(int index) { return files.get(index / perFile); }
+
+    /** Samples per file: K with random crops, else 1. */
+    public int samplesPerFile() { return perFile; }
+
+    /** The region of its file that sample {@code index} shows, in full-resolution pixels (the whole image without crops). */
+    public RandomCrops.Box box(int index) {
+        int f = index / perFile;
+        if (!sampling.crops().cropping()) return new RandomCrops.Box(0, 0, widths[f], heights[f]);
+        return RandomCrops.box(sampling.seed(), key(f), index % perFile, widths[f], heights[f], sampling.crops());
+    }
+
+    @Override
+    public Source source(int index) {
+        RandomCrops.Box b = box(index);
+        return new Source(key(index / perFile), b.x(), b.y(), b.w(), b.h());
+    }
+
+    /** The file's path relative to the root, with '/' separators: the crops' seed key and the provenance name. */
+    private String key(int f) {
+        return root.relativize(files.get(f)).toString().replace(java.io.File.separatorChar, '/');
+    }
 
     @Override
     public void copyImage(int index, float[] dst, int offset) {
+        int f = index / perFile;
+        int k = index % perFile;
         float[] img;
-        try {
-            img = schedule(index).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
+        int last = lastIndex;
+        lastIndex = index;
+        if (perFile > 1 && index != last + 1 && index != last && !(last == -1 && index == 0)) {
+            // random access (the viewer picking examples): decode just this crop, not the 16 of its unit
+            img = decode(f, k, 1)[0];
+        } else {
+            img = ahead.get(f * unitsPerFile + k / CROPS_PER_UNIT)[k % CROPS_PER_UNIT];
         }
-        ahead.remove(index);
         System.arraycopy(img, 0, dst, offset, img.length);
     }
 
-    /** The decode of {@code index}, started now if not yet; also starts the next images up to the window. */
-    private synchronized Future<float[]> schedule(int index) {
-        if (nextToSchedule < index || nextToSchedule > index + WINDOW) nextToSchedule = index; // random access: restart
-        while (nextToSchedule < Math.min(size(), index + WINDOW)) {
-            int i = nextToSchedule++;
-            ahead.computeIfAbsent(i, k -> pool.submit(() -> decode(k)));
-        }
-        return ahead.computeIfAbsent(index, k -> pool.submit(() -> decode(k)));
+    private int unitSize(int unit) {
+        int k0 = (unit % unitsPerFile) * CROPS_PER_UNIT;
+        return Math.min(CROPS_PER_UNIT, perFile - k0);
     }
 
-    private float[] decode(int i) {
-        float[] out = new float[imageLength()];
-        try {
-            ImageFiles.load(files.get(i), pre, out, 0);
-        } catch (ImageFiles.UnreadableImageException | RuntimeException e) {
-            failed.add(new Skipped(root.relativize(files.get(i)).toString(), e.getMessage()));
-            java.util.Arrays.fill(out, pre.scaling().apply(0, 0));
+    /**
+     * The subsampling of the file for a unit's crops: the crop needing the most resolution decides. A crop read alone
+     * (random access) uses its unit's step too, so its pixels do not depend on the order of reads.
+     */
+    private int unitStep(int f, int unitInFile) {
+        int step = Integer.MAX_VALUE;
+        int k0 = unitInFile * CROPS_PER_UNIT;
+        for (int k = k0; k < Math.min(perFile, k0 + CROPS_PER_UNIT); k++) {
+            RandomCrops.Box b = box(f * perFile + k);
+            step = Math.min(step, ImageFiles.subsampling(widths[f], heights[f], b.w(), b.h(), pre.width(), pre.height(),
+                    pre.filter()));
         }
-        return out;
+        return step;
+    }
+
+    private float[][] decodeUnit(int unit) {
+        return decode(unit / unitsPerFile, (unit % unitsPerFile) * CROPS_PER_UNIT, unitSize(unit));
+    }
+
+    /**
+     * Decodes file f once for its samples k0 .. k0+n-1 (crops, or the whole image); a failure becomes black samples
+     * and one entry in failed().
+     */
+    private float[][] decode(int f, int k0, int n) {
+        float[][] out = new float[n][];
+        try {
+            if (!sampling.crops().cropping()) {
+                int[] r = ImageFiles.resizedSize(widths[f], heights[f], pre.width(), pre.height(), pre.resize());
+                int step = ImageFiles.subsampling(widths[f], heights[f], widths[f], heights[f], r[0], r[1], pre.filter());
+                out[0] = new float[imageLength()];
+                ImageFiles.toInput(ImageFiles.read(files.get(f), step, sampling.maxPixels()), pre, out[0], 0);
+            } else {
+                RandomCrops.Box[] boxes = new RandomCrops.Box[n];
+                for (int i = 0; i < n; i++) boxes[i] = box(f * perFile + k0 + i);
+                int step = unitStep(f, k0 / CROPS_PER_UNIT);
+                var img = ImageFiles.read(files.get(f), step, sampling.maxPixels());
+                for (int i = 0; i < n; i++) {
+                    out[i] = new float[imageLength()];
+                    ImageFiles.cropToInput(img, step, boxes[i], pre, out[i], 0);
+                }
+            }
+            return out;
+        } catch (ImageFiles.UnreadableImageException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
+            failed.putIfAbsent(key(f), new Skipped(key(f), e instanceof ImageFiles.UnreadableImageException ? e.getMessage()
+                    : e.getClass().getSimpleName() + ": " + e.getMessage()));
+            float black = pre.scaling().apply(0, 0);
+            for (int i = 0; i < n; i++) {
+                out[i] = new float[imageLength()];
+                if (pre.channels() == 1) {
+                    java.util.Arrays.fill(out[i], black);
+                } else {
+                    int area = pre.height() * pre.width();
+                    for (int c = 0; c < 3; c++) java.util.Arrays.fill(out[i], c * area, (c + 1) * area, pre.scaling().apply(c, 0));
+                }
+            }
+            return out;
+        }
     }
 
     @Override
     public void close() {
-        pool.shutdownNow();
+        ahead.close();
     }
 }

@@ -23,6 +23,18 @@ public interface ImageDataset {
     /** Human-readable description for logs and provenance. */
     String describe();
 
+    /**
+     * Where sample {@code index} comes from: its file (relative to the dataset's root) and the region shown, in the
+     * file's full-resolution pixels. Null for datasets that are not image files (IDX, Fashion-MNIST).
+     */
+    default Source source(int index) {
+        return null;
+    }
+
+    /** A sample's provenance: a file and the box of it the sample shows (the whole image, or a random crop). */
+    record Source(String file, int x, int y, int w, int h) {
+    }
+
     default int imageLength() {
         return channels() * height() * width();
     }

@@ -12,6 +12,9 @@ import java.util.Locale;
 import java.util.stream.Stream;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 import org.atlas4j.util.UserError;
 
@@ -106,18 +109,9 @@ public final class ImageFiles {
         }
     }
 
+    /** The whole image at full resolution (refused, with the reason, above {@link #DEFAULT_MAX_PIXELS}). */
     public static BufferedImage read(Path file) throws UnreadableImageException {
-        BufferedImage img;
-        try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw new UnreadableImageException("corrupt or unsupported image (" + e.getMessage() + ")");
-        }
-        if (img == null) {
-            throw new UnreadableImageException("not an image format Java reads (" + String.join(", ", readableFormats()) + ")");
-        }
-        if (img.getWidth() < 1 || img.getHeight() < 1) throw new UnreadableImageException("empty image");
-        return img;
+        return read(file, 1, DEFAULT_MAX_PIXELS);
     }
 
     static List<String> readableFormats() {
@@ -127,7 +121,128 @@ public final class ImageFiles {
 
     /** Reads, resizes and scales one file into {@code dst[offset ..]} (C·H·W values, NCHW). */
     public static void load(Path file, Preprocess p, float[] dst, int offset) throws UnreadableImageException {
-        toInput(read(file), p, dst, offset);
+        Size s = size(file, DEFAULT_MAX_PIXELS);
+        int[] r = resizedSize(s.width(), s.height(), p.width(), p.height(), p.resize());
+        int sub = subsampling(s.width(), s.height(), s.width(), s.height(), r[0], r[1], p.filter());
+        toInput(read(file, sub, DEFAULT_MAX_PIXELS), p, dst, offset);
+    }
+
+    /**
+     * Largest declared image (width × height) decoded by default: 100 megapixels (a 200 MP phone photo is refused
+     * with a reason instead of risking 0.8 GB of pixels; raise it with --max-image-megapixels). Decoding with
+     * subsampling keeps the pixels held far below this, but the cap also bounds the decode time of one file.
+     */
+    public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
+
+    /** An image's declared size, from its header. */
+    public record Size(int width, int height) {
+    }
+
+    /**
+     * The declared size from the file's header, without decoding pixels (a 30000×30000 PNG costs a few bytes here).
+     *
+     * @throws UnreadableImageException with the reason when no reader accepts it, it is empty, or it declares more
+     *         than {@code maxPixels} pixels
+     */
+    public static Size size(Path file, long maxPixels) throws UnreadableImageException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) throw new UnreadableImageException("unreadable file");
+            ImageReader r = reader(in);
+            try {
+                r.setInput(in, true, true);
+                return checked(r.getWidth(0), r.getHeight(0), maxPixels);
+            } finally {
+                r.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new UnreadableImageException("corrupt or unsupported image (" + e.getMessage() + ")");
+        }
+    }
+
+    private static ImageReader reader(ImageInputStream in) throws UnreadableImageException {
+        var readers = ImageIO.getImageReaders(in);
+        if (!readers.hasNext()) {
+            throw new UnreadableImageException("not an image format Java reads (" + String.join(", ", readableFormats()) + ")");
+        }
+        return readers.next();
+    }
+
+    private static Size checked(int w, int h, long maxPixels) throws UnreadableImageException {
+        if (w < 1 || h < 1) throw new UnreadableImageException("empty image");
+        if ((long) w * h > maxPixels) {
+            throw new UnreadableImageException(String.format(Locale.ROOT, "declares %d×%d = %.0f megapixels, over the cap of %.0f "
+                    + "(raise --max-image-megapixels to decode it, or shrink the file)", w, h, (double) w * h / 1e6,
+                    maxPixels / 1e6));
+        }
+        return new Size(w, h);
+    }
+
+    /**
+     * Source subsampling factor for an image of sw×sh that is resampled to rw×rh: the largest integer step that
+     * still leaves at least twice the output resolution on both axes (what an antialiasing filter needs), 1 when the
+     * image is not at least twice the output size already.
+     */
+    public static int subsampling(double sw, double sh, double rw, double rh) {
+        double margin = Math.min(sw / rw, sh / rh) / 2;
+        return Math.max(1, (int) Math.floor(margin));
+    }
+
+    /**
+     * Images up to this many pixels are decoded in full for the non-antialiased BILINEAR filter: it reads two source
+     * pixels per output pixel, so which pixels exist matters (subsampling changed its result by ~3/255 on average,
+     * the antialiased filters by under 2/255); above it, bounded memory wins over exactness.
+     */
+    static final long EXACT_BILINEAR_PIXELS = 16_000_000L;
+
+    /** {@link #subsampling(double, double, double, double)} for an image of w×h pixels resized with filter f. */
+    static int subsampling(int w, int h, double sw, double sh, double rw, double rh, ResizeFilter f) {
+        if (f == ResizeFilter.BILINEAR && (long) w * h <= EXACT_BILINEAR_PIXELS) return 1;
+        return subsampling(sw, sh, rw, rh);
+    }
+
+    /**
+     * Decodes the file taking every {@code step}-th pixel of every {@code step}-th row (ImageIO source subsampling:
+     * the reader never holds the full-resolution image), after checking the declared size against the cap.
+     */
+    public static BufferedImage read(Path file, int step, long maxPixels) throws UnreadableImageException {
+        BufferedImage img;
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) throw new UnreadableImageException("unreadable file");
+            ImageReader r = reader(in);
+            try {
+                r.setInput(in, true, true);
+                checked(r.getWidth(0), r.getHeight(0), maxPixels);
+                ImageReadParam param = r.getDefaultReadParam();
+                if (step > 1) param.setSourceSubsampling(step, step, 0, 0);
+                img = r.read(0, param);
+            } finally {
+                r.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new UnreadableImageException("corrupt or unsupported image (" + e.getMessage() + ")");
+        }
+        if (img == null || img.getWidth() < 1 || img.getHeight() < 1) throw new UnreadableImageException("empty image");
+        return img;
+    }
+
+    /**
+     * One crop of an image decoded with subsampling {@code step}, stretched to the model's size with p's filter
+     * (torchvision's RandomResizedCrop resizes the box to the output size, ignoring its aspect).
+     *
+     * @param box the crop in full-resolution pixels
+     */
+    public static void cropToInput(BufferedImage decoded, int step, RandomCrops.Box box, Preprocess p, float[] dst, int offset) {
+        int x0 = clamp((int) Math.round((double) box.x() / step), 0, decoded.getWidth() - 1);
+        int y0 = clamp((int) Math.round((double) box.y() / step), 0, decoded.getHeight() - 1);
+        int x1 = clamp((int) Math.round((double) (box.x() + box.w()) / step), x0 + 1, decoded.getWidth());
+        int y1 = clamp((int) Math.round((double) (box.y() + box.h()) / step), y0 + 1, decoded.getHeight());
+        Preprocess stretch = new Preprocess(p.channels(), p.height(), p.width(), p.scaling(), Resize.STRETCH, p.background(),
+                p.bgr(), p.filter());
+        toInput(decoded.getSubimage(x0, y0, x1 - x0, y1 - y0), stretch, dst, offset);
+    }
+
+    private static int clamp(int v, int lo, int hi) {
+        return Math.max(lo, Math.min(hi, v));
     }
 
     public static void toInput(BufferedImage src, Preprocess p, float[] dst, int offset) {
@@ -192,7 +307,7 @@ public final class ImageFiles {
     }
 
     /** Size of the resized image before centring: STRETCH to the target, CROP covering it, PAD inside it. */
-    private static int[] resizedSize(int sw, int sh, int tw, int th, Resize resize) {
+    static int[] resizedSize(int sw, int sh, int tw, int th, Resize resize) {
         double sx;
         double sy;
         switch (resize) {

@@ -139,9 +139,31 @@ public final class AtlasRun {
         return layer;
     }
 
+    /** Random-crop and pixel-cap settings of a folder dataset (part of the collect stamp: crops change the samples). */
+    private org.atlas4j.data.FolderDataset.Sampling sampling() {
+        double[] sc = cfg.data.cropScale;
+        if (sc == null || sc.length != 2) {
+            throw new UserError("data.cropScale must be [min, max] area fractions, e.g. [0.08, 1.0]");
+        }
+        return new org.atlas4j.data.FolderDataset.Sampling(new org.atlas4j.data.RandomCrops.Options(cfg.data.cropsPerImage,
+                sc[0], sc[1]), cfg.seed, (long) (cfg.data.maxImageMegapixels * 1e6));
+    }
+
+    /** The sampling as stamped: empty for whole images at the default cap. */
+    private String dataSampling() {
+        if (!"folder".equals(cfg.data.type)) return "";
+        var s = sampling();
+        return (s.crops().cropping() ? s.crops().toString() : "") + (s.maxPixels() != org.atlas4j.data.ImageFiles.DEFAULT_MAX_PIXELS
+                ? " maxPixels=" + s.maxPixels() : "");
+    }
+
     public ImageDataset data() throws Exception {
         if (data == null) {
             ImageDataset d;
+            if (cfg.data.cropsPerImage != 0 && !"folder".equals(cfg.data.type)) {
+                throw new UserError("--crops-per-image (data.cropsPerImage) works on folders of image files; data type '"
+                        + cfg.data.type + "' has fixed-size images: set it to 0 or use --images <folder>");
+            }
             if ("fashion-mnist".equals(cfg.data.type)) {
                 Path fm = Path.of(cfg.data.dir);
                 org.atlas4j.data.DataInstaller.ensureFashionMnist(fm);
@@ -157,7 +179,7 @@ public final class AtlasRun {
                 }
                 var pre = model().preprocess(null, cfg.data.resize, java.awt.Color.BLACK);
                 var fd = org.atlas4j.data.FolderDataset.open(Path.of(cfg.data.images),
-                        cfg.data.labels == null ? null : Path.of(cfg.data.labels), pre);
+                        cfg.data.labels == null ? null : Path.of(cfg.data.labels), pre, sampling());
                 d = fd;
             } else {
                 throw new UserError("unknown data type '" + cfg.data.type + "'; valid: fashion-mnist, idx, folder");
@@ -209,7 +231,7 @@ public final class AtlasRun {
         var o = new Collector.Options(layer(), cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges,
                 cfg.collect.attribution);
         String st = stamp("collect", List.of(o, model().sha256(), cfg.data.type, cfg.data.dir, String.valueOf(cfg.data.images), String.valueOf(cfg.data.labels),
-                cfg.data.limit), null);
+                cfg.data.limit, dataSampling()), null);
         if (!force && upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META)) return;
         Files.createDirectories(stageDir("collect"));
         var r = Collector.run(model().graph(), data(), o, stageDir("collect"));
@@ -220,8 +242,11 @@ public final class AtlasRun {
             // unreadable files are counted and listed, never silently lost
             info.put("skippedFiles", fd.skipped());
             info.put("failedToDecode", fd.failed());
+            info.put("decodeWaitSeconds", fd.decodeWaitSeconds());
             Json.write(stageDir("collect").resolve("skipped-files.json"), Map.of("skipped", fd.skipped(), "failedToDecode",
                     fd.failed()));
+            Progress.info(String.format(Locale.ROOT, "collect: waited %.1f s of %.1f s for image decoding (the rest overlapped "
+                    + "the model)", fd.decodeWaitSeconds(), r.seconds()));
             if (!fd.skipped().isEmpty() || !fd.failed().isEmpty()) {
                 Progress.info(String.format(Locale.ROOT, "collect: %d files skipped (unreadable), %d failed to decode (used "
                         + "as black images); list in %s", fd.skipped().size(), fd.failed().size(),
@@ -606,7 +631,7 @@ public final class AtlasRun {
             dirs.add(r.stageDir("collect"));
             var o = new Collector.Options(l, cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges, false);
             String st = r.stamp("collect", List.of(o, model().sha256(), cfg.data.type, cfg.data.dir,
-                    String.valueOf(cfg.data.images), String.valueOf(cfg.data.labels), cfg.data.limit), null);
+                    String.valueOf(cfg.data.images), String.valueOf(cfg.data.labels), cfg.data.limit, dataSampling()), null);
             stamps.add(st);
             all &= !force && r.upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META);
         }

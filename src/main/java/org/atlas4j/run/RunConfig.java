@@ -44,6 +44,15 @@ public final class RunConfig {
         public int limit = 0;
         /** Folder images: crop, pad or stretch to the model's input size (null = the model card's, else crop). */
         public String resize;
+        /**
+         * Folder images: K seeded random crops per file instead of the whole image (0 = whole images), torchvision
+         * RandomResizedCrop-style, each stretched to the model's size with the card's resizeFilter.
+         */
+        public int cropsPerImage = 0;
+        /** Area fraction range of the random crops: [min, max] with 0 < min <= max <= 1 (torchvision's default). */
+        public double[] cropScale = {0.08, 1.0};
+        /** Folder images declaring more megapixels (width × height / 1e6) are skipped with a reason. */
+        public double maxImageMegapixels = 100;
     }
 
     public static final class Collect {
