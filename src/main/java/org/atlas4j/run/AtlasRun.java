@@ -157,7 +157,7 @@ public final class AtlasRun {
                 }
                 var pre = model().preprocess(null, cfg.data.resize, java.awt.Color.BLACK);
                 var fd = org.atlas4j.data.FolderDataset.open(Path.of(cfg.data.images),
-                        cfg.data.labels == null ? null : Path.of(cfg.data.labels), pre);
+                        cfg.data.labels == null ? null : Path.of(cfg.data.labels), pre, model().card().classNames());
                 d = fd;
             } else {
                 throw new UserError("unknown data type '" + cfg.data.type + "'; valid: fashion-mnist, idx, folder");
