@@ -583,6 +583,11 @@ public final class AtlasRun {
      */
     public List<LayerSummary> compareLayers(List<String> layers, boolean force) throws Exception {
         if (layers.size() < 2) throw new UserError("--layers needs at least two layers, e.g. relu1,relu2,relu3");
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String l : layers) {
+            // two entries would write one folder at once (layers/<slug>/): refused, not raced
+            if (!seen.add(slug(l))) throw new UserError("--layers lists '" + l + "' twice; give each layer once");
+        }
         List<AtlasRun> runs = new ArrayList<>();
         List<Path> dirs = new ArrayList<>();
         List<String> stamps = new ArrayList<>();
@@ -652,6 +657,7 @@ public final class AtlasRun {
         List<String> names = model().card().classNames();
         int ia = org.atlas4j.classatlas.ClassFilter.resolve(from, names);
         int ib = org.atlas4j.classatlas.ClassFilter.resolve(to, names);
+        if (ia == ib) throw new UserError("patch-test needs two different classes, got '" + from + "' and '" + to + "'");
         ImageDataset all = data();
         // test images: the last 10,000 of the embedded default (Fashion-MNIST's test split), else all images
         int start = "fashion-mnist".equals(cfg.data.type) && all.size() == 70_000 ? 60_000 : 0;
