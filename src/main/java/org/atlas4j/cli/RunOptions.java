@@ -112,6 +112,12 @@ final class RunOptions {
         if (dataDir != null) c.data.dir = dataDir;
         if (images != null) {
             // a folder is image files (class sub-folders or a flat folder + labels CSV); a file is IDX
+            String lower = images.toLowerCase(java.util.Locale.ROOT);
+            if (java.nio.file.Files.isRegularFile(java.nio.file.Path.of(images))
+                    && lower.matches(".*\\.(png|jpe?g|bmp|gif|tiff?|webp)$")) {
+                throw new org.atlas4j.util.UserError("--images " + images + " is one image; an atlas needs a folder of images "
+                        + "(one sub-folder per class, or flat with --labels) or an IDX file; for one image use ./atlas explain");
+            }
             c.data.type = java.nio.file.Files.isDirectory(java.nio.file.Path.of(images)) ? "folder" : "idx";
             c.data.images = images;
             c.data.labels = labels;

@@ -92,6 +92,22 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
      * @param labelsCsv null for class sub-folders (or an unlabelled flat folder)
      */
     public static FolderDataset open(Path root, Path labelsCsv, ImageFiles.Preprocess pre, Sampling sampling) {
+        return open(root, labelsCsv, pre, sampling, List.of());
+    }
+
+    public static FolderDataset open(Path root, Path labelsCsv, ImageFiles.Preprocess pre, List<String> modelClasses) {
+        return open(root, labelsCsv, pre, Sampling.WHOLE, modelClasses);
+    }
+
+    /**
+     * @param labelsCsv null for class sub-folders (or an unlabelled flat folder)
+     * @param modelClasses the model's class names (its card), or empty: when every class folder (or CSV label) names
+     *        one of them (case-insensitive) or is a valid class index, labels are the model's class indices, so
+     *        captions, accuracy, class atlases and the patch test agree with the model; when none does, labels stay
+     *        the folders' own order (a note says so); a partial match is refused with the names that do not match
+     */
+    public static FolderDataset open(Path root, Path labelsCsv, ImageFiles.Preprocess pre, Sampling sampling,
+            List<String> modelClasses) {
         if (!Files.isDirectory(root)) throw new UserError("image folder not found: " + root.toAbsolutePath());
         List<Path> files = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
@@ -134,6 +150,13 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
                 }
             }
         }
+        int[] toModel = modelClassIndices(names, modelClasses, root);
+        if (toModel != null) {
+            for (int i = 0; i < labels.size(); i++) if (labels.get(i) >= 0) labels.set(i, toModel[labels.get(i)]);
+            List<String> folderNames = names;
+            names = List.copyOf(modelClasses);
+            perClassCheck(root, folderNames, toModel, labels);
+        }
         // header check: cheap, and it keeps unreadable or oversized files out of the dataset (so indices stay dense)
         List<Path> ok = new ArrayList<>();
         List<Integer> okLabels = new ArrayList<>();
@@ -158,7 +181,7 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
                     + "--crops-per-image or use --limit");
         }
         for (int c = 0; c < names.size(); c++) {
-            if (perClass[c] == 0) {
+            if (perClass[c] == 0 && toModel == null) {
                 throw new UserError("class '" + names.get(c) + "' has no readable images in " + root
                         + "; remove the empty class folder or add images");
             }
@@ -170,6 +193,45 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         return new FolderDataset(root, ok, sizes.stream().mapToInt(ImageFiles.Size::width).toArray(),
                 sizes.stream().mapToInt(ImageFiles.Size::height).toArray(),
                 okLabels.stream().mapToInt(Integer::intValue).toArray(), List.copyOf(names), pre, sampling, skipped);
+    }
+
+    /** Model class index of each dataset class name, or null when the labels keep their own order. */
+    static int[] modelClassIndices(List<String> names, List<String> modelClasses, Path root) {
+        if (names.isEmpty() || modelClasses == null || modelClasses.isEmpty()) return null;
+        int[] map = new int[names.size()];
+        List<String> unmatched = new ArrayList<>();
+        for (int c = 0; c < names.size(); c++) {
+            map[c] = -1;
+            String n = names.get(c).trim();
+            for (int k = 0; k < modelClasses.size() && map[c] < 0; k++) {
+                if (modelClasses.get(k).trim().equalsIgnoreCase(n)) map[c] = k;
+            }
+            if (map[c] < 0 && n.matches("\\d{1,9}") && Integer.parseInt(n) < modelClasses.size()) map[c] = Integer.parseInt(n);
+            if (map[c] < 0) unmatched.add(n);
+        }
+        if (unmatched.size() == names.size()) {
+            Progress.info("images: none of the " + names.size() + " class names in " + root + " (e.g. '" + names.get(0)
+                    + "') is one of the model card's " + modelClasses.size() + " classNames; labels are the folders' own "
+                    + "order (0.." + (names.size() - 1) + "), not the model's classes");
+            return null;
+        }
+        if (!unmatched.isEmpty()) {
+            throw new UserError("image classes " + unmatched + " in " + root + " are not among the model card's classNames "
+                    + "(others are); rename them to the card's names (e.g. '" + modelClasses.get(0) + "') or class indices "
+                    + "0.." + (modelClasses.size() - 1));
+        }
+        return map;
+    }
+
+    /** Every class folder must still hold an image after the relabelling (checked by folder name). */
+    private static void perClassCheck(Path root, List<String> folderNames, int[] toModel, List<Integer> labels) {
+        java.util.Set<Integer> present = new java.util.HashSet<>(labels);
+        for (int c = 0; c < folderNames.size(); c++) {
+            if (!present.contains(toModel[c])) {
+                throw new UserError("class '" + folderNames.get(c) + "' has no images in " + root
+                        + "; remove the empty class folder or add images");
+            }
+        }
     }
 
     private static List<String> readCsv(Path root, Path csv, List<Path> files, List<Integer> labels) {

@@ -62,8 +62,29 @@ public final class KerasImport {
         }
     }
 
+    /** HDF5's signature sits at byte 0, 512, 1024, 2048… (a user block may precede it). */
+    static boolean isHdf5(Path file) {
+        byte[] sig = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+        try (var ch = java.nio.channels.FileChannel.open(file)) {
+            long size = ch.size();
+            for (long at = 0; at + sig.length <= size; at = at == 0 ? 512 : at * 2) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(sig.length);
+                ch.read(b, at);
+                if (java.util.Arrays.equals(b.array(), sig)) return true;
+            }
+            return false;
+        } catch (IOException e) {
+            return true; // let the HDF5 reader report it
+        }
+    }
+
     /** The imported network (ComputationGraph for functional models, MultiLayerNetwork for Sequential ones). */
     public static Imported importH5(Path file) {
+        // checked here: libhdf5 prints a screen of native diagnostics on stderr before failing on a non-HDF5 file
+        if (!isHdf5(file)) {
+            throw new UserError(file + " is not an HDF5 file (no HDF5 signature): a Keras model must be saved with "
+                    + "model.save('x.h5'); for other formats pass --format dl4j|tfjs|onnx or the file's own extension");
+        }
         String json;
         try (Hdf5Archive archive = new Hdf5Archive(file.toString())) {
             if (!archive.hasAttribute("model_config")) {

@@ -179,7 +179,8 @@ public final class AtlasRun {
                 }
                 var pre = model().preprocess(null, cfg.data.resize, java.awt.Color.BLACK);
                 var fd = org.atlas4j.data.FolderDataset.open(Path.of(cfg.data.images),
-                        cfg.data.labels == null ? null : Path.of(cfg.data.labels), pre, sampling());
+                        cfg.data.labels == null ? null : Path.of(cfg.data.labels), pre, sampling(),
+                        model().card().classNames());
                 d = fd;
             } else {
                 throw new UserError("unknown data type '" + cfg.data.type + "'; valid: fashion-mnist, idx, folder");
@@ -613,6 +614,11 @@ public final class AtlasRun {
      */
     public List<LayerSummary> compareLayers(List<String> layers, boolean force) throws Exception {
         if (layers.size() < 2) throw new UserError("--layers needs at least two layers, e.g. relu1,relu2,relu3");
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String l : layers) {
+            // two entries would write one folder at once (layers/<slug>/): refused, not raced
+            if (!seen.add(slug(l))) throw new UserError("--layers lists '" + l + "' twice; give each layer once");
+        }
         List<AtlasRun> runs = new ArrayList<>();
         List<Path> dirs = new ArrayList<>();
         List<String> stamps = new ArrayList<>();
@@ -682,6 +688,7 @@ public final class AtlasRun {
         List<String> names = model().card().classNames();
         int ia = org.atlas4j.classatlas.ClassFilter.resolve(from, names);
         int ib = org.atlas4j.classatlas.ClassFilter.resolve(to, names);
+        if (ia == ib) throw new UserError("patch-test needs two different classes, got '" + from + "' and '" + to + "'");
         ImageDataset all = data();
         // test images: the last 10,000 of the embedded default (Fashion-MNIST's test split), else all images
         int start = "fashion-mnist".equals(cfg.data.type) && all.size() == 70_000 ? 60_000 : 0;

@@ -92,4 +92,32 @@ class FolderDatasetTest {
         UserError none = assertThrows(UserError.class, () -> FolderDataset.open(other, null, PRE));
         assertTrue(none.getMessage().contains("no readable images"), none.getMessage());
     }
+
+    /** Regression: class folders named like the model's classes got the folders' own indices (boat → 0, not 1). */
+    @Test
+    void classFoldersNamedAfterTheModelsClassesGetTheModelsIndices() throws Exception {
+        image(dir.resolve("Dog/a.png"), 8, 8, 1);
+        image(dir.resolve("boat/b.png"), 8, 8, 2);
+        image(dir.resolve("boat/c.png"), 8, 8, 3);
+        List<String> model = List.of("apple", "boat", "cat", "dog");
+        try (FolderDataset d = FolderDataset.open(dir, null, PRE, model)) {
+            assertEquals(model, d.classNames());
+            assertEquals(3, d.label(0), "Dog is the model's class 3 (case-insensitive)");
+            assertEquals(1, d.label(1));
+        }
+        // folders that name no model class (e.g. WordNet ids) keep their own order
+        try (FolderDataset d = FolderDataset.open(dir, null, PRE, List.of("x", "y"))) {
+            assertEquals(List.of("Dog", "boat"), d.classNames());
+            assertEquals(0, d.label(0));
+        }
+        // a partial match is refused with the unmatched names
+        UserError e = assertThrows(UserError.class, () -> FolderDataset.open(dir, null, PRE, List.of("boat", "cow")));
+        assertTrue(e.getMessage().contains("[Dog]") && e.getMessage().contains("classNames"), e.getMessage());
+        // numeric CSV labels are model class indices
+        Path csv = Files.writeString(dir.resolve("labels.csv"), "Dog/a.png,3\nboat/b.png,7\n");
+        try (FolderDataset d = FolderDataset.open(dir, csv, PRE, List.of("0", "1", "2", "3", "4", "5", "6", "7"))) {
+            assertEquals(3, d.label(0));
+            assertEquals(7, d.label(1));
+        }
+    }
 }

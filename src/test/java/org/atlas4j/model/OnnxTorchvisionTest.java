@@ -22,8 +22,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * src/test/resources/fixtures/onnx/make_onnx_fixtures.py into target/onnx-fixtures; without /usr/bin/python3 and torch
  * (e.g. in CI) the test is skipped.
  */
-class OnnxTorchvisionTest {
-    static final Path DIR = Path.of("target/onnx-fixtures");
+public class OnnxTorchvisionTest {
+    public static final Path DIR = Path.of("target/onnx-fixtures");
 
     @ParameterizedTest
     @CsvSource({"googlenet, inception4c, inception5b", "mobilenet_v2, features.13, features",
@@ -74,7 +74,7 @@ class OnnxTorchvisionTest {
     }
 
     /** Runs the fixture script for one net when torch is importable (takes 10–40 s per net on 2 cores). */
-    private static void generate(String net) throws Exception {
+    public static void generate(String net) throws Exception {
         Path py = Path.of("/usr/bin/python3");
         if (!Files.isExecutable(py)) return;
         Process check = new ProcessBuilder(py.toString(), "-c", "import torch, torchvision").redirectErrorStream(true).start();
