@@ -834,7 +834,8 @@ public final class NativeGraph {
                     }
                     bwd[k] = backwardOp(op, first, into);
                     for (INDArray s : scratch) grads.release(s);
-                    grads.release(gflat[op.out()]);
+                    // a kept variable's gradient stays readable after the pass (Grad-CAM reads ∂score/∂layer)
+                    if (lastUse[op.out()] != Integer.MAX_VALUE || op.out() == target) grads.release(gflat[op.out()]);
                 }
                 total += grads.bytes;
                 planPool = null;
@@ -1277,6 +1278,37 @@ public final class NativeGraph {
             return inputGradNchw;
         }
 
+        /**
+         * Back from ∂obj/∂target (NCHW, the target's shape; e.g. a one-hot per sample on the logits) only as far as the
+         * kept variable {@code stop} needs, returning ∂obj/∂stop as an NCHW view (valid until the next pass). Every op
+         * reading {@code stop} comes after its producer in the schedule, so the ops from the end down to just after the
+         * producer give its complete gradient; the ones before it (towards the input) are skipped. {@code stop} may be
+         * the input (a full pass) or any kept variable.
+         */
+        public INDArray backwardTo(INDArray dTarget, String stop) {
+            if (!training) throw new IllegalStateException("an inference session has no backward pass");
+            int v = names.indexOf(stop);
+            if (v < 0 || (v != 0 && lastUse[v] != Integer.MAX_VALUE)) {
+                throw new IllegalArgumentException(stop + " was not kept by this compiled graph");
+            }
+            int from = v == 0 ? 0 : producerIndex(v) + 1;
+            view(grad[target]).assign(dTarget);
+            for (int k = ops.size() - 1; k >= from; k--) bwd[k].run();
+            return view(grad[v]);
+        }
+
+        /**
+         * ∂obj/∂v of the last (full) {@link #backward} pass for a kept variable, as an NCHW view: read the layer's and the
+         * input's gradient from one pass.
+         */
+        public INDArray gradient(String name) {
+            int v = names.indexOf(name);
+            if (v < 0 || (v != 0 && lastUse[v] != Integer.MAX_VALUE)) {
+                throw new IllegalArgumentException(name + " was not kept by this compiled graph");
+            }
+            return view(grad[v]);
+        }
+
         /** Forward to the layer's centre position: [b, C] row-major (reused), like {@link NativeChain.Session#forward}. */
         public float[] forward(float[] input) {
             INDArray map = forwardMap(input);
@@ -1327,6 +1359,22 @@ public final class NativeGraph {
         Double[] d = new Double[t.length];
         for (int k = 0; k < t.length; k++) d[k] = t[k];
         return d;
+    }
+
+    private int producerIndex(int v) {
+        for (int k = 0; k < ops.size(); k++) {
+            if (ops.get(k).out() == v) return k;
+        }
+        throw new IllegalArgumentException(names.get(v) + " has no producer");
+    }
+
+    public DataType dataType() {
+        return dataType;
+    }
+
+    /** The input placeholder's name (the variable {@link Session#gradient} reads for the input gradient). */
+    public String inputName() {
+        return names.get(0);
     }
 
     /** Names of the graph variables the schedule computes, in order (for messages and tests). */
