@@ -75,6 +75,11 @@ public final class Explainer {
 
     /** @param cam the CAM weights; required only when the methods include CAM */
     public Explainer(NetGraph graph, String layer, CamHead cam, Options o) {
+        this(graph, layer, cam, o, true);
+    }
+
+    /** @param allowNative false keeps SameDiff (for comparing the engines) */
+    Explainer(NetGraph graph, String layer, CamHead cam, Options o, boolean allowNative) {
         NetGraph.LayerShape s = graph.spatialLayer(layer);
         this.graph = graph;
         this.layerVar = s.node().variable();
@@ -96,7 +101,8 @@ public final class Explainer {
                         + channels + " channels, " + classes + " classes");
             }
         }
-        NativeGraph.Compiled cg = graph.logits() == null ? new NativeGraph.Compiled(null, "no logits")
+        NativeGraph.Compiled cg = !allowNative ? new NativeGraph.Compiled(null, "the caller's choice")
+                : graph.logits() == null ? new NativeGraph.Compiled(null, "no logits")
                 : NativeGraph.compileVariables(graph, graph.logits(), List.of(layerVar), c, h, w);
         this.dag = cg.engine();
         this.engineWhy = cg.unsupported();
