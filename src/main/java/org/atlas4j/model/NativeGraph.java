@@ -655,7 +655,7 @@ public final class NativeGraph {
     /** Variables whose values the op's backward pass reads (see {@code Session.backwardOp}). */
     int[] readInBackward(Op op) {
         return switch (op) {
-            case Unary u -> new int[] {u.in()};
+            case Unary u -> new int[] {outputGated(u) ? u.out() : u.in()};
             case Pool p -> new int[] {p.in()};
             case Reduce r -> new int[] {r.in()};
             case Softmax sm -> new int[] {sm.in()};
@@ -665,6 +665,21 @@ public final class NativeGraph {
                     ? new int[0] : new int[] {d.in()};
             default -> new int[0];
         };
+    }
+
+    /**
+     * ReLU, ReLU6 and clip(0, hi) pass the gradient exactly where their output lies strictly inside (0, upper) — the
+     * same positions as their input — so their backward pass reads the output: the input (a convolution's output)
+     * need not be kept and the activation runs in place. ResNet-50 fwd+bwd: one map buffer and one copy fewer per ReLU.
+     */
+    static boolean outputGated(Unary u) {
+        return (u.fn().equals("relu") && u.t()[0] == 0) || upperBound(u) > 0;
+    }
+
+    /** The upper bound of a ReLU6 / clip(0, hi) (the gradient passes where 0 &lt; x &lt; bound), else NaN. */
+    static double upperBound(Unary u) {
+        return u.fn().equals("relu6") && u.t()[0] == 0 ? 6
+                : u.fn().equals("clip") && u.t()[0] == 0 && u.t()[1] > 0 ? u.t()[1] : Double.NaN;
     }
 
     /** Stride 1 with symmetric padding: the input gradient is a plain convolution with the flipped kernel. */
@@ -966,10 +981,10 @@ public final class NativeGraph {
                 case Pool p -> exec(DynamicCustomOp.builder(p.max() ? "maxpool2d_bp" : "avgpool2d_bp")
                         .addInputs(act[p.in()], g).addOutputs(into[0]).addIntegerArguments(poolArgs(p)).build());
                 case Unary u -> {
-                    INDArray x = act[u.in()];
+                    // gated ops read their output (see outputGated): same positions, and the input may be gone
+                    INDArray x = outputGated(u) ? act[u.out()] : act[u.in()];
                     INDArray t = into[0];
-                    double upper = u.fn().equals("relu6") && u.t()[0] == 0 ? 6
-                            : u.fn().equals("clip") && u.t()[0] == 0 && u.t()[1] > 0 ? u.t()[1] : Double.NaN;
+                    double upper = upperBound(u);
                     if (!Double.isNaN(upper)) {
                         // ∂ = 1 where 0 < x < upper, i.e. where x·(upper − x) > 0: step(·) times g. Four element-wise
                         // passes in the target buffer: 10 ms vs 103 ms for libnd4j's relu6_bp on a 16×112×112×96 map

@@ -113,6 +113,8 @@ public final class Fidelity {
     static float[] centreActivations(NetGraph graph, String variable, List<Path> tiles, int channels) throws IOException {
         List<float[]> out = new ArrayList<>();
         int batch = 128;
+        // the native graph engine when it covers the network (SameDiff otherwise), per tile size
+        java.util.Map<Long, org.atlas4j.model.GraphForward> engines = new java.util.HashMap<>();
         for (int s = 0; s < tiles.size(); s += batch) {
             int b = Math.min(batch, tiles.size() - s);
             BufferedImage first = read(tiles.get(s));
@@ -136,7 +138,8 @@ public final class Fidelity {
                     }
                 }
             }
-            INDArray act = graph.forward(Nd4j.create(x, new long[] {b, channels, h, w}, 'c'), variable).get(variable);
+            INDArray act = engines.computeIfAbsent(((long) h << 32) | w,
+                    k -> org.atlas4j.model.GraphForward.of(graph, variable, channels, h, w, "fidelity")).forward(x, b);
             long[] sh = act.shape();
             int cy = (int) sh[2] / 2;
             int cx = (int) sh[3] / 2;
