@@ -263,6 +263,7 @@ public final class ExplainJob {
             }
         }
 
+        explainer.close(); // its buffers are not needed by the sanity checks, which build their own engines
         List<String> sheets = contactSheets(out, entries, methods, o.sheetRows(), source.describe());
         String sanity = null;
         if (o.sanity()) {

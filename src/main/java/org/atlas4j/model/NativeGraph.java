@@ -724,6 +724,7 @@ public final class NativeGraph {
     private final class BufferPool {
         private final Map<Long, ArrayDeque<INDArray>> free = new HashMap<>();
         private final Map<INDArray, Integer> refs = new java.util.IdentityHashMap<>();
+        final List<INDArray> all = new ArrayList<>();
         long bytes;
 
         INDArray acquire(long[] shape) {
@@ -733,6 +734,7 @@ public final class NativeGraph {
             INDArray flat = q != null && !q.isEmpty() ? q.pop() : null;
             if (flat == null) {
                 flat = Nd4j.create(dataType, new long[] {len}, 'c');
+                all.add(flat);
                 bytes += len * dataType.width();
             }
             refs.put(flat, 1);
@@ -773,6 +775,8 @@ public final class NativeGraph {
         private final long bytes;
         private float[] centre;
         private float[] centreGrad;
+        /** Every buffer this session allocated (freed by {@link #close}). */
+        private final List<INDArray> owned = new ArrayList<>();
         /** The gradient buffer pool while the backward plan is built (transient scratch for strided gradients). */
         private BufferPool planPool;
 
@@ -853,9 +857,11 @@ public final class NativeGraph {
                     if (lastUse[op.out()] != Integer.MAX_VALUE || op.out() == target) grads.release(gflat[op.out()]);
                 }
                 total += grads.bytes;
+                owned.addAll(grads.all);
                 planPool = null;
             }
             bytes = total;
+            owned.addAll(acts.all);
             inputNchw = Nd4j.create(dataType, logical(0, b), 'c');
             inputGradNchw = training ? Nd4j.create(dataType, logical(0, b), 'c') : null;
         }
@@ -872,6 +878,14 @@ public final class NativeGraph {
 
         public int batch() {
             return b;
+        }
+
+        /** Frees this session's buffers now (not at a garbage collection); the session must not be used afterwards. */
+        public void close() {
+            for (INDArray a : owned) closeQuietly(a);
+            owned.clear();
+            closeQuietly(inputNchw);
+            closeQuietly(inputGradNchw);
         }
 
         /** Off-heap bytes of this session's activation and gradient buffers. */
@@ -1055,7 +1069,7 @@ public final class NativeGraph {
                     };
                 }
                 case MatMul m -> {
-                    INDArray wt = m.w().transpose().dup('c');
+                    INDArray wt = transposed(m);
                     INDArray t = into[0];
                     yield () -> g.mmuli(wt, t);
                 }
@@ -1130,10 +1144,10 @@ public final class NativeGraph {
                 int effW = (geo[1] - 1) * geo[7];
                 int[] bgeo = {geo[0], geo[1], 1, 1, effH - (c.same() ? effH / 2 : geo[4]), effW - (c.same() ? effW / 2 : geo[5]),
                         geo[6], geo[7]};
-                return exec(DynamicCustomOp.builder("conv2d").addInputs(g, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'))
+                return exec(DynamicCustomOp.builder("conv2d").addInputs(g, flippedSwapped(c))
                         .addOutputs(t).addIntegerArguments(convArgs(bgeo, false)).build());
             }
-            Runnable r = zeroInserted(g, t, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'), geo, c.same(), "conv2d");
+            Runnable r = zeroInserted(g, t, flippedSwapped(c), geo, c.same(), "conv2d");
             if (r != null) return r;
             if (deconvMatches(c, g, t)) {
                 return exec(DynamicCustomOp.builder("deconv2d").addInputs(g, c.w()).addOutputs(t)
@@ -1199,11 +1213,11 @@ public final class NativeGraph {
                 int effW = (geo[1] - 1) * geo[7];
                 int[] bgeo = {geo[0], geo[1], 1, 1, effH - (d.same() ? effH / 2 : geo[4]), effW - (d.same() ? effW / 2 : geo[5]),
                         geo[6], geo[7]};
-                return exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(g, flipSpatial(d.w())).addOutputs(t)
+                return exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(g, flipped(d)).addOutputs(t)
                         .addIntegerArguments(convArgs(bgeo, false)).build());
             }
             if (d.w().size(3) == 1) {
-                Runnable r = zeroInserted(g, t, flipSpatial(d.w()), geo, d.same(), "depthwise_conv2d");
+                Runnable r = zeroInserted(g, t, flipped(d), geo, d.same(), "depthwise_conv2d");
                 if (r != null) return r;
             }
             INDArray gw = Nd4j.create(dataType, d.w().shape(), 'c');
@@ -1354,6 +1368,52 @@ public final class NativeGraph {
             float[] v = dataType == DataType.FLOAT ? null : gi.castTo(DataType.FLOAT).data().asFloat();
             if (v == null) gi.data().asNioFloat().get(0, inputGrad, 0, (int) gi.length());
             else System.arraycopy(v, 0, inputGrad, 0, v.length);
+        }
+    }
+
+    /**
+     * Backward-pass weights (flipped kernels, transposed dense weights), made once per engine and shared by its
+     * sessions: a ResNet-50 holds 100 MB of them, which every session used to copy.
+     */
+    private final Map<Op, INDArray> backwardWeights = new java.util.IdentityHashMap<>();
+
+    private synchronized INDArray flippedSwapped(Conv c) {
+        return backwardWeights.computeIfAbsent(c, k -> flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'));
+    }
+
+    private synchronized INDArray flipped(Depthwise d) {
+        return backwardWeights.computeIfAbsent(d, k -> flipSpatial(d.w()));
+    }
+
+    private synchronized INDArray transposed(MatMul m) {
+        return backwardWeights.computeIfAbsent(m, k -> m.w().transpose().dup('c'));
+    }
+
+    /**
+     * Frees the engine's weights and backward weights now rather than at a garbage collection (the sanity cascade
+     * builds one engine per randomized layer; off-heap memory would pile up between collections). The engine and its
+     * sessions must not be used afterwards.
+     */
+    public synchronized void close() {
+        java.util.Set<INDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        seen.addAll(backwardWeights.values());
+        for (Op op : ops) {
+            switch (op) {
+                case Conv c -> { seen.add(c.w()); if (c.b() != null) seen.add(c.b()); }
+                case Depthwise d -> { seen.add(d.w()); if (d.b() != null) seen.add(d.b()); }
+                case MatMul m -> seen.add(m.w());
+                default -> { }
+            }
+        }
+        backwardWeights.clear();
+        for (INDArray a : seen) closeQuietly(a);
+    }
+
+    static void closeQuietly(INDArray a) {
+        try {
+            if (a != null && a.closeable()) a.close();
+        } catch (RuntimeException e) {
+            // a view or an already released array: the garbage collector frees it
         }
     }
 
