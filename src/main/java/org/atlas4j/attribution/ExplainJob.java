@@ -119,12 +119,6 @@ public final class ExplainJob {
         Progress.info(String.format(Locale.ROOT, "explain: layer %s (%s)%s", layer, ls.shapeString(),
                 o.layer() == null ? ", the last with spatial size above 1×1 (--layer to change)" : ""));
 
-        int perPass = org.atlas4j.model.MemoryBudget.batch(graph, null, true, 1, o.batchSize());
-        if (perPass < o.batchSize()) {
-            Progress.info("explain: " + perPass + " images per pass (not " + o.batchSize() + ") to stay within the "
-                    + (org.atlas4j.model.MemoryBudget.budgetBytes() >> 20) + " MB batch memory budget (ATLAS_BATCH_MEMORY_MB)");
-        }
-
         List<Method> methods = new ArrayList<>(Method.parseList(o.methods()));
         CamHead cam = null;
         if (methods.stream().anyMatch(m -> m.base() == Method.Base.CAM)) {
@@ -139,8 +133,16 @@ public final class ExplainJob {
             }
         }
         int target = parseClass(o.classSpec(), classNames);
+        Explainer explainer = new Explainer(graph, layer, cam,
+                new Explainer.Options(methods, o.smoothSamples(), o.smoothSigma(), o.seed(), o.batchSize()));
+        // the explainer sizes its passes to the memory budget (native: its planned buffers; SameDiff: an estimate)
+        int perPass = explainer.passBatch();
+        Progress.info("explain: " + explainer.engine());
+        if (perPass < o.batchSize()) {
+            Progress.info("explain: " + perPass + " images per pass (not " + o.batchSize() + ") to stay within the "
+                    + (org.atlas4j.model.MemoryBudget.budgetBytes() >> 20) + " MB batch memory budget (ATLAS_BATCH_MEMORY_MB)");
+        }
         Explainer.Options eo = new Explainer.Options(methods, o.smoothSamples(), o.smoothSigma(), o.seed(), perPass);
-        Explainer explainer = new Explainer(graph, layer, cam, eo);
 
         if (o.images() != null && o.pixelScaling() == null
                 && (model.card().pixelScaling() == null || "as given".equals(model.card().pixelScaling()))) {
@@ -261,6 +263,7 @@ public final class ExplainJob {
             }
         }
 
+        explainer.close(); // its buffers are not needed by the sanity checks, which build their own engines
         List<String> sheets = contactSheets(out, entries, methods, o.sheetRows(), source.describe());
         String sanity = null;
         if (o.sanity()) {

@@ -7,11 +7,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import org.atlas4j.model.NativeGraph;
 import org.atlas4j.model.NetGraph;
 import org.atlas4j.util.UserError;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Attribution maps for a batch of images at one layer: one forward pass, at most one backward pass to the layer
@@ -61,9 +63,23 @@ public final class Explainer {
     private final int h;
     private final int w;
     private final int classes;
+    /** The network from the input to the logits, keeping the layer's map and its gradient; null: SameDiff runs. */
+    private final NativeGraph dag;
+    private final String engineWhy;
+    private final int pass;
+    /** Native sessions by batch size (a short chunk runs in a larger session with its rows padded). */
+    private final java.util.TreeMap<Integer, NativeGraph.Session> sessions = new java.util.TreeMap<>();
+    /** The session and batch of the last native forward pass (their activations feed the next backward pass). */
+    private NativeGraph.Session last;
+    private int lastB;
 
     /** @param cam the CAM weights; required only when the methods include CAM */
     public Explainer(NetGraph graph, String layer, CamHead cam, Options o) {
+        this(graph, layer, cam, o, true);
+    }
+
+    /** @param allowNative false keeps SameDiff (for comparing the engines) */
+    Explainer(NetGraph graph, String layer, CamHead cam, Options o, boolean allowNative) {
         NetGraph.LayerShape s = graph.spatialLayer(layer);
         this.graph = graph;
         this.layerVar = s.node().variable();
@@ -85,7 +101,59 @@ public final class Explainer {
                         + channels + " channels, " + classes + " classes");
             }
         }
-        this.tail = graph.tailAfter(layer);
+        NativeGraph.Compiled cg = !allowNative ? new NativeGraph.Compiled(null, "the caller's choice")
+                : graph.logits() == null ? new NativeGraph.Compiled(null, "no logits")
+                : NativeGraph.compileVariables(graph, graph.logits(), List.of(layerVar), c, h, w);
+        this.dag = cg.engine();
+        this.engineWhy = cg.unsupported();
+        // the tail graph is only for SameDiff's layer gradient; building it costs a conversion
+        this.tail = dag == null ? graph.tailAfter(layer) : null;
+        if (dag != null) {
+            NativeGraph.Session probe = dag.session(1);
+            long perImage = Math.max(1, probe.bufferBytes());
+            probe.close();
+            this.pass = (int) Math.max(1, Math.min(o.batchSize(), dagBufferBytes() / perImage));
+        } else {
+            this.pass = org.atlas4j.model.MemoryBudget.batch(graph, null, true, 1, o.batchSize());
+        }
+    }
+
+    /**
+     * Off-heap bytes the native session may hold: half the one batch memory budget (ATLAS_BATCH_MEMORY_MB, default
+     * 1.5 GB → 768 MB), so one setting bounds every stage. Half, not render's 4/5: explain also keeps the SameDiff
+     * graph, the engine's weights and backward weights, and the maps being written (ResNet-50 layer3 at 4/5, 15 images
+     * per pass: 3.3 GB peak RSS; throughput gains little beyond ~8 images per pass).
+     */
+    static long dagBufferBytes() {
+        return org.atlas4j.model.MemoryBudget.budgetBytes() / 2;
+    }
+
+    /** Images (or noisy copies) per forward/backward pass: the requested batch, lowered to fit the memory budget. */
+    public int passBatch() {
+        return pass;
+    }
+
+    /** True when passes run on the native graph engine (else SameDiff). */
+    public boolean isNative() {
+        return dag != null;
+    }
+
+    /**
+     * Frees the native engine's buffers and weights now (the sanity cascade makes one explainer per randomized layer;
+     * off-heap memory freed only at garbage collections would pile up). The explainer must not be used afterwards.
+     */
+    public void close() {
+        if (dag == null) return;
+        sessions.values().forEach(NativeGraph.Session::close);
+        sessions.clear();
+        last = null;
+        dag.close();
+    }
+
+    /** Which engine runs the passes, and why not the native one when it is SameDiff (one line for the log). */
+    public String engine() {
+        return dag != null ? "native graph engine (" + dag.opCount() + " ops, " + pass + " images per pass)"
+                : "SameDiff (" + engineWhy + " is not covered by the native graph engine)";
     }
 
     public int classes() { return classes; }
@@ -102,12 +170,66 @@ public final class Explainer {
     }
 
     public Pass forward(INDArray x) {
+        if (dag != null) return nativeForward(x);
         Map<String, INDArray> out = graph.forward(x, layerVar, graph.logits());
         return new Pass(floats(out.get(layerVar)), floats(out.get(graph.logits())));
     }
 
+    /** The smallest session holding b images (created at b when none does). */
+    private NativeGraph.Session session(int b) {
+        var e = sessions.ceilingEntry(b);
+        if (e != null) return e.getValue();
+        NativeGraph.Session s = dag.session(b);
+        sessions.put(b, s);
+        return s;
+    }
+
+    private Pass nativeForward(INDArray x) {
+        int b = (int) x.size(0);
+        NativeGraph.Session s = session(b);
+        INDArray in = x;
+        if (s.batch() > b) {
+            in = Nd4j.zeros(x.dataType(), s.batch(), c, h, w);
+            in.get(NDArrayIndex.interval(0, b)).assign(x);
+        }
+        INDArray logits = s.forward(in);
+        last = s;
+        lastB = b;
+        return new Pass(rows(s.variable(layerVar), b), rows(logits, b));
+    }
+
+    /** The first b rows of an NCHW view, row-major floats. */
+    private static float[] rows(INDArray a, int b) {
+        INDArray r = a.size(0) == b ? a : a.get(NDArrayIndex.interval(0, b));
+        return floats(r);
+    }
+
+    /**
+     * ∂y_c/∂A and/or ∂y_c/∂x on the native engine, after {@link #nativeForward} of the same images: one backward pass
+     * seeded with each sample's one-hot on the logits, stopped at the layer when the input gradient is not wanted.
+     */
+    private float[][] nativeGradients(int b, int[] cls, boolean layer, boolean input) {
+        NativeGraph.Session s = last;
+        if (s == null || lastB != b) throw new IllegalStateException("native backward without its forward pass");
+        INDArray seed = Nd4j.zeros(dag.dataType(), s.batch(), classes);
+        for (int i = 0; i < b; i++) seed.putScalar(i, cls[i], 1.0);
+        float[] gl = null;
+        float[] gx = null;
+        if (input) {
+            gx = rows(s.backwardTo(seed, dag.inputName()), b);
+            if (layer) gl = rows(s.gradient(layerVar), b);
+        } else if (layer) {
+            gl = rows(s.backwardTo(seed, layerVar), b);
+        }
+        return new float[][] {gl, gx};
+    }
+
     /** ∂y_c/∂A for each sample's class (A the layer's activations), [b·K·u·v]. */
     public float[] layerGradient(INDArray x, float[] activations, int b, int[] cls) {
+        if (dag != null) {
+            nativeForward(x);
+            return nativeGradients(b, cls, true, false)[0];
+        }
         INDArray weights = oneHot(b, cls);
         if (tail != null) {
             // differentiate only the layers after A, fed with A itself
@@ -120,6 +242,10 @@ public final class Explainer {
 
     /** ∂y_c/∂x for each sample's class, [b·C·H·W]. */
     public float[] inputGradient(INDArray x, int b, int[] cls) {
+        if (dag != null) {
+            nativeForward(x);
+            return nativeGradients(b, cls, false, true)[1];
+        }
         return floats(graph.classScoreGradient(x, oneHot(b, cls), graph.input()));
     }
 
@@ -130,6 +256,17 @@ public final class Explainer {
      *        so a map does not depend on which batch the image was in
      */
     public List<Result> explain(float[] images, int b, int[] targets, long[] keys) {
+        if (b > pass) {
+            // images do not interact: explain them a pass at a time within the memory budget
+            List<Result> all = new ArrayList<>();
+            int len = c * h * w;
+            for (int s = 0; s < b; s += pass) {
+                int m = Math.min(pass, b - s);
+                all.addAll(explain(java.util.Arrays.copyOfRange(images, s * len, (s + m) * len), m,
+                        java.util.Arrays.copyOfRange(targets, s, s + m), java.util.Arrays.copyOfRange(keys, s, s + m)));
+            }
+            return all;
+        }
         INDArray x = input(images, b);
         Pass p = forward(x);
         int[] cls = new int[b];
@@ -170,8 +307,18 @@ public final class Explainer {
     /** Per base method, per image: the unnormalized map at its native resolution (layer, or input for saliency). */
     private Map<Method.Base, float[][]> rawMaps(EnumSet<Method.Base> bases, INDArray x, float[] act, int b, int[] cls) {
         boolean layerGrad = bases.contains(Method.Base.GRAD_CAM) || bases.contains(Method.Base.GRAD_CAM_PLUS_PLUS);
-        float[] g = layerGrad ? layerGradient(x, act, b, cls) : null;
-        float[] gx = bases.contains(Method.Base.SALIENCY) ? inputGradient(x, b, cls) : null;
+        boolean inputGrad = bases.contains(Method.Base.SALIENCY);
+        float[] g;
+        float[] gx;
+        if (dag != null && (layerGrad || inputGrad)) {
+            // one backward pass gives both (the caller's forward pass of x was the session's last)
+            float[][] both = nativeGradients(b, cls, layerGrad, inputGrad);
+            g = both[0];
+            gx = both[1];
+        } else {
+            g = layerGrad ? layerGradient(x, act, b, cls) : null;
+            gx = inputGrad ? inputGradient(x, b, cls) : null;
+        }
         int area = mapH * mapW;
         int per = channels * area;
         Map<Method.Base, float[][]> out = new LinkedHashMap<>();
@@ -214,7 +361,7 @@ public final class Explainer {
         SplittableRandom[] rngs = new SplittableRandom[b];
         for (int i = 0; i < b; i++) rngs[i] = new SplittableRandom(o.seed() ^ (0x9E3779B97F4A7C15L * (keys[i] + 1)));
         int total = b * n;
-        int bs = o.batchSize();
+        int bs = pass;
         float[] noisy = new float[bs * len];
         for (int start = 0; start < total; start += bs) {
             int m = Math.min(bs, total - start);
@@ -229,7 +376,8 @@ public final class Explainer {
                 }
             }
             INDArray x = input(m == bs ? noisy : java.util.Arrays.copyOf(noisy, m * len), m);
-            float[] act = bases.stream().anyMatch(Method.Base::layerResolution) ? forward(x).activations() : null;
+            // the native engine's backward pass reads the activations of its forward pass: always run it there
+            float[] act = dag != null || bases.stream().anyMatch(Method.Base::layerResolution) ? forward(x).activations() : null;
             Map<Method.Base, float[][]> raw = rawMaps(bases, x, act, m, chunkCls);
             for (var e : raw.entrySet()) {
                 float[][] acc = sum.computeIfAbsent(e.getKey(), k -> new float[b][]);

@@ -100,6 +100,7 @@ public final class Sanity {
         int[] top2 = new int[n];
         java.util.Arrays.fill(top2, Explainer.TOP2);
         List<Explainer.Result> second = explainAll(original, images, n, top2, keys, options.batchSize(), shape);
+        original.close();
         Map<String, Double> classRho = new LinkedHashMap<>();
         Map<String, Double> identical = new LinkedHashMap<>();
         Map<String, Double> sobel = new LinkedHashMap<>();
@@ -129,6 +130,7 @@ public final class Sanity {
                 Variant random = model.randomizeTop(s, options.seed());
                 Explainer re = new Explainer(random.graph(), layer, cam ? random.cam().apply(layer) : null, options);
                 List<Explainer.Result> rr = explainAll(re, images, n, targets, keys, options.batchSize(), shape);
+                re.close(); // one engine per step: free it before the next is built
                 Map<String, Double> mean = new LinkedHashMap<>();
                 Map<String, Double> sd = new LinkedHashMap<>();
                 for (Method m : methods) {

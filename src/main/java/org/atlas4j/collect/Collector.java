@@ -161,13 +161,19 @@ public final class Collector {
             engine = fast == null ? "SameDiff graph" : fast.chain != null ? "native op chain" + fast.headName()
                     : fast.tail == null ? "native op graph to the output" : "native op graph" + fast.headName();
             // the native engines work through cache-sized chunks whatever the configured batch (samples are independent)
-            int step = fast != null ? Math.min(o.batchSize(), fast.chunk) : o.batchSize();
+            NativeAttribution nat = o.attribution() ? NativeAttribution.of(graph, sinks.stream().map(k -> k.variable).toList(), data)
+                    : null;
+            if (nat != null) engine = "native op graph to the logits (attribution)";
+            int step = nat != null ? Math.min(o.batchSize(), nat.chunk)
+                    : fast != null ? Math.min(o.batchSize(), fast.chunk) : o.batchSize();
             for (int s = 0; s < n; s += step) {
                 int b = Math.min(step, n - s);
                 for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
                 INDArray x = null;
                 java.util.Map<String, INDArray> out;
-                if (fast != null) {
+                if (nat != null) {
+                    out = nat.forward(input, b, outVar);
+                } else if (fast != null) {
                     out = fast.forward(input, b, sinks.get(0).variable, outVar);
                 } else {
                     x = Nd4j.create(input, new long[] {o.batchSize(), data.channels(), data.height(), data.width()}, 'c');
@@ -203,8 +209,12 @@ public final class Collector {
                     k.acts.writeRows(k.block, b);
                     if (k.attr != null) {
                         float[] a = map.dup('c').data().asFloat(); // NCHW, as attribute() indexes it
-                        attribute(graph, x, out.get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
-                                new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
+                        if (nat != null) {
+                            nat.attribute(k.variable, a, s, b, k.d, k.h, k.w, o, k.attrBlock);
+                        } else {
+                            attribute(graph, x, out.get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
+                                    new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
+                        }
                         k.attr.writeRows(k.attrBlock, b);
                     }
                 }
@@ -261,6 +271,90 @@ public final class Collector {
                 double sum = 0;
                 for (int ch = 0; ch < d; ch++) sum += (double) a[base + ch * h * w] * g[base + ch * h * w];
                 out[i * classes + c] = (float) sum;
+            }
+        }
+    }
+
+    /**
+     * {@code --attribution} on the native graph engine: one forward pass to the logits keeping every collected layer's
+     * map, then per class one backward pass seeded at that logit and stopped at the layer (only the network after the
+     * layer runs backwards). Null — SameDiff then runs, with one log line saying why — when the engine does not cover the
+     * network, the graph is not float, or its output is not the softmax of its logits (probabilities come from those).
+     */
+    static final class NativeAttribution {
+        private final NativeGraph dag;
+        final int chunk;
+        private final int classes;
+        private final java.util.Map<Integer, NativeGraph.Session> sessions = new java.util.HashMap<>();
+        private NativeGraph.Session last;
+
+        private NativeAttribution(NativeGraph dag, int chunk, int classes) {
+            this.dag = dag;
+            this.chunk = chunk;
+            this.classes = classes;
+        }
+
+        static NativeAttribution of(NetGraph graph, List<String> vars, ImageDataset data) {
+            String why = null;
+            var f = graph.sameDiff().getVariableOutputOp(graph.output());
+            if (graph.sameDiff().getVariable(graph.input()).dataType() != DataType.FLOAT) why = "a non-float graph";
+            else if (f == null || !f.opName().equals("softmax") || !f.args()[0].name().equals(graph.logits())) {
+                why = "an output that is not the softmax of the logits";
+            }
+            NativeGraph.Compiled c = why != null ? null
+                    : NativeGraph.compileVariables(graph, graph.logits(), vars, data.channels(), data.height(), data.width());
+            if (c != null && c.engine() == null) why = c.unsupported() + " (not covered by the native graph engine)";
+            if (why != null) {
+                Progress.info("collect: attribution gradients on SameDiff: " + why);
+                return null;
+            }
+            NativeGraph.Session probe = c.engine().session(1);
+            long perImage = Math.max(1, probe.bufferBytes());
+            probe.close();
+            int chunk = (int) Math.max(1, Math.min(NativeForward.CHUNK, NativeForward.graphBufferBytes() / perImage));
+            return new NativeAttribution(c.engine(), chunk, graph.classCount());
+        }
+
+        java.util.Map<String, INDArray> forward(float[] input, int b, String outVar) {
+            NativeGraph.Session s = sessions.computeIfAbsent(b, dag::session);
+            INDArray logits = s.forwardMap(input);
+            last = s;
+            java.util.Map<String, INDArray> out = new java.util.HashMap<>();
+            out.put(outVar, org.nd4j.linalg.ops.transforms.Transforms.softmax(logits.dup(), false));
+            for (String v : dag.variables()) {
+                try {
+                    out.put(v, s.variable(v));
+                } catch (IllegalArgumentException notKept) {
+                    // only the kept layers are readable
+                }
+            }
+            return out;
+        }
+
+        /** a · ∂logit_c/∂a at each image's sampled position, for every class (as the SameDiff path computes it). */
+        void attribute(String var, float[] a, int start, int b, int d, int h, int w, Options o, float[] out) {
+            NativeGraph.Session s = last;
+            INDArray seed = Nd4j.zeros(DataType.FLOAT, s.batch(), classes);
+            int[] base = new int[b];
+            for (int i = 0; i < b; i++) {
+                int[] pos = position(o.seed(), start + i, h, w, o.excludeEdges());
+                base[i] = pos[0] * w + pos[1];
+            }
+            for (int c = 0; c < classes; c++) {
+                if (c > 0) seed.getColumn(c - 1).assign(0);
+                seed.getColumn(c).assign(1);
+                INDArray g = s.backwardTo(seed, var);
+                java.nio.FloatBuffer fg = g.data().asNioFloat();
+                long[] st = g.stride();
+                long off = g.offset();
+                for (int i = 0; i < b; i++) {
+                    int y = base[i] / w, x = base[i] % w;
+                    long gi = off + i * st[0] + y * st[2] + x * st[3];
+                    int ai = i * d * h * w + base[i];
+                    double sum = 0;
+                    for (int ch = 0; ch < d; ch++) sum += (double) a[ai + ch * h * w] * fg.get((int) (gi + ch * st[1]));
+                    out[i * classes + c] = (float) sum;
+                }
             }
         }
     }

@@ -655,7 +655,7 @@ public final class NativeGraph {
     /** Variables whose values the op's backward pass reads (see {@code Session.backwardOp}). */
     int[] readInBackward(Op op) {
         return switch (op) {
-            case Unary u -> new int[] {u.in()};
+            case Unary u -> new int[] {outputGated(u) ? u.out() : u.in()};
             case Pool p -> new int[] {p.in()};
             case Reduce r -> new int[] {r.in()};
             case Softmax sm -> new int[] {sm.in()};
@@ -665,6 +665,21 @@ public final class NativeGraph {
                     ? new int[0] : new int[] {d.in()};
             default -> new int[0];
         };
+    }
+
+    /**
+     * ReLU, ReLU6 and clip(0, hi) pass the gradient exactly where their output lies strictly inside (0, upper) — the
+     * same positions as their input — so their backward pass reads the output: the input (a convolution's output)
+     * need not be kept and the activation runs in place. ResNet-50 fwd+bwd: one map buffer and one copy fewer per ReLU.
+     */
+    static boolean outputGated(Unary u) {
+        return (u.fn().equals("relu") && u.t()[0] == 0) || upperBound(u) > 0;
+    }
+
+    /** The upper bound of a ReLU6 / clip(0, hi) (the gradient passes where 0 &lt; x &lt; bound), else NaN. */
+    static double upperBound(Unary u) {
+        return u.fn().equals("relu6") && u.t()[0] == 0 ? 6
+                : u.fn().equals("clip") && u.t()[0] == 0 && u.t()[1] > 0 ? u.t()[1] : Double.NaN;
     }
 
     /** Stride 1 with symmetric padding: the input gradient is a plain convolution with the flipped kernel. */
@@ -709,6 +724,7 @@ public final class NativeGraph {
     private final class BufferPool {
         private final Map<Long, ArrayDeque<INDArray>> free = new HashMap<>();
         private final Map<INDArray, Integer> refs = new java.util.IdentityHashMap<>();
+        final List<INDArray> all = new ArrayList<>();
         long bytes;
 
         INDArray acquire(long[] shape) {
@@ -718,6 +734,7 @@ public final class NativeGraph {
             INDArray flat = q != null && !q.isEmpty() ? q.pop() : null;
             if (flat == null) {
                 flat = Nd4j.create(dataType, new long[] {len}, 'c');
+                all.add(flat);
                 bytes += len * dataType.width();
             }
             refs.put(flat, 1);
@@ -758,6 +775,8 @@ public final class NativeGraph {
         private final long bytes;
         private float[] centre;
         private float[] centreGrad;
+        /** Every buffer this session allocated (freed by {@link #close}). */
+        private final List<INDArray> owned = new ArrayList<>();
         /** The gradient buffer pool while the backward plan is built (transient scratch for strided gradients). */
         private BufferPool planPool;
 
@@ -834,12 +853,15 @@ public final class NativeGraph {
                     }
                     bwd[k] = backwardOp(op, first, into);
                     for (INDArray s : scratch) grads.release(s);
-                    grads.release(gflat[op.out()]);
+                    // a kept variable's gradient stays readable after the pass (Grad-CAM reads ∂score/∂layer)
+                    if (lastUse[op.out()] != Integer.MAX_VALUE || op.out() == target) grads.release(gflat[op.out()]);
                 }
                 total += grads.bytes;
+                owned.addAll(grads.all);
                 planPool = null;
             }
             bytes = total;
+            owned.addAll(acts.all);
             inputNchw = Nd4j.create(dataType, logical(0, b), 'c');
             inputGradNchw = training ? Nd4j.create(dataType, logical(0, b), 'c') : null;
         }
@@ -856,6 +878,14 @@ public final class NativeGraph {
 
         public int batch() {
             return b;
+        }
+
+        /** Frees this session's buffers now (not at a garbage collection); the session must not be used afterwards. */
+        public void close() {
+            for (INDArray a : owned) closeQuietly(a);
+            owned.clear();
+            closeQuietly(inputNchw);
+            closeQuietly(inputGradNchw);
         }
 
         /** Off-heap bytes of this session's activation and gradient buffers. */
@@ -965,10 +995,10 @@ public final class NativeGraph {
                 case Pool p -> exec(DynamicCustomOp.builder(p.max() ? "maxpool2d_bp" : "avgpool2d_bp")
                         .addInputs(act[p.in()], g).addOutputs(into[0]).addIntegerArguments(poolArgs(p)).build());
                 case Unary u -> {
-                    INDArray x = act[u.in()];
+                    // gated ops read their output (see outputGated): same positions, and the input may be gone
+                    INDArray x = outputGated(u) ? act[u.out()] : act[u.in()];
                     INDArray t = into[0];
-                    double upper = u.fn().equals("relu6") && u.t()[0] == 0 ? 6
-                            : u.fn().equals("clip") && u.t()[0] == 0 && u.t()[1] > 0 ? u.t()[1] : Double.NaN;
+                    double upper = upperBound(u);
                     if (!Double.isNaN(upper)) {
                         // ∂ = 1 where 0 < x < upper, i.e. where x·(upper − x) > 0: step(·) times g. Four element-wise
                         // passes in the target buffer: 10 ms vs 103 ms for libnd4j's relu6_bp on a 16×112×112×96 map
@@ -1039,7 +1069,7 @@ public final class NativeGraph {
                     };
                 }
                 case MatMul m -> {
-                    INDArray wt = m.w().transpose().dup('c');
+                    INDArray wt = transposed(m);
                     INDArray t = into[0];
                     yield () -> g.mmuli(wt, t);
                 }
@@ -1114,10 +1144,10 @@ public final class NativeGraph {
                 int effW = (geo[1] - 1) * geo[7];
                 int[] bgeo = {geo[0], geo[1], 1, 1, effH - (c.same() ? effH / 2 : geo[4]), effW - (c.same() ? effW / 2 : geo[5]),
                         geo[6], geo[7]};
-                return exec(DynamicCustomOp.builder("conv2d").addInputs(g, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'))
+                return exec(DynamicCustomOp.builder("conv2d").addInputs(g, flippedSwapped(c))
                         .addOutputs(t).addIntegerArguments(convArgs(bgeo, false)).build());
             }
-            Runnable r = zeroInserted(g, t, flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'), geo, c.same(), "conv2d");
+            Runnable r = zeroInserted(g, t, flippedSwapped(c), geo, c.same(), "conv2d");
             if (r != null) return r;
             if (deconvMatches(c, g, t)) {
                 return exec(DynamicCustomOp.builder("deconv2d").addInputs(g, c.w()).addOutputs(t)
@@ -1183,11 +1213,11 @@ public final class NativeGraph {
                 int effW = (geo[1] - 1) * geo[7];
                 int[] bgeo = {geo[0], geo[1], 1, 1, effH - (d.same() ? effH / 2 : geo[4]), effW - (d.same() ? effW / 2 : geo[5]),
                         geo[6], geo[7]};
-                return exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(g, flipSpatial(d.w())).addOutputs(t)
+                return exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(g, flipped(d)).addOutputs(t)
                         .addIntegerArguments(convArgs(bgeo, false)).build());
             }
             if (d.w().size(3) == 1) {
-                Runnable r = zeroInserted(g, t, flipSpatial(d.w()), geo, d.same(), "depthwise_conv2d");
+                Runnable r = zeroInserted(g, t, flipped(d), geo, d.same(), "depthwise_conv2d");
                 if (r != null) return r;
             }
             INDArray gw = Nd4j.create(dataType, d.w().shape(), 'c');
@@ -1277,6 +1307,37 @@ public final class NativeGraph {
             return inputGradNchw;
         }
 
+        /**
+         * Back from ∂obj/∂target (NCHW, the target's shape; e.g. a one-hot per sample on the logits) only as far as the
+         * kept variable {@code stop} needs, returning ∂obj/∂stop as an NCHW view (valid until the next pass). Every op
+         * reading {@code stop} comes after its producer in the schedule, so the ops from the end down to just after the
+         * producer give its complete gradient; the ones before it (towards the input) are skipped. {@code stop} may be
+         * the input (a full pass) or any kept variable.
+         */
+        public INDArray backwardTo(INDArray dTarget, String stop) {
+            if (!training) throw new IllegalStateException("an inference session has no backward pass");
+            int v = names.indexOf(stop);
+            if (v < 0 || (v != 0 && lastUse[v] != Integer.MAX_VALUE)) {
+                throw new IllegalArgumentException(stop + " was not kept by this compiled graph");
+            }
+            int from = v == 0 ? 0 : producerIndex(v) + 1;
+            view(grad[target]).assign(dTarget);
+            for (int k = ops.size() - 1; k >= from; k--) bwd[k].run();
+            return view(grad[v]);
+        }
+
+        /**
+         * ∂obj/∂v of the last (full) {@link #backward} pass for a kept variable, as an NCHW view: read the layer's and the
+         * input's gradient from one pass.
+         */
+        public INDArray gradient(String name) {
+            int v = names.indexOf(name);
+            if (v < 0 || (v != 0 && lastUse[v] != Integer.MAX_VALUE)) {
+                throw new IllegalArgumentException(name + " was not kept by this compiled graph");
+            }
+            return view(grad[v]);
+        }
+
         /** Forward to the layer's centre position: [b, C] row-major (reused), like {@link NativeChain.Session#forward}. */
         public float[] forward(float[] input) {
             INDArray map = forwardMap(input);
@@ -1310,6 +1371,52 @@ public final class NativeGraph {
         }
     }
 
+    /**
+     * Backward-pass weights (flipped kernels, transposed dense weights), made once per engine and shared by its
+     * sessions: a ResNet-50 holds 100 MB of them, which every session used to copy.
+     */
+    private final Map<Op, INDArray> backwardWeights = new java.util.IdentityHashMap<>();
+
+    private synchronized INDArray flippedSwapped(Conv c) {
+        return backwardWeights.computeIfAbsent(c, k -> flipSpatial(c.w()).permute(0, 1, 3, 2).dup('c'));
+    }
+
+    private synchronized INDArray flipped(Depthwise d) {
+        return backwardWeights.computeIfAbsent(d, k -> flipSpatial(d.w()));
+    }
+
+    private synchronized INDArray transposed(MatMul m) {
+        return backwardWeights.computeIfAbsent(m, k -> m.w().transpose().dup('c'));
+    }
+
+    /**
+     * Frees the engine's weights and backward weights now rather than at a garbage collection (the sanity cascade
+     * builds one engine per randomized layer; off-heap memory would pile up between collections). The engine and its
+     * sessions must not be used afterwards.
+     */
+    public synchronized void close() {
+        java.util.Set<INDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        seen.addAll(backwardWeights.values());
+        for (Op op : ops) {
+            switch (op) {
+                case Conv c -> { seen.add(c.w()); if (c.b() != null) seen.add(c.b()); }
+                case Depthwise d -> { seen.add(d.w()); if (d.b() != null) seen.add(d.b()); }
+                case MatMul m -> seen.add(m.w());
+                default -> { }
+            }
+        }
+        backwardWeights.clear();
+        for (INDArray a : seen) closeQuietly(a);
+    }
+
+    static void closeQuietly(INDArray a) {
+        try {
+            if (a != null && a.closeable()) a.close();
+        } catch (RuntimeException e) {
+            // a view or an already released array: the garbage collector frees it
+        }
+    }
+
     /** W'[a, b, c, m] = W[kH−1−a, kW−1−b, c, m]. */
     static INDArray flipSpatial(INDArray w) {
         long kh = w.size(0), kw = w.size(1);
@@ -1327,6 +1434,22 @@ public final class NativeGraph {
         Double[] d = new Double[t.length];
         for (int k = 0; k < t.length; k++) d[k] = t[k];
         return d;
+    }
+
+    private int producerIndex(int v) {
+        for (int k = 0; k < ops.size(); k++) {
+            if (ops.get(k).out() == v) return k;
+        }
+        throw new IllegalArgumentException(names.get(v) + " has no producer");
+    }
+
+    public DataType dataType() {
+        return dataType;
+    }
+
+    /** The input placeholder's name (the variable {@link Session#gradient} reads for the input gradient). */
+    public String inputName() {
+        return names.get(0);
     }
 
     /** Names of the graph variables the schedule computes, in order (for messages and tests). */

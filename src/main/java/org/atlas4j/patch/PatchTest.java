@@ -108,7 +108,9 @@ public final class PatchTest {
         int n = imagesA.length;
         float[] base = new float[n * len];
         for (int i = 0; i < n; i++) data.copyImage(imagesA[i], base, i * len);
-        Predictions before = predict(graph, base, n, ch, h, w, classB);
+        // the native graph engine when it covers the network (SameDiff otherwise): patched copies are many passes
+        org.atlas4j.model.GraphForward engine = org.atlas4j.model.GraphForward.of(graph, graph.output(), ch, h, w, "patch-test");
+        Predictions before = predict(engine, base, n, classB);
         double[] p0 = before.probabilityB();
         int[] pred0 = before.predicted();
         int baseB = 0;
@@ -135,7 +137,7 @@ public final class PatchTest {
                             paste(one, ch, h, w, patch, s, o[0], o[1]);
                             System.arraycopy(one, 0, x, i * len, len);
                         }
-                        Predictions after = predict(graph, x, n, ch, h, w, classB);
+                        Predictions after = predict(engine, x, n, classB);
                         double[] p1 = after.probabilityB();
                         int[] pred1 = after.predicted();
                         int flipped = 0;
@@ -161,16 +163,16 @@ public final class PatchTest {
     private record Predictions(double[] probabilityB, int[] predicted) {
     }
 
-    private static Predictions predict(NetGraph graph, float[] x, int n, int ch, int h, int w, int classB) {
+    private static Predictions predict(org.atlas4j.model.GraphForward engine, float[] x, int n, int classB) {
         double[] p = new double[n];
         int[] pred = new int[n];
         int bs = 256;
         for (int s = 0; s < n; s += bs) {
             int b = Math.min(bs, n - s);
-            float[] part = new float[b * ch * h * w];
-            System.arraycopy(x, s * ch * h * w, part, 0, part.length);
-            INDArray out = graph.forward(Nd4j.create(part, new long[] {b, ch, h, w}, 'c'), graph.output()).get(graph.output())
-                    .castTo(DataType.DOUBLE);
+            int len = x.length / n;
+            float[] part = new float[b * len];
+            System.arraycopy(x, s * len, part, 0, part.length);
+            INDArray out = engine.forward(part, b).castTo(DataType.DOUBLE);
             INDArray arg = out.argMax(1);
             for (int i = 0; i < b; i++) {
                 p[s + i] = out.getDouble(i, classB);

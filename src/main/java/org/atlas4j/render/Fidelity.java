@@ -122,6 +122,8 @@ public final class Fidelity {
             org.atlas4j.data.ModelInput input) throws IOException {
         List<float[]> out = new ArrayList<>();
         int batch = 128;
+        // the native graph engine when it covers the network (SameDiff otherwise), per tile size
+        java.util.Map<Long, org.atlas4j.model.GraphForward> engines = new java.util.HashMap<>();
         for (int s = 0; s < tiles.size(); s += batch) {
             int b = Math.min(batch, tiles.size() - s);
             BufferedImage first = read(tiles.get(s));
@@ -147,7 +149,8 @@ public final class Fidelity {
             }
             float[] xm = new float[x.length];
             input.toModel(x, xm, b, h * w);
-            INDArray act = graph.forward(Nd4j.create(xm, new long[] {b, channels, h, w}, 'c'), variable).get(variable);
+            INDArray act = engines.computeIfAbsent(((long) h << 32) | w,
+                    k -> org.atlas4j.model.GraphForward.of(graph, variable, channels, h, w, "fidelity")).forward(xm, b);
             long[] sh = act.shape();
             int cy = (int) sh[2] / 2;
             int cx = (int) sh[3] / 2;

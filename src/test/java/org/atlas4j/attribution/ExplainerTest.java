@@ -67,6 +67,32 @@ class ExplainerTest {
         assertTrue(informative >= 8, "too few non-zero maps to test: " + informative);
     }
 
+    /** Every method's maps from the native graph engine equal SameDiff's (per-image classes, SmoothGrad batches). */
+    @Test
+    void nativeEngineGivesSameDiffsMaps() {
+        List<Method> methods = List.of(CAM, GRAD_CAM, GRAD_CAM_PP, SALIENCY, Method.parse("smoothgrad"), Method.parse("smooth-gradcam++"));
+        CamHead cam = CamHead.find(net, "r2");
+        Explainer.Options o = new Explainer.Options(methods, 5, 0.15, 1, 3);
+        Explainer fast = new Explainer(graph, "r2", cam, o);
+        Explainer slow = new Explainer(graph, "r2", cam, o, false);
+        assertTrue(fast.isNative(), fast.engine());
+        assertFalse(slow.isNative());
+        int[] t = {0, 2, Explainer.TOP1, 1};
+        List<Explainer.Result> a = fast.explain(images, B, t, keys(B)); // 4 images in passes of 3: a short last pass
+        List<Explainer.Result> b = slow.explain(images, B, t, keys(B));
+        for (int i = 0; i < B; i++) {
+            assertEquals(b.get(i).target(), a.get(i).target());
+            assertArrayEquals(b.get(i).scores(), a.get(i).scores(), 1e-5f);
+            for (Method m : methods) {
+                float[] x = a.get(i).maps().get(m);
+                float[] y = b.get(i).maps().get(m);
+                float scale = Math.max(1e-6f, AttributionMaps.max(y));
+                for (int p = 0; p < x.length; p++) assertEquals(y[p], x[p], 1e-4 * scale, m.id() + " image " + i + " pixel " + p);
+            }
+        }
+        fast.close();
+    }
+
     @Test
     void camRefusesOtherHeadsAndSuggestsGradCam() {
         UserError e = assertThrows(UserError.class, () -> CamHead.find(net, "r1"));
