@@ -373,6 +373,10 @@ def render(a):
         return -loss.item() / k
 
     step()  # warm-up
+    if a.get('profile'):
+        with torch.autograd.profiler.profile() as prof:
+            step()
+        return {'profile': prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=14)}
     t0 = time.perf_counter()
     for _ in range(steps):
         objective = step()

@@ -51,6 +51,10 @@ final class BenchCommand implements Callable<Integer> {
             + "and render need collect); with --vs-peers --model: collect, render, gradcam (default: all three)")
     java.util.List<String> stages;
 
+    @Option(names = "--profile", description = "With --vs-peers --model: also time one render and one collect pass per op kind, "
+            + "on our side and in torch's profiler")
+    boolean profile;
+
     @Option(names = "--batch", description = "Images per pass on both sides with --vs-peers --model (default: ${DEFAULT-VALUE})")
     int batch = 16;
 
@@ -97,7 +101,7 @@ final class BenchCommand implements Callable<Integer> {
             LoadedModel m = LoadedModel.load(model, null);
             OnnxPeerBench.run(m, new OnnxPeerBench.Options(layer, stages == null ? OnnxPeerBench.STAGES : stages, rounds, batch,
                     images == null ? 64 : images, renderIcons == null ? 16 : renderIcons, renderSteps == null ? 8 : renderSteps,
-                    Runtime.getRuntime().availableProcessors()), Path.of("atlas-output"));
+                    Runtime.getRuntime().availableProcessors(), profile), Path.of("atlas-output"));
             return 0;
         }
         int images = this.images == null ? 20_000 : this.images;

@@ -53,7 +53,8 @@ final class OnnxPeerBench {
      * @param images images per collect and Grad-CAM round (a multiple of the batch is timed)
      * @param steps timed render steps per round
      */
-    record Options(String layer, List<String> stages, int rounds, int batch, int images, int icons, int steps, int threads) {
+    record Options(String layer, List<String> stages, int rounds, int batch, int images, int icons, int steps, int threads,
+            boolean profile) {
         Options {
             stages = List.copyOf(stages);
             if (stages.isEmpty()) throw new UserError("--stages is empty; valid for --vs-peers --model: " + String.join(", ", STAGES));
@@ -77,6 +78,11 @@ final class OnnxPeerBench {
             throw new UserError("--vs-peers --model compares against PyTorch running the same file, so it needs an .onnx model; got "
                     + m.file() + " (" + m.format() + "). Export yours with torch.onnx.export, or run --vs-peers without --model for the demo");
         }
+    }
+
+    /** Progress of a long comparison on stderr, also when bars are quiet (a round takes minutes on large nets). */
+    static void say(String line) {
+        System.err.println(line);
     }
 
     /** One line telling how to get torch when it is missing (null when it imports). */
@@ -121,7 +127,7 @@ final class OnnxPeerBench {
                     scale = Math.max(scale, Math.abs(theirs.get(i).get(c).asDouble()));
                 }
             }
-            Progress.info(String.format(Locale.ROOT, "peers: same network? max |logit atlas4j − PyTorch| %.2e (max |logit| %.2f)", worst, scale));
+            say(String.format(Locale.ROOT, "peers: same network? max |logit atlas4j − PyTorch| %.2e (max |logit| %.2f)", worst, scale));
 
             float[] dirs = noise(o.icons() * d, 7);
             Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, o.icons(), d);
@@ -137,10 +143,10 @@ final class OnnxPeerBench {
             // the explain command's pass size: the batch, unless the memory budget (ATLAS_BATCH_MEMORY_MB) asks for less
             int camPass = MemoryBudget.batch(g, null, true, 1, o.batch());
             if (explainer != null && camPass < o.batch()) {
-                Progress.info("peers: Grad-CAM passes of " + camPass + " images on our side (the explain command's memory budget)");
+                say("peers: Grad-CAM passes of " + camPass + " images on our side (the explain command's memory budget)");
             }
             for (int r = 0; r < o.rounds(); r++) {
-                Progress.info("peers: round " + (r + 1) + " of " + o.rounds() + " (" + String.join(", ", o.stages()) + ")");
+                say("peers: round " + (r + 1) + " of " + o.rounds() + " (" + String.join(", ", o.stages()) + ")");
                 for (String s : o.stages()) {
                     double rate = switch (s) {
                         case "collect" -> oursCollect(g, layer, in, o, timedImages, tmp.resolve("c" + r));
@@ -161,6 +167,7 @@ final class OnnxPeerBench {
                 }
             }
 
+            if (o.profile()) profile(g, layer, in, o, base, tmp);
             String name = m.file().getFileName().toString().replaceFirst("\\.onnx$", "");
             PeerTable t = new PeerTable(String.format(Locale.ROOT,
                     "atlas4j vs PyTorch — %s, layer %s (%s), %d px, batch %d, %d threads, %d alternating rounds, Java %s",
@@ -193,7 +200,7 @@ final class OnnxPeerBench {
             Path report = outDir.resolve("bench-vs-peers-" + name + ".json");
             Json.write(report, json);
             Files.writeString(outDir.resolve("bench-vs-peers-" + name + ".txt"), text);
-            Progress.info("peers: " + report);
+            say("peers: " + report);
             return t;
         } finally {
             try (var w = Files.walk(tmp)) {
@@ -221,6 +228,37 @@ final class OnnxPeerBench {
     static double steadySeconds(long shortNanos, long longNanos) {
         long diff = longNanos - shortNanos;
         return (diff > longNanos / 2 ? diff : longNanos) / 1e9;
+    }
+
+    /**
+     * Where the time goes: one render pass (forward and backward, batch = icons) and one collect pass (forward, batch)
+     * of the native graph with every op timed, summed per op kind; then the same render step in torch's profiler.
+     */
+    static void profile(NetGraph g, String layer, int[] in, Options o, Map<String, Object> base, Path tmp) throws Exception {
+        var dag = org.atlas4j.model.NativeGraph.compile(g, layer, in[0], in[1], in[2]).engine();
+        if (dag == null) {
+            say("profile: the native graph does not cover " + layer + "; nothing to profile");
+            return;
+        }
+        int len = in[0] * in[1] * in[2];
+        var train = dag.session(o.icons());
+        train.forward(noise(o.icons() * len, 11));
+        train.profile(); // first pass warms up
+        StringBuilder sb = new StringBuilder("profile: atlas4j render pass, " + o.icons() + " icons, forward+backward per op kind\n");
+        sb.append(train.profile());
+        var inf = dag.inferenceSession(o.batch());
+        inf.forwardMap(noise(o.batch() * len, 12));
+        inf.profile();
+        sb.append("profile: atlas4j collect pass to the layer, batch ").append(o.batch()).append(", forward per op kind\n");
+        sb.append(inf.profile());
+        Map<String, Object> a = new LinkedHashMap<>(base);
+        a.put("icons", o.icons());
+        a.put("steps", 1);
+        a.put("directions", tmp.resolve("directions.npy").toString());
+        a.put("profile", true);
+        sb.append("profile: PyTorch render step, ").append(o.icons()).append(" icons (torch.autograd.profiler, self CPU time)\n");
+        sb.append(peer("render", a, o.threads()).get("profile").asText());
+        System.out.print(sb);
     }
 
     /** icon-steps/s of render: a one-step run subtracted from a run of one more step than timed (same icons). */

@@ -41,7 +41,7 @@ class OnnxPeerBenchTest {
     void peerRunsTheSameFileAndEveryStageGetsARate() throws Exception {
         Assumptions.assumeTrue(OnnxPeerBench.peerMissing(PeerBench.PYTHON) == null, "no torch for /usr/bin/python3");
         LoadedModel m = LoadedModel.load(SMALL, null);
-        PeerTable t = OnnxPeerBench.run(m, new OnnxPeerBench.Options(null, OnnxPeerBench.STAGES, 1, 2, 4, 2, 1, 2), out);
+        PeerTable t = OnnxPeerBench.run(m, new OnnxPeerBench.Options(null, OnnxPeerBench.STAGES, 1, 2, 4, 2, 1, 2, true), out);
         assertEquals(3, t.rows().size());
         for (PeerTable.Row r : t.rows()) {
             assertEquals(1, r.ours().size());

@@ -88,6 +88,6 @@ class PeerTableTest {
     }
 
     private static OnnxPeerBench.Options opts(List<String> stages, int rounds, int batch, int images) {
-        return new OnnxPeerBench.Options(null, stages, rounds, batch, images, 2, 1, 2);
+        return new OnnxPeerBench.Options(null, stages, rounds, batch, images, 2, 1, 2, false);
     }
 }
