@@ -34,20 +34,29 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--data-dir", description = "Fashion-MNIST folder (default: ${DEFAULT-VALUE})")
     Path dataDir = FashionMnist.DEFAULT_DIR;
 
-    @Option(names = "--images", description = "Images for the collect benchmark (default: ${DEFAULT-VALUE})")
-    int images = 20_000;
+    @Option(names = "--images", description = "Images for the collect benchmark (default: 20000; with --vs-peers --model: 64 per "
+            + "collect and Grad-CAM round)")
+    Integer images;
 
     @Option(names = "--umap-sizes", split = ",", description = "Sample counts for the UMAP benchmark (default: ${DEFAULT-VALUE})")
     int[] umapSizes = {10_000, 20_000};
 
-    @Option(names = "--render-icons", description = "Icons in the render benchmark batch (default: ${DEFAULT-VALUE})")
-    int renderIcons = 128;
+    @Option(names = "--render-icons", description = "Icons in the render benchmark batch (default: 128; with --vs-peers --model: 16)")
+    Integer renderIcons;
 
-    @Option(names = "--render-steps", description = "Steps in the render benchmark (default: ${DEFAULT-VALUE})")
-    int renderSteps = 128;
+    @Option(names = "--render-steps", description = "Steps in the render benchmark (default: 128; with --vs-peers --model: 8 timed)")
+    Integer renderSteps;
 
-    @Option(names = "--stages", split = ",", description = "Stages to measure: collect, reduce, render, explain (default: all; reduce and render need collect)")
-    java.util.List<String> stages = java.util.List.of("collect", "reduce", "render", "explain");
+    @Option(names = "--stages", split = ",", description = "Stages to measure: collect, reduce, render, explain (default: all; reduce "
+            + "and render need collect); with --vs-peers --model: collect, render, gradcam (default: all three)")
+    java.util.List<String> stages;
+
+    @Option(names = "--profile", description = "With --vs-peers --model: also time one render and one collect pass per op kind, "
+            + "on our side and in torch's profiler")
+    boolean profile;
+
+    @Option(names = "--batch", description = "Images per pass on both sides with --vs-peers --model (default: ${DEFAULT-VALUE})")
+    int batch = 16;
 
     @Option(names = "--explain-images", description = "Test images per attribution method (SmoothGrad: an eighth) (default: ${DEFAULT-VALUE})")
     int explainImages = 1024;
@@ -87,6 +96,18 @@ final class BenchCommand implements Callable<Integer> {
             }
             return 0;
         }
+        if (vsPeers && LoadedModel.Format.detect(model) == LoadedModel.Format.ONNX) {
+            Progress.setQuiet(true);
+            LoadedModel m = LoadedModel.load(model, null);
+            OnnxPeerBench.run(m, new OnnxPeerBench.Options(layer, stages == null ? OnnxPeerBench.STAGES : stages, rounds, batch,
+                    images == null ? 64 : images, renderIcons == null ? 16 : renderIcons, renderSteps == null ? 8 : renderSteps,
+                    Runtime.getRuntime().availableProcessors(), profile), Path.of("atlas-output"));
+            return 0;
+        }
+        int images = this.images == null ? 20_000 : this.images;
+        int renderIcons = this.renderIcons == null ? 128 : this.renderIcons;
+        int renderSteps = this.renderSteps == null ? 128 : this.renderSteps;
+        java.util.List<String> stages = this.stages == null ? java.util.List.of("collect", "reduce", "render", "explain") : this.stages;
         if (vsPeers) {
             org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
             LoadedModel m = LoadedModel.load(model, null);

@@ -50,7 +50,7 @@ final class PeerBench {
     static void run(LoadedModel m, String layer, Path dataDir, int rounds, int reduceRounds, int images, int icons, int steps,
             Path demoActs, boolean endToEnd) throws Exception {
         ensurePeers();
-        if (!(m.network() instanceof MultiLayerNetwork net)) throw new UserError("--vs-peers benchmarks the demo model");
+        if (!(m.network() instanceof MultiLayerNetwork net)) throw new UserError("--vs-peers without an .onnx --model benchmarks the demo model; for another network pass --model NET.onnx (PyTorch runs the same file)");
         int threads = Runtime.getRuntime().availableProcessors();
         Path tmp = Files.createTempDirectory("atlas4j-peers");
         Path weights = Files.createDirectories(tmp.resolve("weights"));

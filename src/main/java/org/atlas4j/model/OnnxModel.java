@@ -194,7 +194,7 @@ public final class OnnxModel {
     }
 
     /** The tensor a layer name (listed, raw node name or tensor name) stands for, or null. */
-    String tensorOf(String layer) {
+    public String tensorOf(String layer) {
         String t = layers.get(layer);
         return t != null ? t : aliases.get(layer);
     }

@@ -1,0 +1,332 @@
+package org.atlas4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.atlas4j.attribution.Explainer;
+import org.atlas4j.attribution.Method;
+import org.atlas4j.collect.Collector;
+import org.atlas4j.data.ImageDataset;
+import org.atlas4j.io.Json;
+import org.atlas4j.io.Npy;
+import org.atlas4j.model.LoadedModel;
+import org.atlas4j.model.MemoryBudget;
+import org.atlas4j.model.NetGraph;
+import org.atlas4j.render.Renderer;
+import org.atlas4j.util.Progress;
+import org.atlas4j.util.UserError;
+import org.nd4j.linalg.factory.Nd4j;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * {@code ./atlas bench --vs-peers --model NET.onnx}: atlas4j against PyTorch on a real network, same file, same batch
+ * sizes, same thread count, alternating rounds (ours, then theirs), for the three network-bound stages:
+ * <ul>
+ * <li>collect — forward to the layer plus the logits (images/s), through {@link Collector#run};</li>
+ * <li>render — forward and backward to the input of a direction objective at the layer's centre (icon-steps/s at the
+ * model's input size), through {@link Renderer#run};</li>
+ * <li>Grad-CAM — forward, gradient of the top-1 class score at the layer, the map (maps/s), through
+ * {@link Explainer#explain}.</li>
+ * </ul>
+ * The peer, bench/onnx_peer.py, runs the same .onnx file in torch (it decodes the protobuf itself); the logits of both
+ * on the same inputs are compared first, so the table compares identical networks. Setup (graph compilation, buffer
+ * allocation, the peer's loading) is outside the timed part on both sides: atlas4j's collect and render time the
+ * difference between a long and a one-batch (one-step) run, the peer skips one warm-up batch (step).
+ */
+final class OnnxPeerBench {
+    static final Path SCRIPT = Path.of("bench/onnx_peer.py");
+    static final List<String> STAGES = List.of("collect", "render", "gradcam");
+    static final String INSTALL = "sudo apt-get install --no-install-recommends python3-torch";
+
+    private OnnxPeerBench() {
+    }
+
+    /**
+     * @param batch images (icons) per pass on both sides
+     * @param images images per collect and Grad-CAM round (a multiple of the batch is timed)
+     * @param steps timed render steps per round
+     */
+    record Options(String layer, List<String> stages, int rounds, int batch, int images, int icons, int steps, int threads,
+            boolean profile) {
+        Options {
+            stages = List.copyOf(stages);
+            if (stages.isEmpty()) throw new UserError("--stages is empty; valid for --vs-peers --model: " + String.join(", ", STAGES));
+            for (String s : stages) {
+                if (!STAGES.contains(s)) {
+                    throw new UserError("unknown stage '" + s + "' for --vs-peers --model; valid: " + String.join(", ", STAGES));
+                }
+            }
+            if (rounds < 1) throw new UserError("--rounds must be >= 1, got " + rounds);
+            if (batch < 1) throw new UserError("--batch must be >= 1, got " + batch);
+            if (images < batch) throw new UserError("--images must be >= --batch (" + batch + "), got " + images);
+            if (icons < 1) throw new UserError("--render-icons must be >= 1, got " + icons);
+            if (steps < 1) throw new UserError("--render-steps must be >= 1, got " + steps);
+            if (threads < 1) throw new UserError("threads must be >= 1, got " + threads);
+        }
+    }
+
+    /** The ONNX file the peer can run, or a one-line error saying what to pass. */
+    static void requireOnnx(LoadedModel m) {
+        if (m.format() != LoadedModel.Format.ONNX || m.onnx() == null) {
+            throw new UserError("--vs-peers --model compares against PyTorch running the same file, so it needs an .onnx model; got "
+                    + m.file() + " (" + m.format() + "). Export yours with torch.onnx.export, or run --vs-peers without --model for the demo");
+        }
+    }
+
+    /** Progress of a long comparison on stderr, also when bars are quiet (a round takes minutes on large nets). */
+    static void say(String line) {
+        System.err.println(line);
+    }
+
+    /** One line telling how to get torch when it is missing (null when it imports). */
+    static String peerMissing(Path python) throws Exception {
+        if (!Files.isExecutable(python)) return "PyTorch peer unavailable: no " + python + "; install it with: " + INSTALL;
+        Process p = new ProcessBuilder(python.toString(), "-c", "import torch, numpy").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor() == 0 ? null : "PyTorch peer unavailable: " + python + " cannot import torch; install it with: " + INSTALL;
+    }
+
+    static PeerTable run(LoadedModel m, Options o, Path outDir) throws Exception {
+        requireOnnx(m);
+        if (!Files.exists(SCRIPT)) throw new UserError("run --vs-peers from the project folder (needs " + SCRIPT + ")");
+        String missing = peerMissing(PeerBench.PYTHON);
+        if (missing != null) throw new UserError(missing);
+        NetGraph g = m.graph();
+        String layer = m.resolveLayer(o.layer());
+        String tensor = m.onnx().tensorOf(layer);
+        if (tensor == null) throw new UserError("layer " + layer + " has no ONNX tensor the peer can stop at; pick another with --layer");
+        int[] in = g.inputShape();
+        int d = (int) g.spatialLayer(layer).shape()[0];
+        Path tmp = Files.createTempDirectory("atlas4j-onnx-peers");
+        try {
+            Map<String, Object> base = new LinkedHashMap<>();
+            base.put("model", m.file().toAbsolutePath().toString());
+            base.put("threads", o.threads());
+            base.put("shape", List.of(in[0], in[1], in[2]));
+            base.put("tensor", tensor);
+
+            // same network? both sides' logits on the same two noise images
+            float[] x2 = noise(2 * in[0] * in[1] * in[2], 99);
+            Npy.writeFloat32Nd(tmp.resolve("check.npy"), x2, 2, in[0], in[1], in[2]);
+            var logits = g.forward(Nd4j.create(x2, new long[] {2, in[0], in[1], in[2]}, 'c'), g.logits()).get(g.logits());
+            Map<String, Object> ca = new LinkedHashMap<>(base);
+            ca.put("inputs", tmp.resolve("check.npy").toString());
+            JsonNode theirs = peer("check", ca, o.threads()).get("logits");
+            double worst = 0;
+            double scale = 0;
+            for (int i = 0; i < 2; i++) {
+                for (int c = 0; c < logits.size(1); c++) {
+                    worst = Math.max(worst, Math.abs(logits.getDouble(i, c) - theirs.get(i).get(c).asDouble()));
+                    scale = Math.max(scale, Math.abs(theirs.get(i).get(c).asDouble()));
+                }
+            }
+            say(String.format(Locale.ROOT, "peers: same network? max |logit atlas4j − PyTorch| %.2e (max |logit| %.2f)", worst, scale));
+
+            float[] dirs = noise(o.icons() * d, 7);
+            Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, o.icons(), d);
+            int timedImages = o.images() / o.batch() * o.batch();
+            Map<String, List<Double>> ours = new LinkedHashMap<>();
+            Map<String, List<Double>> peer = new LinkedHashMap<>();
+            for (String s : o.stages()) {
+                ours.put(s, new ArrayList<>());
+                peer.put(s, new ArrayList<>());
+            }
+            Explainer explainer = o.stages().contains("gradcam") ? new Explainer(g, layer, null,
+                    new Explainer.Options(List.of(new Method(Method.Base.GRAD_CAM, false)), 1, 0.15, 1, o.batch())) : null;
+            // the explain command's pass size: the batch, unless the memory budget (ATLAS_BATCH_MEMORY_MB) asks for less
+            int camPass = MemoryBudget.batch(g, null, true, 1, o.batch());
+            if (explainer != null && camPass < o.batch()) {
+                say("peers: Grad-CAM passes of " + camPass + " images on our side (the explain command's memory budget)");
+            }
+            for (int r = 0; r < o.rounds(); r++) {
+                say("peers: round " + (r + 1) + " of " + o.rounds() + " (" + String.join(", ", o.stages()) + ")");
+                for (String s : o.stages()) {
+                    double rate = switch (s) {
+                        case "collect" -> oursCollect(g, layer, in, o, timedImages, tmp.resolve("c" + r));
+                        case "render" -> oursRender(g, layer, dirs, in, o, tmp.resolve("r" + r));
+                        default -> oursGradCam(explainer, camPass, in, o, timedImages);
+                    };
+                    ours.get(s).add(rate);
+                    Map<String, Object> a = new LinkedHashMap<>(base);
+                    a.put("batch", o.batch());
+                    a.put("images", timedImages);
+                    a.put("icons", o.icons());
+                    a.put("steps", o.steps());
+                    a.put("directions", tmp.resolve("directions.npy").toString());
+                    a.put("seed", r);
+                    JsonNode p = peer(s, a, o.threads());
+                    peer.get(s).add(p.get(s.equals("render") ? "icon_steps_per_second" : s.equals("collect") ? "images_per_second"
+                            : "maps_per_second").asDouble());
+                }
+            }
+
+            if (o.profile()) profile(g, layer, in, o, base, tmp);
+            String name = m.file().getFileName().toString().replaceFirst("\\.onnx$", "");
+            PeerTable t = new PeerTable(String.format(Locale.ROOT,
+                    "atlas4j vs PyTorch — %s, layer %s (%s), %d px, batch %d, %d threads, %d alternating rounds, Java %s",
+                    m.file(), layer, g.spatialLayer(layer).shapeString(), in[1], o.batch(), o.threads(), o.rounds(),
+                    System.getProperty("java.version")));
+            for (String s : o.stages()) {
+                t.add(switch (s) {
+                    case "collect" -> new PeerTable.Row("collect: forward to " + layer + " + logits", "img/s", ours.get(s), peer.get(s));
+                    case "render" -> new PeerTable.Row("render: " + o.icons() + " icons × " + o.steps() + " steps at " + in[1] + " px",
+                            "icon-steps/s", ours.get(s), peer.get(s));
+                    default -> new PeerTable.Row("Grad-CAM at " + layer + " (top-1 class)", "maps/s", ours.get(s), peer.get(s));
+                });
+            }
+            String text = t.format() + String.format(Locale.ROOT,
+                    "same network: max |logit difference| %.2e; the cores may be shared with other processes (compare ratios, not absolutes)%n",
+                    worst);
+            System.out.print(text);
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("date", java.time.LocalDate.now().toString());
+            json.put("model", m.file().toString());
+            json.put("layer", layer);
+            json.put("onnxTensor", tensor);
+            json.put("inputSize", in[1]);
+            json.put("threads", o.threads());
+            json.put("batch", o.batch());
+            json.put("rounds", o.rounds());
+            json.put("logitDifference", worst);
+            json.put("stages", t.toJson());
+            Files.createDirectories(outDir);
+            Path report = outDir.resolve("bench-vs-peers-" + name + ".json");
+            Json.write(report, json);
+            Files.writeString(outDir.resolve("bench-vs-peers-" + name + ".txt"), text);
+            say("peers: " + report);
+            return t;
+        } finally {
+            try (var w = Files.walk(tmp)) {
+                w.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /** images/s of collect: a one-batch run (setup, warm-up) subtracted from a run of one more batch than timed. */
+    static double oursCollect(NetGraph g, String layer, int[] in, Options o, int timed, Path dir) throws Exception {
+        Collector.Options co = new Collector.Options(layer, o.batch(), 1, true);
+        long t0 = System.nanoTime();
+        Collector.run(g, new NoiseImages(o.batch(), in), co, dir.resolve("short"));
+        long t1 = System.nanoTime();
+        Collector.run(g, new NoiseImages(timed + o.batch(), in), co, dir.resolve("long"));
+        long t2 = System.nanoTime();
+        return timed / (steadySeconds(t1 - t0, t2 - t1));
+    }
+
+    /**
+     * Seconds of the timed work: the long run minus the short one (its setup and warm-up); when timing noise makes
+     * the difference implausible (under half the long run's share of the work), the whole long run, which
+     * under-states our rate rather than inflating it.
+     */
+    static double steadySeconds(long shortNanos, long longNanos) {
+        long diff = longNanos - shortNanos;
+        return (diff > longNanos / 2 ? diff : longNanos) / 1e9;
+    }
+
+    /**
+     * Where the time goes: one render pass (forward and backward, batch = icons) and one collect pass (forward, batch)
+     * of the native graph with every op timed, summed per op kind; then the same render step in torch's profiler.
+     */
+    static void profile(NetGraph g, String layer, int[] in, Options o, Map<String, Object> base, Path tmp) throws Exception {
+        var dag = org.atlas4j.model.NativeGraph.compile(g, layer, in[0], in[1], in[2]).engine();
+        if (dag == null) {
+            say("profile: the native graph does not cover " + layer + "; nothing to profile");
+            return;
+        }
+        int len = in[0] * in[1] * in[2];
+        var train = dag.session(o.icons());
+        train.forward(noise(o.icons() * len, 11));
+        train.profile(); // first pass warms up
+        StringBuilder sb = new StringBuilder("profile: atlas4j render pass, " + o.icons() + " icons, forward+backward per op kind\n");
+        sb.append(train.profile());
+        var inf = dag.inferenceSession(o.batch());
+        inf.forwardMap(noise(o.batch() * len, 12));
+        inf.profile();
+        sb.append("profile: atlas4j collect pass to the layer, batch ").append(o.batch()).append(", forward per op kind\n");
+        sb.append(inf.profile());
+        Map<String, Object> a = new LinkedHashMap<>(base);
+        a.put("icons", o.icons());
+        a.put("steps", 1);
+        a.put("directions", tmp.resolve("directions.npy").toString());
+        a.put("profile", true);
+        sb.append("profile: PyTorch render step, ").append(o.icons()).append(" icons (torch.autograd.profiler, self CPU time)\n");
+        sb.append(peer("render", a, o.threads()).get("profile").asText());
+        System.out.print(sb);
+    }
+
+    /** icon-steps/s of render: a one-step run subtracted from a run of one more step than timed (same icons). */
+    static double oursRender(NetGraph g, String layer, float[] dirs, int[] in, Options o, Path dir) throws Exception {
+        long t0 = System.nanoTime();
+        Renderer.run(g, dirs, o.icons(), null, new Renderer.Options(layer, 1, 0.05, o.icons(), 0, 4, false, true, 1), dir.resolve("short"));
+        long t1 = System.nanoTime();
+        Renderer.run(g, dirs, o.icons(), null, new Renderer.Options(layer, o.steps() + 1, 0.05, o.icons(), 0, 4, false, true, 1),
+                dir.resolve("long"));
+        long t2 = System.nanoTime();
+        return (double) o.icons() * o.steps() / steadySeconds(t1 - t0, t2 - t1);
+    }
+
+    /** maps/s of Grad-CAM through the explain command's engine; one warm-up batch, then timed batches. */
+    static double oursGradCam(Explainer e, int perPass, int[] in, Options o, int timed) {
+        int len = in[0] * in[1] * in[2];
+        // the explain command's own pass size: the batch, unless the memory budget (ATLAS_BATCH_MEMORY_MB) asks for less
+        int b = perPass;
+        float[] x = noise(b * len, 3);
+        int[] targets = new int[b];
+        java.util.Arrays.fill(targets, Explainer.TOP1);
+        long[] keys = new long[b];
+        e.explain(x, b, targets, keys); // warm-up
+        long t0 = System.nanoTime();
+        int done = 0;
+        for (; done < timed; done += b) e.explain(x, b, targets, keys);
+        return done / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Seeded standard-normal floats (ImageNet-normalised pixels have about this spread). */
+    static float[] noise(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            double u1 = r.nextDouble(1e-12, 1.0);
+            double u2 = r.nextDouble();
+            v[i] = (float) (Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
+        }
+        return v;
+    }
+
+    /** Seeded noise images of the model's input shape, made when asked for (no memory per image). */
+    record NoiseImages(int size, int[] shape) implements ImageDataset {
+        @Override public int channels() { return shape[0]; }
+        @Override public int height() { return shape[1]; }
+        @Override public int width() { return shape[2]; }
+        @Override public int label(int index) { return -1; }
+        @Override public List<String> classNames() { return List.of(); }
+        @Override public String describe() { return size + " noise images"; }
+
+        @Override
+        public void copyImage(int index, float[] dst, int offset) {
+            float[] v = noise(imageLength(), index);
+            System.arraycopy(v, 0, dst, offset, v.length);
+        }
+    }
+
+    static JsonNode peer(String stage, Map<String, ?> args, int threads) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(PeerBench.PYTHON.toString(), SCRIPT.toString(), stage, Json.MAPPER.writeValueAsString(args))
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+        pb.environment().put("MKL_NUM_THREADS", Integer.toString(threads));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new UserError("the PyTorch side (" + SCRIPT + " " + stage + ") failed with exit " + p.exitValue()
+                    + "; its error is printed above");
+        }
+        return Json.MAPPER.readTree(out.strip().lines().reduce((x, y) -> y).orElse("{}"));
+    }
+}
