@@ -167,8 +167,9 @@ final class OnnxPeerBench {
                 }
             }
 
-            if (o.profile()) profile(g, layer, in, o, base, tmp);
-            String name = m.file().getFileName().toString().replaceFirst("\\.onnx$", "");
+            String prof = o.profile() ? profile(g, layer, in, o, base, tmp) : "";
+            // a profiling run has its own files: it must not replace a comparison's numbers
+            String name = m.file().getFileName().toString().replaceFirst("\\.onnx$", "") + (o.profile() ? "-profile" : "");
             PeerTable t = new PeerTable(String.format(Locale.ROOT,
                     "atlas4j vs PyTorch — %s, layer %s (%s), %d px, batch %d, %d threads, %d alternating rounds, Java %s",
                     m.file(), layer, g.spatialLayer(layer).shapeString(), in[1], o.batch(), o.threads(), o.rounds(),
@@ -184,6 +185,7 @@ final class OnnxPeerBench {
             String text = t.format() + String.format(Locale.ROOT,
                     "same network: max |logit difference| %.2e; the cores may be shared with other processes (compare ratios, not absolutes)%n",
                     worst);
+            text = prof + text;
             System.out.print(text);
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("date", java.time.LocalDate.now().toString());
@@ -196,6 +198,7 @@ final class OnnxPeerBench {
             json.put("rounds", o.rounds());
             json.put("logitDifference", worst);
             json.put("stages", t.toJson());
+            if (o.profile()) json.put("profile", prof);
             Files.createDirectories(outDir);
             Path report = outDir.resolve("bench-vs-peers-" + name + ".json");
             Json.write(report, json);
@@ -234,11 +237,10 @@ final class OnnxPeerBench {
      * Where the time goes: one render pass (forward and backward, batch = icons) and one collect pass (forward, batch)
      * of the native graph with every op timed, summed per op kind; then the same render step in torch's profiler.
      */
-    static void profile(NetGraph g, String layer, int[] in, Options o, Map<String, Object> base, Path tmp) throws Exception {
+    static String profile(NetGraph g, String layer, int[] in, Options o, Map<String, Object> base, Path tmp) throws Exception {
         var dag = org.atlas4j.model.NativeGraph.compile(g, layer, in[0], in[1], in[2]).engine();
         if (dag == null) {
-            say("profile: the native graph does not cover " + layer + "; nothing to profile");
-            return;
+            return "profile: the native graph does not cover " + layer + "; nothing to profile\n";
         }
         int len = in[0] * in[1] * in[2];
         var train = dag.session(o.icons());
@@ -257,8 +259,8 @@ final class OnnxPeerBench {
         a.put("directions", tmp.resolve("directions.npy").toString());
         a.put("profile", true);
         sb.append("profile: PyTorch render step, ").append(o.icons()).append(" icons (torch.autograd.profiler, self CPU time)\n");
-        sb.append(peer("render", a, o.threads()).get("profile").asText());
-        System.out.print(sb);
+        sb.append(peer("render", a, o.threads()).get("profile").asText()).append('\n');
+        return sb.toString();
     }
 
     /** icon-steps/s of render: a one-step run subtracted from a run of one more step than timed (same icons). */

@@ -49,8 +49,9 @@ class OnnxPeerBenchTest {
             assertTrue(r.oursMedian() > 0 && Double.isFinite(r.oursMedian()), r.toString());
             assertTrue(r.peerMedian() > 0 && Double.isFinite(r.peerMedian()), r.toString());
         }
-        var json = Json.MAPPER.readTree(out.resolve("bench-vs-peers-small.json").toFile());
+        var json = Json.MAPPER.readTree(out.resolve("bench-vs-peers-small-profile.json").toFile());
         assertTrue(json.get("logitDifference").asDouble() < 1e-5, "the peer's logits differ from ours: " + json);
+        assertTrue(json.get("profile").asText().startsWith("profile: "), json.toString());
         assertEquals(List.of("collect: forward to act + logits", "render: 2 icons × 1 steps at 37 px", "Grad-CAM at act (top-1 class)"),
                 List.copyOf(new java.util.ArrayList<String>() {
                     {
