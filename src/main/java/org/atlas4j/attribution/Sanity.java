@@ -37,6 +37,9 @@ public final class Sanity {
             Map<String, Double> sobelRho, long seed) {
     }
 
+    /** Most cascade steps for an ONNX network: its weighted layers are grouped into module blocks up to this many. */
+    static final int MAX_BLOCKS = 24;
+
     /** A randomized copy of the model for the cascade: its graph and its CAM head finder. */
     record Variant(NetGraph graph, java.util.function.Function<String, CamHead> cam) {
     }
@@ -56,11 +59,15 @@ public final class Sanity {
         if (model.network() != null) return run(model.network(), model.graph(), layer, options, images, n, keys);
         org.atlas4j.model.OnnxModel onnx = model.onnx();
         int[] shape = model.graph().inputShape();
+        // one cascade step per module block (at most MAX_BLOCKS): a step per conv of a 50–150-layer network costs a
+        // whole explain pass each
+        List<org.atlas4j.model.OnnxModel.Block> blocks = onnx.parameterizedBlocksTopDown(MAX_BLOCKS);
         Cascade c = new Cascade() {
-            public List<String> layersTopDown() { return onnx.parameterizedLayersTopDown(); }
+            public List<String> layersTopDown() { return blocks.stream().map(org.atlas4j.model.OnnxModel.Block::name).toList(); }
             public CamHead cam(String l) { return CamHead.find(onnx, l, Map.of()); }
             public Variant randomizeTop(int count, long seed) {
-                var r = onnx.randomizeTop(count, seed, shape, DataType.FLOAT);
+                int layers = blocks.subList(0, count).stream().mapToInt(org.atlas4j.model.OnnxModel.Block::layers).sum();
+                var r = onnx.randomizeTop(layers, seed, shape, DataType.FLOAT);
                 return new Variant(r.graph(), l -> CamHead.find(onnx, l, r.overrides()));
             }
         };

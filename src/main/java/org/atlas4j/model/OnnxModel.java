@@ -52,6 +52,8 @@ public final class OnnxModel {
     private final Map<String, String> aliases = new LinkedHashMap<>();
     /** Nodes holding weights (Conv, Gemm, MatMul, BatchNormalization), by module path, in graph order. */
     private final Map<String, Onnx.NodeProto> weighted = new LinkedHashMap<>();
+    /** Each weighted node's enclosing module scopes, outermost first (empty for unscoped exports). */
+    private final Map<String, List<String>> weightedScopes = new HashMap<>();
 
     private OnnxModel(Onnx.ModelProto model, String label) {
         this.label = label;
@@ -165,6 +167,7 @@ public final class OnnxModel {
                     String key = base;
                     for (int k = 2; weighted.containsKey(key); k++) key = base + "#" + k;
                     weighted.put(key, n);
+                    weightedScopes.put(key, raw.startsWith("/") ? scopes(raw) : List.of());
                 }
             }
         }
@@ -222,6 +225,43 @@ public final class OnnxModel {
         List<String> names = new ArrayList<>(weighted.keySet());
         java.util.Collections.reverse(names);
         return names;
+    }
+
+    /** A run of consecutive weighted layers (top-down) under one module scope: one step of a block-wise cascade. */
+    public record Block(String name, int layers) {
+    }
+
+    /**
+     * The weighted layers grouped top-down into module blocks (GoogLeNet's inception4c, ResNet's layer3.2,
+     * MobileNetV2's features.13): the deepest scope level that gives at most {@code maxBlocks} blocks, so a cascade
+     * of randomizations over a 50–150-layer network has one step per block, as Adebayo et al. ran Inception v3.
+     * Falls back to single layers when the export has no module scopes or is already small.
+     */
+    public List<Block> parameterizedBlocksTopDown(int maxBlocks) {
+        List<String> top = parameterizedLayersTopDown();
+        List<Block> best = null;
+        for (int depth = 1; depth <= 4; depth++) {
+            List<Block> blocks = new ArrayList<>();
+            String cur = null;
+            int count = 0;
+            for (String k : top) {
+                List<String> sc = weightedScopes.getOrDefault(k, List.of());
+                String g = sc.isEmpty() ? k : sc.get(Math.min(depth, sc.size()) - 1);
+                if (!g.equals(cur)) {
+                    if (cur != null) blocks.add(new Block(cur, count));
+                    cur = g;
+                    count = 0;
+                }
+                count++;
+            }
+            if (cur != null) blocks.add(new Block(cur, count));
+            if (blocks.size() > maxBlocks) break;
+            if (best == null || blocks.size() > best.size()) best = blocks; // same blocks deeper: keep the shorter names
+        }
+        if (best == null || top.size() <= maxBlocks) {
+            best = top.stream().map(k -> new Block(k, 1)).toList();
+        }
+        return best;
     }
 
     /** A randomized copy: its graph and the weights that replaced the trained ones (by initializer name). */

@@ -67,6 +67,24 @@ public class OnnxTorchvisionTest {
         assertEquals(g.shape(camLayer).shape()[0], cam.channels());
     }
 
+    /** The sanity cascade's steps: module blocks, covering every weighted layer once, top-down. */
+    @ParameterizedTest
+    @CsvSource({"googlenet, 13, fc, inception5b, conv1", "mobilenet_v2, 20, classifier.1, features.18, features.0",
+            "inception_v3, 17, fc, Mixed_7c, Conv2d_1a_3x3", "resnet50, 18, fc, layer4.2, conv1"})
+    void weightedLayersGroupIntoModuleBlocks(String net, int blocks, String first, String second, String last) throws Exception {
+        Path onnx = DIR.resolve(net + ".onnx");
+        if (!Files.exists(onnx)) generate(net);
+        Assumptions.assumeTrue(Files.exists(onnx), "no " + onnx + " and no torch to make it");
+        OnnxModel m = OnnxModel.read(onnx);
+        var b = m.parameterizedBlocksTopDown(24);
+        assertEquals(blocks, b.size(), b.toString());
+        assertEquals(first, b.get(0).name());
+        assertEquals(second, b.get(1).name());
+        assertEquals(last, b.get(b.size() - 1).name());
+        assertEquals(m.parameterizedLayersTopDown().size(), b.stream().mapToInt(OnnxModel.Block::layers).sum());
+        assertEquals(m.parameterizedLayersTopDown().size(), m.parameterizedBlocksTopDown(1000).size(), "one per layer when allowed");
+    }
+
     private static double maxAbs(float[] v) {
         double m = 0;
         for (float f : v) m = Math.max(m, Math.abs(f));
