@@ -243,6 +243,35 @@ class NativeGraphTest {
         return new NetGraph(sd, "input", new int[] {3, 9, 9}, nodes, "fc", "sm");
     }
 
+    /**
+     * The stems of ImageNet networks (few input channels: their input gradient is one GEMM per image and a col2im):
+     * GoogLeNet/ResNet 7×7 stride 2 pad 3, InceptionV3 3×3 stride 2 unpadded, MobileNetV2 3×3 stride 2 pad 1, a
+     * greyscale 5×5 stride 1 SAME, each against SameDiff's input gradient, twice (buffers reused).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"3, 7, 2, 3, false, 23", "3, 3, 2, 0, false, 20", "3, 3, 2, 1, false, 16",
+            "1, 5, 1, 0, true, 9", "4, 3, 3, 1, false, 14"})
+    void fewChannelStemGradientsEqualSameDiffs(int cin, int k, int stride, int pad, boolean same, int size) {
+        SameDiff sd = SameDiff.create();
+        Nd4j.getRandom().setSeed(21);
+        SDVariable x = sd.placeHolder("input", DataType.FLOAT, -1, cin, size, size);
+        Conv2DConfig cfg = Conv2DConfig.builder().kH(k).kW(k).sH(stride).sW(stride).pH(pad).pW(pad)
+                .paddingMode(same ? PaddingMode.SAME : PaddingMode.VALID).dataFormat("NCHW").build();
+        SDVariable c = sd.cnn().conv2d("stem", x, sd.var("w", Nd4j.randn(DataType.FLOAT, k, k, cin, 8).muli(0.3)), cfg);
+        sd.nn().relu("act", c, 0);
+        NetGraph g = new NetGraph(sd, "input", new int[] {cin, size, size},
+                List.of(new NetGraph.Node(0, "stem", "op", "stem"), new NetGraph.Node(1, "act", "op", "act")), null, null);
+        NativeGraph e = compiled(g, "act", cin, size, size, true);
+        NativeGraph.Session s = e.session(3);
+        for (int round = 0; round < 2; round++) {
+            INDArray xi = Nd4j.randn(DataType.FLOAT, 3, cin, size, size);
+            INDArray want = g.forward(xi, "act").get("act");
+            assertClose(want, s.forward(xi).dup(), 1e-5, "forward");
+            INDArray r = Nd4j.randn(DataType.FLOAT, want.shape());
+            assertClose(sameDiffGradient(g, "act", xi, r), s.backward(r).dup(), 1e-4, "input gradient, round " + round);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"mp", "add", "gap", "sm"})
     void onnxStyleOpsEqualSameDiffAndFiniteDifferences(String layer) {
