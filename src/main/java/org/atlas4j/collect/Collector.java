@@ -221,6 +221,8 @@ public final class Collector {
                 p.step(b);
             }
             for (Sink k : sinks) k.close();
+            if (fast != null) fast.close();
+            if (nat != null) nat.close();
         } catch (IOException | RuntimeException e) {
             for (Sink k : sinks) {
                 try {
@@ -292,6 +294,11 @@ public final class Collector {
             this.dag = dag;
             this.chunk = chunk;
             this.classes = classes;
+        }
+
+        void close() {
+            sessions.values().forEach(NativeGraph.Session::close);
+            sessions.clear();
         }
 
         static NativeAttribution of(NetGraph graph, List<String> vars, ImageDataset data) {
@@ -377,6 +384,8 @@ public final class Collector {
         private final NetGraph tail;
         private final GapDenseHead head;
         private final int chunk;
+        /** Floats per input image (the passes' input array holds a whole number of them). */
+        private int inputLength = 1;
         private final java.util.Map<Integer, NativeChain.Session> sessions = new java.util.HashMap<>();
         private final java.util.Map<Integer, NativeGraph.Session> dagSessions = new java.util.HashMap<>();
 
@@ -386,7 +395,7 @@ public final class Collector {
             this.tail = tail;
             this.head = tail != null ? GapDenseHead.of(tail) : null;
             this.chunk = chain != null ? CHUNK
-                    : (int) Math.max(1, Math.min(CHUNK, graphBufferBytes() / Math.max(1, dag.inferenceSession(1).bufferBytes())));
+                    : (int) Math.max(1, Math.min(CHUNK, graphBufferBytes() / Math.max(1, perImageBytes(dag))));
         }
 
         /**
@@ -395,6 +404,12 @@ public final class Collector {
          * layer's map. Null when none applies.
          */
         static NativeForward of(NetGraph graph, String layer, ImageDataset data) {
+            NativeForward f = build(graph, layer, data);
+            if (f != null) f.inputLength = data.imageLength();
+            return f;
+        }
+
+        private static NativeForward build(NetGraph graph, String layer, ImageDataset data) {
             if (layer == null) return null;
             long[] s = graph.shape(layer).shape();
             long[] mapShape = {1, s[0], s[1], s[2]};
@@ -416,6 +431,20 @@ public final class Collector {
             return dag != null ? new NativeForward(null, dag, tail) : null;
         }
 
+        /** The buffers of a one-image session, measured and freed at once. */
+        static long perImageBytes(NativeGraph dag) {
+            NativeGraph.Session probe = dag.inferenceSession(1);
+            long bytes = probe.bufferBytes();
+            probe.close();
+            return bytes;
+        }
+
+        /** Frees the sessions' buffers now: the next stage in this process must not find them still held. */
+        void close() {
+            dagSessions.values().forEach(NativeGraph.Session::close);
+            dagSessions.clear();
+        }
+
         String headName() {
             return head != null ? " + Java GAP/dense head" : " + SameDiff head";
         }
@@ -426,7 +455,10 @@ public final class Collector {
                 INDArray probs = head != null ? head.probabilities(map) : tail.forward(map, tail.output()).get(tail.output());
                 return java.util.Map.of(layerVar, map, outVar, probs);
             }
-            NativeGraph.Session s = dagSessions.computeIfAbsent(b, dag::inferenceSession);
+            // one session of the chunk size for every pass (a short last batch leaves stale rows, unread): a second
+            // session for it would hold a second set of buffers
+            NativeGraph.Session s = dagSessions.computeIfAbsent(Math.max(b, Math.min(chunk, input.length / inputLength)),
+                    dag::inferenceSession);
             INDArray last = s.forwardMap(input);
             if (tail == null) return java.util.Map.of(layerVar, s.variable(layerVar), outVar, last);
             INDArray probs = head != null ? head.probabilities(last) : tail.forward(last, tail.output()).get(tail.output());

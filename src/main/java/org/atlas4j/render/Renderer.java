@@ -217,6 +217,7 @@ public final class Renderer {
                 all.addAll(results);
             }
         }
+        engine.close();
         double secs = (System.nanoTime() - t0) / 1e9;
         double mi = all.stream().mapToDouble(CellResult::initialObjective).average().orElse(0);
         double mf = all.stream().mapToDouble(CellResult::finalObjective).average().orElse(0);
@@ -369,6 +370,12 @@ public final class Renderer {
                     return values;
                 }
             };
+        }
+
+        /** Frees the native sessions' buffers now: a later stage in this process must not find them still held. */
+        void close() {
+            dagSessions.values().forEach(NativeGraph.Session::close);
+            dagSessions.clear();
         }
 
         /** The engine in a few words, as render.json records it. */
