@@ -101,7 +101,11 @@ public final class RandomAffine {
     private static void forEachTap(int batch, int h, int w, Affine[] t, Tap tap) {
         double cy = (h - 1) / 2.0;
         double cx = (w - 1) / 2.0;
-        for (int bi = 0; bi < batch; bi++) {
+        // samples touch disjoint parts of the arrays: run them on the common pool (same results, any order); the
+        // resampling of 16 icons at 224 px was a tenth of a render step, done on one core while the other idled
+        java.util.stream.IntStream samples = java.util.stream.IntStream.range(0, batch);
+        if ((long) batch * h * w >= PARALLEL_PIXELS) samples = samples.parallel();
+        samples.forEach(bi -> {
             Affine A = t[bi];
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
@@ -114,8 +118,11 @@ public final class RandomAffine {
                     tap.at(bi, y * w + x, y0, x0, (float) (sx - x0), (float) (sy - y0));
                 }
             }
-        }
+        });
     }
+
+    /** Below this many output pixels a batch is resampled on the calling thread (the demo's 28-px icons). */
+    private static final long PARALLEL_PIXELS = 1 << 16;
 
     private static float at(float[] a, int base, int h, int w, int y, int x, float pad) {
         return (y < 0 || y >= h || x < 0 || x >= w) ? pad : a[base + y * w + x];

@@ -14,6 +14,30 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** The differentiable resampling: identity, integer shifts, and that adjoint() is the exact transpose of apply(). */
 class RandomAffineTest {
+    /** A big batch is resampled on several threads: the same numbers as one sample at a time, forward and adjoint. */
+    @Test
+    void bigBatchesGiveTheSameResultsAsOneSampleAtATime() {
+        int b = 4, c = 3, h = 150, w = 150, n = c * h * w;
+        Random r = new Random(9);
+        float[] src = new float[b * n];
+        for (int i = 0; i < src.length; i++) src[i] = r.nextFloat();
+        RandomAffine.Affine[] t = new RandomAffine.Affine[b];
+        for (int i = 0; i < b; i++) t[i] = RandomAffine.sample(RandomAffine.Options.forIconSize(h), r);
+        float[] out = new float[b * n];
+        float[] adj = new float[b * n];
+        RandomAffine.apply(src, out, b, c, h, w, t, 0.5f);
+        RandomAffine.adjoint(src, adj, b, c, h, w, t);
+        for (int i = 0; i < b; i++) {
+            float[] one = java.util.Arrays.copyOfRange(src, i * n, (i + 1) * n);
+            float[] o1 = new float[n];
+            float[] a1 = new float[n];
+            RandomAffine.apply(one, o1, 1, c, h, w, new RandomAffine.Affine[] {t[i]}, 0.5f);
+            RandomAffine.adjoint(one, a1, 1, c, h, w, new RandomAffine.Affine[] {t[i]});
+            assertArrayEquals(o1, java.util.Arrays.copyOfRange(out, i * n, (i + 1) * n), "apply, sample " + i);
+            assertArrayEquals(a1, java.util.Arrays.copyOfRange(adj, i * n, (i + 1) * n), "adjoint, sample " + i);
+        }
+    }
+
 
     static float[] random(int n, Random r) {
         float[] a = new float[n];
