@@ -8,7 +8,7 @@
 #   NETS="googlenet" CROPS=10 config/real-networks.sh
 #
 # Needs: python3-torch python3-torchvision python3-pil (fixtures, prediction check), opencv-doc (photos); optional
-# darknet and python3-skimage add photos. Takes about an hour on 2 cores with the defaults.
+# darknet and python3-skimage add photos. Takes about 45 minutes on 2 cores with the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FIX=${FIX:-target/onnx-fixtures}

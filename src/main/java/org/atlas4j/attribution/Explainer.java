@@ -120,7 +120,7 @@ public final class Explainer {
 
     /**
      * Off-heap bytes the native session may hold: half the one batch memory budget (ATLAS_BATCH_MEMORY_MB, default
-     * 1.5 GB → 768 MB), so one setting bounds every stage. Half, not render's 4/5: explain also keeps the SameDiff
+     * 1 GB → 512 MB), so one setting bounds every stage. Half, not render's 4/5: explain also keeps the SameDiff
      * graph, the engine's weights and backward weights, and the maps being written (ResNet-50 layer3 at 4/5, 15 images
      * per pass: 3.3 GB peak RSS; throughput gains little beyond ~8 images per pass).
      */

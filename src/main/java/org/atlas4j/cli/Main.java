@@ -42,7 +42,7 @@ public final class Main {
         } catch (OutOfMemoryError e) {
             // JavaCPP's "Physical memory usage is too high" and heap exhaustion: a limit the user can change
             System.err.println("error: out of memory (" + e.getMessage() + "). Lower the batch (--batch, --render-batch, "
-                    + "ATLAS_BATCH_MEMORY_MB, default 1536) or raise the limits (ATLAS_JAVA_OPTS=-Xmx4g, ATLAS_MAXBYTES, "
+                    + "ATLAS_BATCH_MEMORY_MB, default 1024) or raise the limits (ATLAS_JAVA_OPTS=-Xmx4g, ATLAS_MAXBYTES, "
                     + "ATLAS_MAXPHYSICAL); the stage resumes where it stopped.");
             return 3;
         }

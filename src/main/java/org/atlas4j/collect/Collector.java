@@ -375,7 +375,7 @@ public final class Collector {
     static final class NativeForward {
         /** Images per native pass: at 256 the demo's maps outgrow the caches here and throughput halves. */
         static final int CHUNK = 128;
-        /** Activation buffers of a forward-only graph session: half the batch memory budget (default 768 MB). */
+        /** Activation buffers of a forward-only graph session: half the batch memory budget (default 512 MB). */
         static long graphBufferBytes() {
             return org.atlas4j.model.MemoryBudget.budgetBytes() / 2;
         }

@@ -320,7 +320,7 @@ public final class Renderer {
 
         /**
          * Off-heap bytes a native-graph training session may hold: 4/5 of the one batch memory budget
-         * (ATLAS_BATCH_MEMORY_MB, default 1.5 GB → 1.2 GB), so one setting bounds every stage.
+         * (ATLAS_BATCH_MEMORY_MB, default 1 GB → 820 MB), so one setting bounds every stage.
          */
         static long dagBufferBytes() {
             return org.atlas4j.model.MemoryBudget.budgetBytes() * 4 / 5;
