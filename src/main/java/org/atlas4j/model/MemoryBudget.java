@@ -12,7 +12,7 @@ import java.util.List;
  * activations, their gradients and temporaries when also going backward. The factors were measured on Keras
  * MobileNetV2 under SameDiff (peak resident memory at batch 4 and 16: 3.1–4.2 GB); explain uses it today.
  *
- * <p>The budget defaults to 1 GB ({@value #DEFAULT_BUDGET_MB} MB: with the launcher's 1 GB heap a whole run on
+ * <p>The budget defaults to 1 GB ({@value #DEFAULT_BUDGET_MB} MB: with the launcher's 1 GB heap a short whole run on
  * GoogLeNet peaked at 2.8 GB, at 1.5 GB and a 2 GB heap 3.8 GB), overridable with the system property
  * {@code atlas4j.batchMemoryMb} (the launcher passes {@code ATLAS_BATCH_MEMORY_MB}).
  */
