@@ -208,7 +208,10 @@ public final class Collector {
                     accumulateSecondMoment(k.moment, k.block, b, k.d);
                     k.acts.writeRows(k.block, b);
                     if (k.attr != null) {
-                        float[] a = map.dup('c').data().asFloat(); // NCHW, as attribute() indexes it
+                        float[] a;
+                        try (INDArray nchw = map.dup('c')) { // freed now, not at a garbage collection
+                            a = nchw.data().asFloat(); // NCHW, as attribute() indexes it
+                        }
                         if (nat != null) {
                             nat.attribute(k.variable, a, s, b, k.d, k.h, k.w, o, k.attrBlock);
                         } else {

@@ -777,6 +777,10 @@ public final class NativeGraph {
         private final long bytes;
         private float[] centre;
         private float[] centreGrad;
+        /** [b, C] of the layer's dtype, reused by every {@link #forward(float[])} and {@link #backward(float[], float[])}:
+         * a per-step array would be freed only at a garbage collection, which a mostly idle 1 GB heap rarely runs
+         * (measured: a ResNet-50 render grew 12 MB per step, 1.6 GB in 128 steps). */
+        private INDArray centreArr;
         /** Every buffer this session allocated (freed by {@link #close}). */
         private final List<INDArray> owned = new ArrayList<>();
         /** The gradient buffer pool while the backward plan is built (transient scratch for strided gradients). */
@@ -1399,9 +1403,18 @@ public final class NativeGraph {
             long[] s = map.shape();
             INDArray at = s.length == 4 ? map.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(s[2] / 2),
                     NDArrayIndex.point(s[3] / 2)) : map;
-            float[] v = at.dup('c').data().asFloat();
-            System.arraycopy(v, 0, centre, 0, b * c);
+            centreArray(c).assign(at);
+            if (dataType == DataType.FLOAT) centreArr.data().asNioFloat().get(0, centre, 0, b * c);
+            else System.arraycopy(centreArr.castTo(DataType.FLOAT).data().asFloat(), 0, centre, 0, b * c);
             return centre;
+        }
+
+        private INDArray centreArray(int c) {
+            if (centreArr == null) {
+                centreArr = Nd4j.create(dataType, new long[] {b, c}, 'c');
+                owned.add(centreArr);
+            }
+            return centreArr;
         }
 
         public float[] centreGradBuffer() {
@@ -1411,13 +1424,20 @@ public final class NativeGraph {
 
         /** Back from ∂obj/∂centre [b, C] to ∂obj/∂input, written into {@code inputGrad} (row-major [b, c, h, w]). */
         public void backward(float[] dCentre, float[] inputGrad) {
+            if (!training) throw new IllegalStateException("an inference session has no backward pass");
             long[] s = logical(target, b);
-            INDArray d = Nd4j.zeros(dataType, s);
             int c = (int) s[1];
-            INDArray dc = Nd4j.create(java.util.Arrays.copyOf(dCentre, b * c), new long[] {b, c}, 'c').castTo(dataType);
+            INDArray dc = centreArray(c);
+            if (dataType == DataType.FLOAT) dc.data().asNioFloat().put(0, dCentre, 0, b * c);
+            else dc.assign(Nd4j.createFromArray(java.util.Arrays.copyOf(dCentre, b * c)).reshape(b, c));
+            // seeded in place in the target's gradient buffer: no per-step arrays (see centreArr)
+            INDArray d = view(grad[target]);
+            d.assign(0);
             if (s.length == 4) d.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(s[2] / 2), NDArrayIndex.point(s[3] / 2)).assign(dc);
             else d.assign(dc);
-            INDArray gi = backward(d);
+            for (int k = ops.size() - 1; k >= 0; k--) bwd[k].run();
+            inputGradNchw.assign(view(grad[0]));
+            INDArray gi = inputGradNchw;
             float[] v = dataType == DataType.FLOAT ? null : gi.castTo(DataType.FLOAT).data().asFloat();
             if (v == null) gi.data().asNioFloat().get(0, inputGrad, 0, (int) gi.length());
             else System.arraycopy(v, 0, inputGrad, 0, v.length);

@@ -169,6 +169,40 @@ class NativeGraphTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"res", "merge"})
+    void centreStepsReuseTheSessionsBuffersAndForgetTheLastSeed(String layer) {
+        NetGraph g = branchy(DataType.FLOAT);
+        NativeGraph e = compiled(g, layer, 3, 11, 11, true);
+        Nd4j.getRandom().setSeed(7);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 2, 3, 11, 11);
+        NativeGraph.Session s = e.session(2);
+        float[] centre = s.forward(x.dup().data().asFloat()).clone();
+        INDArray map = g.forward(x, g.layer(layer).variable()).get(g.layer(layer).variable());
+        long[] sh = map.shape();
+        int c = (int) sh[1];
+        for (int i = 0; i < 2; i++) {
+            for (int k = 0; k < c; k++) {
+                assertEquals(map.getFloat(i, k, sh[2] / 2, sh[3] / 2), centre[i * c + k], 1e-5f, "centre " + i + "," + k);
+            }
+        }
+        // a full-map pass first fills the whole seed buffer; the centre steps must start from zeros again
+        s.backward(Nd4j.randn(DataType.FLOAT, sh));
+        for (int round = 0; round < 2; round++) {
+            float[] dc = s.centreGradBuffer();
+            Random rnd = new Random(round);
+            for (int k = 0; k < dc.length; k++) dc[k] = (float) rnd.nextGaussian();
+            INDArray d = Nd4j.zeros(DataType.FLOAT, sh);
+            for (int i = 0; i < 2; i++) {
+                for (int k = 0; k < c; k++) d.putScalar(new long[] {i, k, sh[2] / 2, sh[3] / 2}, dc[i * c + k]);
+            }
+            float[] got = new float[(int) x.length()];
+            s.forward(x.dup().data().asFloat());
+            s.backward(dc, got);
+            assertClose(sameDiffGradient(g, layer, x, d), Nd4j.create(got, x.shape(), 'c'), 1e-4, layer + " centre gradient " + round);
+        }
+    }
+
     @Test
     void batchNormAfterADepthwiseConvolutionIsFoldedIntoIt() {
         NetGraph g = branchy(DataType.FLOAT);
