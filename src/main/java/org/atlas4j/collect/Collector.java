@@ -341,15 +341,49 @@ public final class Collector {
             return out;
         }
 
+        /** Per variable: "" when attribution runs forward-mode, else why not. */
+        private final java.util.Map<String, String> forwardModeRefused = new java.util.HashMap<>();
+
+        /**
+         * Σ_ch a·∂logit_c/∂a at one position for every class c at once: the derivative of the logits along the
+         * direction that is the image's own activation at its sampled position and zero elsewhere (J·v instead of
+         * 1,000 rows of Jᵀ·e_c).
+         */
+        private void attributeForward(NativeGraph.Session s, String var, float[] a, int[] base, int b, int d, int h, int w,
+                float[] out) {
+            int per = d * h * w;
+            float[] dir = new float[s.batch() * per];
+            for (int i = 0; i < b; i++) {
+                for (int ch = 0; ch < d; ch++) dir[i * per + ch * h * w + base[i]] = a[i * per + ch * h * w + base[i]];
+            }
+            try (INDArray direction = Nd4j.create(dir, new long[] {s.batch(), d, h, w}, 'c')) {
+                INDArray jv = s.tangent(var, direction);
+                try (INDArray rows = jv.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).castTo(DataType.FLOAT).dup('c')) {
+                    rows.data().asNioFloat().get(0, out, 0, b * classes);
+                }
+            }
+        }
+
         /** a · ∂logit_c/∂a at each image's sampled position, for every class (as the SameDiff path computes it). */
         void attribute(String var, float[] a, int start, int b, int d, int h, int w, Options o, float[] out) {
             NativeGraph.Session s = last;
-            INDArray seed = Nd4j.zeros(DataType.FLOAT, s.batch(), classes);
             int[] base = new int[b];
             for (int i = 0; i < b; i++) {
                 int[] pos = position(o.seed(), start + i, h, w, o.excludeEdges());
                 base[i] = pos[0] * w + pos[1];
             }
+            String why = forwardModeRefused.computeIfAbsent(var, k -> {
+                String r = s.tangentUnsupported(k);
+                Progress.info("collect: attribution for every class " + (r == null
+                        ? "by one forward-mode pass per batch (Jacobian-vector product)"
+                        : "by one backward pass per class (no forward-mode derivative: " + r + ")"));
+                return r == null ? "" : r;
+            });
+            if (why.isEmpty()) {
+                attributeForward(s, var, a, base, b, d, h, w, out);
+                return;
+            }
+            INDArray seed = Nd4j.zeros(DataType.FLOAT, s.batch(), classes);
             for (int c = 0; c < classes; c++) {
                 if (c > 0) seed.getColumn(c - 1).assign(0);
                 seed.getColumn(c).assign(1);

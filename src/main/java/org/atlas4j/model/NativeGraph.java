@@ -1000,40 +1000,7 @@ public final class NativeGraph {
                 case Depthwise d -> depthwiseBackward(d, g, into[0]);
                 case Pool p -> exec(DynamicCustomOp.builder(p.max() ? "maxpool2d_bp" : "avgpool2d_bp")
                         .addInputs(act[p.in()], g).addOutputs(into[0]).addIntegerArguments(poolArgs(p)).build());
-                case Unary u -> {
-                    // gated ops read their output (see outputGated): same positions, and the input may be gone
-                    INDArray x = outputGated(u) ? act[u.out()] : act[u.in()];
-                    INDArray t = into[0];
-                    double upper = upperBound(u);
-                    if (!Double.isNaN(upper)) {
-                        // ∂ = 1 where 0 < x < upper, i.e. where x·(upper − x) > 0: step(·) times g. Four element-wise
-                        // passes in the target buffer: 10 ms vs 103 ms for libnd4j's relu6_bp on a 16×112×112×96 map
-                        // here (NativeGraphBench); the sign of the product is exact in floating point.
-                        DynamicCustomOp times = DynamicCustomOp.builder("multiply").addInputs(t, x).addOutputs(t).build();
-                        DynamicCustomOp timesG = DynamicCustomOp.builder("multiply").addInputs(t, g).addOutputs(t).build();
-                        yield () -> {
-                            Nd4j.getExecutioner().exec(new ScalarReverseSubtraction(x, null, t, upper));
-                            Nd4j.exec(times);
-                            Nd4j.getExecutioner().exec(new Step(t, t, 0.0));
-                            Nd4j.exec(timesG);
-                        };
-                    }
-                    if (u.fn().equals("relu") && u.t()[0] == 0) {
-                        // ∂ = 1 where x > 0: step(x) times g (11 vs 30 ms for relu_bp on the map above)
-                        DynamicCustomOp timesG = DynamicCustomOp.builder("multiply").addInputs(t, g).addOutputs(t).build();
-                        yield () -> {
-                            Nd4j.getExecutioner().exec(new Step(x, t, 0.0));
-                            Nd4j.exec(timesG);
-                        };
-                    }
-                    if (u.fn().equals("clip")) {
-                        double lo = u.t()[0], hi = u.t()[1];
-                        // ∂clip/∂x = 1 strictly inside the bounds (SameDiff's convention at the bounds: 0)
-                        yield () -> t.assign(g.mul(x.gt(lo).castTo(dataType).muli(x.lt(hi).castTo(dataType))));
-                    }
-                    yield exec(DynamicCustomOp.builder(u.fn() + "_bp").addInputs(x, g).addOutputs(into[0])
-                            .addFloatingPointArguments(boxed(u.t())).build());
-                }
+                case Unary u -> unaryDerivative(u, g, into[0]);
                 case Binary bi -> binaryBackward(bi, g, first, into);
                 case Concat c -> {
                     int ax = axis(c.axis(), g.rank());
@@ -1111,6 +1078,44 @@ public final class NativeGraph {
                 core.run();
                 for (Runnable a : adds) a.run();
             };
+        }
+
+        /**
+         * t = f'(x)·g for an element-wise op (t a buffer other than g): its backward pass, and also its forward-mode
+         * derivative ({@link #tangent}), since an element-wise Jacobian is diagonal.
+         */
+        private Runnable unaryDerivative(Unary u, INDArray g, INDArray t) {
+            // gated ops read their output (see outputGated): same positions, and the input may be gone
+            INDArray x = outputGated(u) ? act[u.out()] : act[u.in()];
+            double upper = upperBound(u);
+            if (!Double.isNaN(upper)) {
+                // ∂ = 1 where 0 < x < upper, i.e. where x·(upper − x) > 0: step(·) times g. Four element-wise
+                // passes in the target buffer: 10 ms vs 103 ms for libnd4j's relu6_bp on a 16×112×112×96 map
+                // here (NativeGraphBench); the sign of the product is exact in floating point.
+                DynamicCustomOp times = DynamicCustomOp.builder("multiply").addInputs(t, x).addOutputs(t).build();
+                DynamicCustomOp timesG = DynamicCustomOp.builder("multiply").addInputs(t, g).addOutputs(t).build();
+                return () -> {
+                    Nd4j.getExecutioner().exec(new ScalarReverseSubtraction(x, null, t, upper));
+                    Nd4j.exec(times);
+                    Nd4j.getExecutioner().exec(new Step(t, t, 0.0));
+                    Nd4j.exec(timesG);
+                };
+            }
+            if (u.fn().equals("relu") && u.t()[0] == 0) {
+                // ∂ = 1 where x > 0: step(x) times g (11 vs 30 ms for relu_bp on the map above)
+                DynamicCustomOp timesG = DynamicCustomOp.builder("multiply").addInputs(t, g).addOutputs(t).build();
+                return () -> {
+                    Nd4j.getExecutioner().exec(new Step(x, t, 0.0));
+                    Nd4j.exec(timesG);
+                };
+            }
+            if (u.fn().equals("clip")) {
+                double lo = u.t()[0], hi = u.t()[1];
+                // ∂clip/∂x = 1 strictly inside the bounds (SameDiff's convention at the bounds: 0)
+                return () -> t.assign(g.mul(x.gt(lo).castTo(dataType).muli(x.lt(hi).castTo(dataType))));
+            }
+            return exec(DynamicCustomOp.builder(u.fn() + "_bp").addInputs(x, g).addOutputs(t)
+                    .addFloatingPointArguments(boxed(u.t())).build());
         }
 
         /** Writes a value into a gradient target (its own buffer or scratch: {@link #backwardOp} adds scratch in). */
@@ -1381,6 +1386,238 @@ public final class NativeGraph {
             view(grad[target]).assign(dTarget);
             for (int k = ops.size() - 1; k >= from; k--) bwd[k].run();
             return view(grad[v]);
+        }
+
+        /** The forward-mode plan from one kept variable (built on first use): per op, J_op·(tangents of its inputs). */
+        private int tangentFrom = -1;
+        private Runnable[] tangentOps;
+        private INDArray[] tangents;
+
+        /**
+         * Why {@link #tangent} cannot start at {@code from} (an op on its way to the target without a forward-mode
+         * derivative here), or null when it can.
+         */
+        public String tangentUnsupported(String from) {
+            int v = names.indexOf(from);
+            if (v < 0 || (v != 0 && lastUse[v] != Integer.MAX_VALUE)) return from + " was not kept by this compiled graph";
+            boolean[] has = new boolean[shapes.size()];
+            has[v] = true;
+            for (int k = v == 0 ? 0 : producerIndex(v) + 1; k < ops.size(); k++) {
+                Op op = ops.get(k);
+                boolean any = false;
+                for (int i : op.ins()) any |= has[i];
+                if (!any) continue;
+                String why = switch (op) {
+                    case Softmax sm -> "softmax";
+                    case Pool p when p.max() && dataType != DataType.FLOAT -> "max pooling in " + dataType;
+                    case Reduce r when r.fn().equals("max") -> "global max pooling";
+                    case Binary bi when bi.fn().equals("divide") && bi.b() >= 0 -> "division by an activation";
+                    case Binary bi when bi.a() >= 0 && bi.b() >= 0 && !(has[bi.a()] && has[bi.b()])
+                            && !java.util.Arrays.equals(shapes.get(bi.a()), shapes.get(bi.b())) -> "a broadcast " + bi.fn();
+                    default -> null;
+                };
+                if (why != null) return why + " (" + names.get(op.out()) + ")";
+                has[op.out()] = true;
+            }
+            return has[target] ? null : "the target does not depend on " + from;
+        }
+
+        /**
+         * Forward-mode derivative: J·dFrom at the target for a direction dFrom of the kept variable {@code from}
+         * (logical NCHW), linearised at the activations of the last {@link #forwardMap} call — the Jacobian-vector
+         * product, one pass whatever the target's size. Max pooling passes each window's first maximum and ReLUs gate
+         * strictly above zero: the same linearisation as {@link #backwardTo}, so u·(J·d) equals (Jᵀu)·d exactly (up to
+         * rounding). Collect's attribution a·∂logit_c/∂a for all 1,000 ImageNet classes is one such pass instead of
+         * 1,000 backward passes. Returns a logical view of the target's tangent (valid until the next call).
+         */
+        public INDArray tangent(String from, INDArray direction) {
+            if (!training) throw new IllegalStateException("an inference session does not keep what the tangent reads");
+            int v = names.indexOf(from);
+            if (v != tangentFrom) {
+                String why = tangentUnsupported(from);
+                if (why != null) throw new IllegalArgumentException("no forward-mode derivative from " + from + ": " + why);
+                planTangent(v);
+            }
+            view(tangents[v]).assign(direction);
+            for (Runnable r : tangentOps) r.run();
+            return view(tangents[target]);
+        }
+
+        private void planTangent(int v) {
+            if (tangents != null) {
+                for (INDArray t : tangents) {
+                    if (t != null) closeQuietly(t);
+                }
+            }
+            int nv = shapes.size();
+            tangents = new INDArray[nv];
+            List<Runnable> plan = new ArrayList<>();
+            tangents[v] = Nd4j.create(dataType, stored(v, b), 'c');
+            for (int k = v == 0 ? 0 : producerIndex(v) + 1; k < ops.size(); k++) {
+                Op op = ops.get(k);
+                boolean any = false;
+                for (int i : op.ins()) any |= tangents[i] != null;
+                if (!any) continue;
+                INDArray t = Nd4j.create(dataType, stored(op.out(), b), 'c');
+                tangents[op.out()] = t;
+                plan.add(tangentOp(op, t));
+            }
+            tangentOps = plan.toArray(Runnable[]::new);
+            tangentFrom = v;
+            for (INDArray t : tangents) {
+                if (t != null) owned.add(t);
+            }
+        }
+
+        /** t = J_op · (tangents of the op's inputs); an input without a tangent contributes nothing. */
+        private Runnable tangentOp(Op op, INDArray t) {
+            INDArray[] tn = tangents;
+            return switch (op) {
+                case Conv c -> exec(DynamicCustomOp.builder("conv2d").addInputs(tn[c.in()], c.w()).addOutputs(t)
+                        .addIntegerArguments(convArgs(c.geo(), c.same())).build());
+                case Depthwise d -> exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(tn[d.in()], d.w()).addOutputs(t)
+                        .addIntegerArguments(convArgs(d.geo(), d.same())).build());
+                case Pool p when !p.max() -> exec(DynamicCustomOp.builder("avgpool2d").addInputs(tn[p.in()]).addOutputs(t)
+                        .addIntegerArguments(poolArgs(p)).build());
+                case Pool p -> maxPoolTangent(p, act[p.in()], tn[p.in()], t);
+                case Unary u -> unaryDerivative(u, tn[u.in()], t);
+                case Binary bi -> binaryTangent(bi, t);
+                case Concat c -> {
+                    INDArray[] xs = new INDArray[c.ins().length];
+                    for (int j = 0; j < xs.length; j++) {
+                        int i = c.ins()[j];
+                        xs[j] = tn[i] != null ? tn[i] : Nd4j.create(dataType, stored(i, b), 'c'); // zeros, never written
+                    }
+                    yield exec(DynamicCustomOp.builder("concat").addInputs(xs).addOutputs(t)
+                            .addIntegerArguments(axis(c.axis(), t.rank())).build());
+                }
+                case Pad p -> {
+                    int r = t.rank();
+                    int[][] pads = new int[r][2];
+                    for (int d = 0; d < r; d++) {
+                        int s = axis(d, r);
+                        pads[s][0] = (int) p.pads()[d][0];
+                        pads[s][1] = (int) p.pads()[d][1];
+                    }
+                    yield exec(DynamicCustomOp.builder("pad").addInputs(tn[p.in()], Nd4j.createFromArray(pads))
+                            .addOutputs(t).addIntegerArguments(0).addFloatingPointArguments(0.0).build());
+                }
+                case Reduce r -> {
+                    INDArray x = tn[r.in()];
+                    INDArray z = t.reshape('c', b, layerChannelsAt(r.in()));
+                    int[] dims = {axis(2, 4), axis(3, 4)};
+                    yield r.fn().equals("mean") ? () -> Nd4j.getExecutioner().exec(new Mean(x, z, dims))
+                            : () -> Nd4j.getExecutioner().exec(new Sum(x, null, z, false, dims));
+                }
+                case MatMul m -> {
+                    INDArray x = tn[m.in()];
+                    yield () -> x.mmuli(m.w(), t);
+                }
+                case Reshape r -> {
+                    INDArray x = view(tn[r.in()]);
+                    INDArray yl = view(t);
+                    long[] shape = yl.shape();
+                    yield () -> yl.assign(x.reshape('c', shape));
+                }
+                case Permute p -> {
+                    INDArray x = view(tn[p.in()]);
+                    INDArray yl = view(t);
+                    yield () -> yl.assign(x.permute(p.perm()));
+                }
+                case Identity i -> {
+                    INDArray x = tn[i.in()];
+                    yield () -> t.assign(x);
+                }
+                case Softmax sm -> throw new IllegalStateException("softmax has no tangent here");
+            };
+        }
+
+        /** Linear in the tangents: add/subtract pass them, multiply by a constant scales, a·b is t_a·b + a·t_b. */
+        private Runnable binaryTangent(Binary bi, INDArray t) {
+            INDArray ta = bi.a() >= 0 ? tangents[bi.a()] : null;
+            INDArray tb = bi.b() >= 0 ? tangents[bi.b()] : null;
+            int r = t.rank();
+            INDArray ca = bi.a() >= 0 ? act[bi.a()] : storedConstant(bi.aConst(), r);
+            INDArray cb = bi.b() >= 0 ? act[bi.b()] : storedConstant(bi.bConst(), r);
+            return switch (bi.fn()) {
+                case "add", "subtract" -> {
+                    if (ta != null && tb != null) yield exec(DynamicCustomOp.builder(bi.fn()).addInputs(ta, tb).addOutputs(t).build());
+                    INDArray only = ta != null ? ta : tb;
+                    boolean negate = ta == null && bi.fn().equals("subtract");
+                    yield () -> {
+                        t.assign(only);
+                        if (negate) t.negi();
+                    };
+                }
+                case "multiply" -> {
+                    if (ta != null && tb != null) {
+                        DynamicCustomOp first = DynamicCustomOp.builder("multiply").addInputs(ta, cb).addOutputs(t).build();
+                        INDArray second = Nd4j.create(dataType, t.shape(), 'c');
+                        owned.add(second);
+                        DynamicCustomOp other = DynamicCustomOp.builder("multiply").addInputs(ca, tb).addOutputs(second).build();
+                        yield () -> {
+                            Nd4j.exec(first);
+                            Nd4j.exec(other);
+                            t.addi(second);
+                        };
+                    }
+                    yield ta != null ? exec(DynamicCustomOp.builder("multiply").addInputs(ta, cb).addOutputs(t).build())
+                            : exec(DynamicCustomOp.builder("multiply").addInputs(ca, tb).addOutputs(t).build());
+                }
+                case "divide" -> exec(DynamicCustomOp.builder("divide").addInputs(ta, cb).addOutputs(t).build());
+                default -> throw new IllegalStateException(bi.fn());
+            };
+        }
+
+        /**
+         * Max pooling's tangent: each output takes its window's tangent at the window's first maximum of the input
+         * (row-major over the window, padding excluded) — the element libnd4j's maxpool2d_bp sends the gradient to.
+         */
+        private Runnable maxPoolTangent(Pool p, INDArray x, INDArray tIn, INDArray t) {
+            long[] ia = p.iArgs();
+            int kh = (int) ia[0], kw = (int) ia[1], sh = (int) ia[2], sw = (int) ia[3];
+            int dh = (int) Math.max(1, ia[6]), dw = (int) Math.max(1, ia[7]);
+            long[] li = shapes.get(p.in()), lo = shapes.get(p.out());
+            int c = (int) li[1], hi = (int) li[2], wi = (int) li[3], ho = (int) lo[2], wo = (int) lo[3];
+            int ph = ia[8] == 1 ? Math.max(0, ((ho - 1) * sh + (kh - 1) * dh + 1 - hi) / 2) : (int) ia[4];
+            int pw = ia[8] == 1 ? Math.max(0, ((wo - 1) * sw + (kw - 1) * dw + 1 - wi) / 2) : (int) ia[5];
+            // strides of the stored layout, as (channel, row, column) steps within one sample
+            int sc = channelsLast ? 1 : hi * wi, sy = channelsLast ? wi * c : wi, sx = channelsLast ? c : 1;
+            int oc = channelsLast ? 1 : ho * wo, oy = channelsLast ? wo * c : wo, ox = channelsLast ? c : 1;
+            int inLen = c * hi * wi, outLen = c * ho * wo;
+            return () -> {
+                float[] xv = new float[b * inLen];
+                float[] tv = new float[b * inLen];
+                float[] out = new float[b * outLen];
+                x.data().asNioFloat().get(0, xv);
+                tIn.data().asNioFloat().get(0, tv);
+                java.util.stream.IntStream.range(0, b).parallel().forEach(n -> {
+                    int base = n * inLen, obase = n * outLen;
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int y = 0; y < ho; y++) {
+                            for (int xo = 0; xo < wo; xo++) {
+                                float best = Float.NEGATIVE_INFINITY;
+                                int at = -1;
+                                for (int ky = 0; ky < kh; ky++) {
+                                    int iy = y * sh - ph + ky * dh;
+                                    if (iy < 0 || iy >= hi) continue;
+                                    for (int kx = 0; kx < kw; kx++) {
+                                        int ix = xo * sw - pw + kx * dw;
+                                        if (ix < 0 || ix >= wi) continue;
+                                        int i = base + ch * sc + iy * sy + ix * sx;
+                                        if (xv[i] > best) {
+                                            best = xv[i];
+                                            at = i;
+                                        }
+                                    }
+                                }
+                                out[obase + ch * oc + y * oy + xo * ox] = at < 0 ? 0f : tv[at];
+                            }
+                        }
+                    }
+                });
+                t.data().asNioFloat().put(0, out);
+            };
         }
 
         /**
