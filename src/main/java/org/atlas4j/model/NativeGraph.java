@@ -1193,34 +1193,36 @@ public final class NativeGraph {
             int k = kh * kw * cin;
             INDArray wmat = c.w().reshape('c', k, cout); // [(ky, kx, ci), co]
             INDArray cols = Nd4j.create(DataType.FLOAT, (long) ho * wo, k);
-            INDArray image = Nd4j.create(DataType.FLOAT, (long) hIn * wIn * cin);
+            owned.add(cols);
             float[] colv = new float[ho * wo * k];
             float[] img = new float[hIn * wIn * cin];
-            INDArray imageView = image.reshape('c', hIn, wIn, cin);
+            int perImage = hIn * wIn * cin;
             return () -> {
+                java.nio.FloatBuffer out = t.data().asNioFloat();
                 for (int i = 0; i < b; i++) {
                     // the per-image view is taken at run time: a reshape that had to copy would otherwise go stale
                     Nd4j.gemm(g.get(NDArrayIndex.point(i)).reshape('c', (long) ho * wo, cout), wmat, cols, false, true, 1.0, 0.0);
                     cols.data().asNioFloat().get(0, colv);
-                    java.util.Arrays.fill(img, 0f);
-                    for (int oy = 0; oy < ho; oy++) {
-                        for (int ox = 0; ox < wo; ox++) {
-                            int row = (oy * wo + ox) * k;
+                    // col2im as a gather (each input pixel sums the columns that read it): rows are independent, so
+                    // both cores share it (the scatter form ran on one and was the render stage's top Java method)
+                    java.util.stream.IntStream.range(0, hIn).parallel().forEach(iy -> {
+                        for (int ix = 0; ix < wIn; ix++) {
+                            int dst = (iy * wIn + ix) * cin;
+                            for (int ci = 0; ci < cin; ci++) img[dst + ci] = 0f;
                             for (int ky = 0; ky < kh; ky++) {
-                                int iy = oy * sh + ky - pt;
-                                if (iy < 0 || iy >= hIn) continue;
+                                int ny = iy + pt - ky;
+                                if (ny < 0 || ny % sh != 0 || ny / sh >= ho) continue;
+                                int oy = ny / sh;
                                 for (int kx = 0; kx < kw; kx++) {
-                                    int ix = ox * sw + kx - pl;
-                                    if (ix < 0 || ix >= wIn) continue;
-                                    int src = row + (ky * kw + kx) * cin;
-                                    int dst = (iy * wIn + ix) * cin;
+                                    int nx = ix + pl - kx;
+                                    if (nx < 0 || nx % sw != 0 || nx / sw >= wo) continue;
+                                    int src = ((oy * wo + nx / sw) * kh * kw + ky * kw + kx) * cin;
                                     for (int ci = 0; ci < cin; ci++) img[dst + ci] += colv[src + ci];
                                 }
                             }
                         }
-                    }
-                    image.data().asNioFloat().put(0, img);
-                    t.get(NDArrayIndex.point(i)).assign(imageView);
+                    });
+                    out.put((int) (t.offset() + (long) i * perImage), img); // t: channels-last [b, h, w, c], contiguous
                 }
             };
         }
