@@ -94,6 +94,11 @@ final class RunOptions {
     @Option(names = "--no-whiten", description = "Do not whiten the cell directions")
     boolean noWhiten;
 
+    @Option(names = "--no-transforms", description = "Optimise icons without the paper's robustness transforms (jitter, "
+            + "scale, rotation): sharper, higher-fidelity icons on networks whose features are not transformation-robust "
+            + "(e.g. random weights); noisier, adversarial-looking ones on trained networks")
+    boolean noTransforms;
+
     @Option(names = "--tile-px", description = "Tile size in the stitched atlas")
     Integer tilePx;
 
@@ -143,6 +148,7 @@ final class RunOptions {
         if (renderBatch != null) c.render.batchSize = renderBatch;
         if (iconSize != null) c.render.iconSize = iconSize;
         if (noWhiten) c.render.whiten = false;
+        if (noTransforms) c.render.transforms = false;
         if (attempts != null) c.render.attempts = attempts;
         if (tilePx != null) c.stitch.tilePixels = tilePx;
         return c;
