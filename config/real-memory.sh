@@ -17,6 +17,7 @@ NETS=${NETS:-googlenet mobilenet_v2 inception_v3 resnet50}
 CROPS=${CROPS:-10}
 STEPS=${STEPS:-16}
 SEED=${SEED:-42}
+SKIP=${SKIP:-}              # commands to leave out, e.g. SKIP="run collect" when their outputs are there
 
 command -v /usr/bin/time >/dev/null || { echo "real-memory: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
 [[ -d "$PHOTOS" ]] || { echo "real-memory: no photos in $PHOTOS: run config/real-networks.sh first" >&2; exit 2; }
@@ -46,6 +47,7 @@ echo "| net | command | wall | peak RSS |" > "$table.tmp"
 echo "|---|---|---|---|" >> "$table.tmp"
 measure() { # measure NET LABEL command...
   local net=$1 label=$2; shift 2
+  [[ " $SKIP " == *" ${label%% *} "* ]] && return 0
   local log="$OUT/logs/$net-${label// /_}"
   echo "== $net $label"
   if ! /usr/bin/time -v -o "$log.time" "$@" > "$log" 2>&1; then
@@ -66,7 +68,7 @@ for n in $NETS; do
   measure "$n" "collect --attribution" ./atlas collect "${common[@]}" --attribution --force
   # the classes most samples were predicted as (random weights: any two classes show the mechanics)
   read -r c1 c2 < <(awk -F, 'NR > 1 {n[$3]++} END {for (k in n) print n[k], k}' "$OUT/$n/collect/samples.csv" \
-    | sort -rn | head -2 | awk '{printf "%s ", $2}')
+    | sort -rn | head -2 | awk '{printf "%s ", $2} END {print ""}')
   measure "$n" "class-atlas" ./atlas class-atlas "${common[@]}" --class "$c1" --steps "$STEPS"
   measure "$n" "compare" ./atlas compare "${common[@]}" --classes "$c1,$c2" --steps "$STEPS"
   measure "$n" "compare-layers" ./atlas compare-layers "${common[@]}" --layers "$(other_layer "$n"),$(./atlas layers --model "$model" | awk '/yes \(default\)/ {print $2; exit}')" --steps "$STEPS"
