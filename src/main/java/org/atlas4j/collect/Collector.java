@@ -290,7 +290,8 @@ public final class Collector {
         private final NativeGraph dag;
         final int chunk;
         private final int classes;
-        private final java.util.Map<Integer, NativeGraph.Session> sessions = new java.util.HashMap<>();
+        /** By batch size; a short last batch runs in the smallest session that holds it (rows past it are ignored). */
+        private final java.util.TreeMap<Integer, NativeGraph.Session> sessions = new java.util.TreeMap<>();
         private NativeGraph.Session last;
 
         private NativeAttribution(NativeGraph dag, int chunk, int classes) {
@@ -326,7 +327,8 @@ public final class Collector {
         }
 
         java.util.Map<String, INDArray> forward(float[] input, int b, String outVar) {
-            NativeGraph.Session s = sessions.computeIfAbsent(b, dag::session);
+            var held = sessions.ceilingEntry(b);
+            NativeGraph.Session s = held != null ? held.getValue() : sessions.computeIfAbsent(b, dag::session);
             INDArray logits = s.forwardMap(input);
             last = s;
             java.util.Map<String, INDArray> out = new java.util.HashMap<>();
