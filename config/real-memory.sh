@@ -29,7 +29,8 @@ other_layer() {
   esac
 }
 
-# two labelled folders for patch-test (its test images need labels): the photos split in halves
+# two labelled folders for patch-test (its test images need labels): the photos split in halves; with no class names
+# in the card, folder a is class 0 and b class 1
 lab="$OUT/labelled"
 mkdir -p "$lab/a" "$lab/b"
 i=0
@@ -74,7 +75,7 @@ for n in $NETS; do
   measure "$n" "compare-layers" ./atlas compare-layers "${common[@]}" --layers "$(other_layer "$n"),$(./atlas layers --model "$model" | awk '/yes \(default\)/ {print $2; exit}')" --steps "$STEPS"
   measure "$n" "fidelity" ./atlas fidelity "$OUT/$n"
   measure "$n" "patch-test" ./atlas patch-test --model "$model" --images "$lab" --seed "$SEED" --output "$OUT" \
-    --name "$n-patch" --grid 4 --threshold 0 --steps "$STEPS" --from a --to b --icon 0
+    --name "$n-patch" --grid 4 --threshold 0 --steps "$STEPS" --from 0 --to 1 --icon 0
   measure "$n" "explain --method all" ./atlas explain --model "$model" --images "$OUT/explain-photos" --method all \
     --out "$OUT/$n/explain" --seed "$SEED" --force
   measure "$n" "explain --sanity" ./atlas explain --model "$model" --images "$OUT/explain-photos" --method all --sanity \

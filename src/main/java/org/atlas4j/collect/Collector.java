@@ -157,7 +157,9 @@ public final class Collector {
             for (int l = 0; l < sinks.size(); l++) vars[l] = sinks.get(l).variable;
             vars[sinks.size()] = outVar;
             float[] input = new float[o.batchSize() * len];
-            NativeForward fast = NativeForward.of(graph, sinks.size() == 1 && !o.attribution() ? layers.get(0) : null, data);
+            List<String> sinkVars = sinks.stream().map(k -> k.variable).toList();
+            NativeForward fast = o.attribution() ? null : sinks.size() == 1 ? NativeForward.of(graph, layers.get(0), data)
+                    : NativeForward.ofVariables(graph, sinkVars, data);
             engine = fast == null ? "SameDiff graph" : fast.chain != null ? "native op chain" + fast.headName()
                     : fast.tail == null ? "native op graph to the output" : "native op graph" + fast.headName();
             // the native engines work through cache-sized chunks whatever the configured batch (samples are independent)
@@ -174,7 +176,7 @@ public final class Collector {
                 if (nat != null) {
                     out = nat.forward(input, b, outVar);
                 } else if (fast != null) {
-                    out = fast.forward(input, b, sinks.get(0).variable, outVar);
+                    out = fast.forward(input, b, sinkVars, outVar);
                 } else {
                     x = Nd4j.create(input, new long[] {o.batchSize(), data.channels(), data.height(), data.width()}, 'c');
                     if (b < o.batchSize()) x = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup();
@@ -486,6 +488,29 @@ public final class Collector {
 
         String headName() {
             return head != null ? " + Java GAP/dense head" : " + SameDiff head";
+        }
+
+        /**
+         * Several layers at once (compare-layers): one native graph to the output keeping every layer's map. Without
+         * it they ran on SameDiff, whose per-op arrays took GoogLeNet's collect of two layers past 4 GB.
+         */
+        static NativeForward ofVariables(NetGraph graph, List<String> variables, ImageDataset data) {
+            NativeGraph whole = NativeGraph.compileVariables(graph, graph.output(), variables, data.channels(), data.height(),
+                    data.width()).engine();
+            if (whole == null) return null;
+            NativeForward f = new NativeForward(null, whole, null);
+            f.inputLength = data.imageLength();
+            return f;
+        }
+
+        java.util.Map<String, INDArray> forward(float[] input, int b, List<String> layerVars, String outVar) {
+            if (layerVars.size() == 1) return forward(input, b, layerVars.get(0), outVar);
+            NativeGraph.Session s = dagSessions.computeIfAbsent(Math.max(b, Math.min(chunk, input.length / inputLength)),
+                    dag::inferenceSession);
+            java.util.Map<String, INDArray> out = new java.util.HashMap<>();
+            out.put(outVar, s.forwardMap(input));
+            for (String v : layerVars) out.put(v, s.variable(v));
+            return out;
         }
 
         java.util.Map<String, INDArray> forward(float[] input, int b, String layerVar, String outVar) {

@@ -55,4 +55,23 @@ class NativeGraphCollectTest {
             for (int c = 0; c < d; c++) assertEquals(all.getDouble(i, c, pos[0], pos[1]), a[i * d + c], 1e-5, "image " + i + " channel " + c);
         }
     }
+
+    @Test
+    void severalLayersCollectInOneNativePassAsEachAlone(@TempDir Path dir) throws Exception {
+        NetGraph graph = NativeGraphRenderTest.branchy();
+        java.util.List<String> layers = java.util.List.of("res", "merge");
+        java.util.List<String> vars = layers.stream().map(l -> graph.layer(l).variable()).toList();
+        TinyNets.RandomImages data = new TinyNets.RandomImages(9, 3, 12, 12, 7, 0);
+        assertNotNull(Collector.NativeForward.ofVariables(graph, vars, data), "the native graph should keep both layers");
+        java.util.List<Path> dirs = java.util.List.of(dir.resolve("both-res"), dir.resolve("both-merge"));
+        Collector.runLayers(graph, data, new Collector.Options(layers.get(0), 4, 3, false), layers, dirs);
+        for (int k = 0; k < layers.size(); k++) {
+            Path alone = dir.resolve("alone-" + layers.get(k));
+            Collector.run(graph, data, new Collector.Options(layers.get(k), 4, 3, false), alone);
+            float[] want = Npy.read(alone.resolve(Collector.ACTIVATIONS)).data();
+            float[] got = Npy.read(dirs.get(k).resolve(Collector.ACTIVATIONS)).data();
+            assertEquals(want.length, got.length);
+            for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-5, layers.get(k) + " value " + i);
+        }
+    }
 }
