@@ -75,7 +75,7 @@ for n in $NETS; do
   measure "$n" "compare-layers" ./atlas compare-layers "${common[@]}" --layers "$(other_layer "$n"),$(./atlas layers --model "$model" | awk '/yes \(default\)/ {print $2; exit}')" --steps "$STEPS"
   measure "$n" "fidelity" ./atlas fidelity "$OUT/$n"
   measure "$n" "patch-test" ./atlas patch-test --model "$model" --images "$lab" --seed "$SEED" --output "$OUT" \
-    --name "$n-patch" --grid 4 --threshold 0 --steps "$STEPS" --from 0 --to 1 --icon 0
+    --name "$n-patch" --from 0 --to 1 --icon "$(ls "$OUT/$n/render/tiles/"*.png | head -1)"
   measure "$n" "explain --method all" ./atlas explain --model "$model" --images "$OUT/explain-photos" --method all \
     --out "$OUT/$n/explain" --seed "$SEED" --force
   measure "$n" "explain --sanity" ./atlas explain --model "$model" --images "$OUT/explain-photos" --method all --sanity \
