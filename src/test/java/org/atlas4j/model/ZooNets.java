@@ -32,7 +32,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * activations grow or shrink through 50+ layers. As {@code make_onnx_fixtures.py} does for torchvision, BN running
  * statistics are calibrated on four seeded pictures (smooth colour blobs and noise): DL4J's training-mode forward
  * gives every BN layer's input, whose batch mean and variance become the layer's global statistics, then jittered per
- * channel, with gamma and beta randomised. Finally the last weighted layer is scaled so the largest |logit| on those
+ * channel (variances floored at a tenth of the layer's mean), with gamma and beta randomised. Finally the last weighted layer is scaled so the largest |logit| on those
  * pictures is 10 (random deep nets reach hundreds, where float32 rounding alone exceeds the 1e-4 we compare at).
  */
 public final class ZooNets {
@@ -121,9 +121,12 @@ public final class ZooNets {
             long ch = mean.length();
             float[] m = mean.toFloatVector();
             float[] v = var.toFloatVector();
+            // a floor at a tenth of the layer's mean variance: with a few pixels per channel (deep layers of a small
+            // input) a batch variance can be ~0, and other inputs then leave that BN at 1e5 (float32 noise of 1e-2)
+            double floor = 0.1 * java.util.Arrays.stream(toDoubles(v)).average().orElse(1) + 1e-6;
             for (int c = 0; c < ch; c++) {
-                m[c] += (float) (0.05 * r.nextGaussian());
-                v[c] = (float) Math.max(v[c] * (0.8 + 0.45 * r.nextDouble()), 1e-3);
+                v[c] = (float) Math.max(v[c] * (0.8 + 0.45 * r.nextDouble()), floor);
+                m[c] += (float) (0.05 * Math.sqrt(v[c]) * r.nextGaussian());
             }
             setParam(layer, BatchNormalizationParamInitializer.GLOBAL_MEAN, m);
             if (bn.isUseLogStd()) {
@@ -161,7 +164,7 @@ public final class ZooNets {
      * Seeded calibration pictures, ImageNet-normalised in scale: two of smooth colour blobs (bilinear upsampling of
      * 8×8 noise, like photos' low frequencies) and two of white noise.
      */
-    static INDArray calibrationImages(int size) {
+    public static INDArray calibrationImages(int size) {
         Random r = new Random(SEED + 2);
         float[] x = new float[4 * 3 * size * size];
         int g = 8;
@@ -218,6 +221,12 @@ public final class ZooNets {
             }
             v = in;
         }
+    }
+
+    private static double[] toDoubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int k = 0; k < f.length; k++) d[k] = f[k];
+        return d;
     }
 
     private static void setParam(org.deeplearning4j.nn.api.Layer layer, String key, float[] values) {
