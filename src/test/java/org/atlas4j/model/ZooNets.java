@@ -38,7 +38,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class ZooNets {
     /** ImageNet-shaped zoo architectures: default (atlas) layer, another spatial layer, the native input size. */
     public enum Arch {
-        RESNET50("resnet50", "res4f_branch", "res3d_branch", 224),
+        RESNET50("resnet50", "res3d_branch", "res2c_branch", 224),
         SQUEEZENET("squeezenet", "fire5", "fire3", 227),
         DARKNET19("darknet19", "activation_13", "activation_8", 224),
         VGG16("vgg16", "12", "8", 224),
@@ -59,6 +59,16 @@ public final class ZooNets {
     }
 
     public static final long SEED = 42;
+
+    /**
+     * Whether a zoo test runs {@code arch}: when named in {@code -Datlas4j.families}, or always with
+     * {@code -Datlas4j.zoo=all}, else when it is in the default (fast) set.
+     */
+    public static boolean selected(Arch arch, boolean byDefault) {
+        String only = System.getProperty("atlas4j.families", "");
+        if (!only.isBlank()) return List.of(only.split(",")).contains(arch.name());
+        return "all".equals(System.getProperty("atlas4j.zoo")) || byDefault;
+    }
 
     private ZooNets() {
     }

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import org.atlas4j.data.ImageFiles;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
@@ -36,10 +37,10 @@ class ZooNetsTest {
     @ParameterizedTest
     @EnumSource(ZooNets.Arch.class)
     void logitsAndProbabilitiesMatchDl4j(ZooNets.Arch arch) throws Exception {
-        String only = System.getProperty("atlas4j.families", "");
-        org.junit.jupiter.api.Assumptions.assumeTrue(only.isBlank() || List.of(only.split(",")).contains(arch.name()),
-                arch + " not in -Datlas4j.families=" + only);
-        int size = size(arch);
+        // VGG16 (138M parameters, 68 s) and Xception (176 s) at full size only with -Datlas4j.zoo=all
+        org.junit.jupiter.api.Assumptions.assumeTrue(ZooNets.selected(arch, arch != ZooNets.Arch.VGG16
+                && arch != ZooNets.Arch.XCEPTION), arch + ": -Datlas4j.zoo=all runs it");
+        int size = arch.nativeSize;
         long t0 = System.nanoTime();
         Path zip = ZooNets.write(arch, size, ZooNets.classNames(1000), tmp.resolve(arch.stem));
         double buildS = (System.nanoTime() - t0) / 1e9;
@@ -88,18 +89,20 @@ class ZooNetsTest {
         assertTrue(probDiff <= 1e-4, arch + ": max |p − DL4J| " + probDiff);
     }
 
-    /**
-     * Native sizes, except VGG16 (112 px) and Xception (150 px) unless {@code -Datlas4j.zooFullSize=true}: at 224 and
-     * 299 px they take 68 s and 176 s here (VGG16's 138M parameters to build and save; Xception's separable
-     * convolutions in DL4J's own forward, 7 s per image).
-     */
-    static int size(ZooNets.Arch arch) {
-        if (Boolean.getBoolean("atlas4j.zooFullSize")) return arch.nativeSize;
-        return switch (arch) {
-            case VGG16 -> 112;
-            case XCEPTION -> 150;
-            default -> arch.nativeSize;
-        };
+    /** The sanity cascade on a DL4J ComputationGraph: one step per residual block, not per weighted layer. */
+    @org.junit.jupiter.api.Test
+    void sanityCascadeStepsAreResNetBlocks() {
+        ComputationGraph cg = ZooNets.build(ZooNets.Arch.RESNET50, 224, 10);
+        var layers = org.atlas4j.attribution.ModelRandomizer.parameterizedLayersTopDown(cg);
+        var blocks = org.atlas4j.attribution.ModelRandomizer.parameterizedBlocksTopDown(cg, 24);
+        assertEquals(107, layers.size()); // 53 convolutions, 53 BN, the output layer
+        assertEquals(layers.size(), blocks.stream().mapToInt(org.atlas4j.attribution.ModelRandomizer.Block::layers).sum());
+        assertTrue(blocks.size() <= 24, blocks.toString());
+        assertEquals("output", blocks.get(0).name());
+        assertEquals(new org.atlas4j.attribution.ModelRandomizer.Block("res5c_branch", 6), blocks.get(1));
+        assertEquals(new org.atlas4j.attribution.ModelRandomizer.Block("res5a_branch", 8), blocks.get(3)); // with the shortcut conv + BN
+        // when the budget allows, one step per layer as before
+        assertEquals(107, org.atlas4j.attribution.ModelRandomizer.parameterizedBlocksTopDown(cg, 200).size());
     }
 
     /** Preprocessed photos [n, 3, S, S] as the model's card says (ImageNet scaling, centre crop). */
