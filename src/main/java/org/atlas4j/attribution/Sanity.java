@@ -81,11 +81,14 @@ public final class Sanity {
     public static Report run(Model network, NetGraph graph, String layer, Explainer.Options options, float[] images, int n,
             long[] keys) {
         int[] shape = graph.inputShape();
+        // one cascade step per block (at most MAX_BLOCKS), as for ONNX networks
+        List<ModelRandomizer.Block> blocks = ModelRandomizer.parameterizedBlocksTopDown(network, MAX_BLOCKS);
         Cascade c = new Cascade() {
-            public List<String> layersTopDown() { return ModelRandomizer.parameterizedLayersTopDown(network); }
+            public List<String> layersTopDown() { return blocks.stream().map(ModelRandomizer.Block::name).toList(); }
             public CamHead cam(String l) { return CamHead.find(network, l); }
             public Variant randomizeTop(int count, long seed) {
-                Model random = ModelRandomizer.randomizeTop(network, count, seed);
+                int layers = blocks.subList(0, count).stream().mapToInt(ModelRandomizer.Block::layers).sum();
+                Model random = ModelRandomizer.randomizeTop(network, layers, seed);
                 return new Variant(convert(random, shape), l -> CamHead.find(random, l));
             }
         };

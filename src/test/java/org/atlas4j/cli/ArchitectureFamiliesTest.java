@@ -12,6 +12,7 @@ import java.util.List;
 
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.OnnxFamilies;
+import org.atlas4j.model.ZooNets;
 import org.atlas4j.util.Progress;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -93,6 +94,34 @@ class ArchitectureFamiliesTest {
             }
         };
         everyCommand(format, model, "conv2", "concat", 5, tmp.resolve("out-" + format));
+    }
+
+    /**
+     * DL4J zoo ComputationGraphs built with {@code init()} (no download), saved as a user's zip + card by
+     * {@link ZooNets}, 10 classes. Below their native sizes, to keep each family in minutes: at 224/227 px SqueezeNet
+     * alone took 254 s here (collect --attribution 74 s, the sanity cascade 94 s) and ResNet-50 over ten minutes.
+     * ResNet-50 runs at 128 px (107 s), SqueezeNet at 115 (16 s), Darknet19 at 128 (320 s, of which the sanity
+     * cascade 170 s), Xception at 96 (365 s), VGG16 at 64 (275 s; at 224 px its 138M parameters make every command's
+     * load take 23 s), InceptionResNetV1 at 96 (its sanity cascade, 24 steps over 364 layers, had not finished after
+     * 10 minutes beside other jobs). ZooNetsTest checks the native sizes against DL4J's own inference.
+     */
+    @ParameterizedTest
+    @EnumSource(ZooNets.Arch.class)
+    void everyCommandOnDl4jZoo(ZooNets.Arch arch) throws Exception {
+        // SqueezeNet by default (~20 s); the others take 1–7 minutes each here: -Datlas4j.zoo=all
+        org.junit.jupiter.api.Assumptions.assumeTrue(ZooNets.selected(arch, arch == ZooNets.Arch.SQUEEZENET),
+                arch + ": -Datlas4j.zoo=all runs it");
+        Path model = ZooNets.write(arch, zooSize(arch), OnnxFamilies.CLASSES, tmp.resolve("zoo-" + arch.stem));
+        everyCommand(arch.name(), model, arch.defaultLayer, arch.otherLayer, 10, tmp.resolve("out-" + arch.stem));
+    }
+
+    static int zooSize(ZooNets.Arch arch) {
+        return switch (arch) {
+            case RESNET50, DARKNET19 -> 128;
+            case SQUEEZENET -> 115;
+            case INCEPTION_RESNET_V1, XCEPTION -> 96;
+            case VGG16 -> 64;
+        };
     }
 
     /**
