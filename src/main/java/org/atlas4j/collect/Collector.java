@@ -505,12 +505,19 @@ public final class Collector {
 
         java.util.Map<String, INDArray> forward(float[] input, int b, List<String> layerVars, String outVar) {
             if (layerVars.size() == 1) return forward(input, b, layerVars.get(0), outVar);
-            NativeGraph.Session s = dagSessions.computeIfAbsent(Math.max(b, Math.min(chunk, input.length / inputLength)),
-                    dag::inferenceSession);
+            NativeGraph.Session s = dagSession(input, b);
             java.util.Map<String, INDArray> out = new java.util.HashMap<>();
             out.put(outVar, s.forwardMap(input));
             for (String v : layerVars) out.put(v, s.variable(v));
             return out;
+        }
+
+        /**
+         * One session of the chunk size for every pass (a short last batch leaves stale rows, unread): a second
+         * session for it would hold a second set of buffers.
+         */
+        private NativeGraph.Session dagSession(float[] input, int b) {
+            return dagSessions.computeIfAbsent(Math.max(b, Math.min(chunk, input.length / inputLength)), dag::inferenceSession);
         }
 
         java.util.Map<String, INDArray> forward(float[] input, int b, String layerVar, String outVar) {
@@ -519,10 +526,7 @@ public final class Collector {
                 INDArray probs = head != null ? head.probabilities(map) : tail.forward(map, tail.output()).get(tail.output());
                 return java.util.Map.of(layerVar, map, outVar, probs);
             }
-            // one session of the chunk size for every pass (a short last batch leaves stale rows, unread): a second
-            // session for it would hold a second set of buffers
-            NativeGraph.Session s = dagSessions.computeIfAbsent(Math.max(b, Math.min(chunk, input.length / inputLength)),
-                    dag::inferenceSession);
+            NativeGraph.Session s = dagSession(input, b);
             INDArray last = s.forwardMap(input);
             if (tail == null) return java.util.Map.of(layerVar, s.variable(layerVar), outVar, last);
             INDArray probs = head != null ? head.probabilities(last) : tail.forward(last, tail.output()).get(tail.output());

@@ -912,19 +912,7 @@ public final class NativeGraph {
         private Runnable forwardOp(Op op) {
             INDArray y = act[op.out()];
             return switch (op) {
-                case Conv c -> {
-                    var f = DynamicCustomOp.builder("conv2d");
-                    if (c.b() != null) f.addInputs(act[c.in()], c.w(), c.b());
-                    else f.addInputs(act[c.in()], c.w());
-                    yield exec(f.addOutputs(y).addIntegerArguments(convArgs(c.geo(), c.same())).build());
-                }
-                case Depthwise d -> {
-                    var f = DynamicCustomOp.builder("depthwise_conv2d");
-                    if (d.b() != null) f.addInputs(act[d.in()], d.w(), d.b());
-                    else f.addInputs(act[d.in()], d.w());
-                    yield exec(f.addOutputs(y).addIntegerArguments(convArgs(d.geo(), d.same())).build());
-                }
-                case Pool p -> exec(DynamicCustomOp.builder(p.max() ? "maxpool2d" : "avgpool2d").addInputs(act[p.in()])
+                case Pool p when p.max() -> exec(DynamicCustomOp.builder("maxpool2d").addInputs(act[p.in()])
                         .addOutputs(y).addIntegerArguments(poolArgs(p)).build());
                 case Unary u -> u.fn().equals("clip")
                         ? exec(DynamicCustomOp.builder("clipbyvalue").addInputs(act[u.in()]).addOutputs(y)
@@ -936,8 +924,42 @@ public final class NativeGraph {
                     INDArray bb = bi.b() >= 0 ? act[bi.b()] : storedConstant(bi.bConst(), y.rank());
                     yield exec(DynamicCustomOp.builder(bi.fn()).addInputs(a, bb).addOutputs(y).build());
                 }
+                case Reduce r when r.fn().equals("max") -> {
+                    INDArray x = act[r.in()];
+                    INDArray z = y.reshape('c', b, layerChannelsAt(r.in()));
+                    int[] dims = {axis(2, 4), axis(3, 4)};
+                    yield () -> Nd4j.getExecutioner().exec(new Max(x, null, z, false, dims));
+                }
+                case Softmax sm -> exec(DynamicCustomOp.builder("softmax").addInputs(act[sm.in()]).addOutputs(y)
+                        .addIntegerArguments(axis(sm.axis(), y.rank())).build());
+                case Identity i -> () -> { }; // same buffer as its input
+                default -> linearOp(op, i -> act[i], y, true);
+            };
+        }
+
+        /**
+         * The ops that are linear (affine with {@code affine}: a convolution's bias, a pad's constant) from the inputs
+         * {@code in} into {@code y}: the forward pass runs them on the activations with their biases, the tangent pass
+         * ({@link #tangent}) on the tangents without — one definition of each op for both.
+         */
+        private Runnable linearOp(Op op, java.util.function.IntFunction<INDArray> in, INDArray y, boolean affine) {
+            return switch (op) {
+                case Conv c -> {
+                    var f = DynamicCustomOp.builder("conv2d");
+                    if (affine && c.b() != null) f.addInputs(in.apply(c.in()), c.w(), c.b());
+                    else f.addInputs(in.apply(c.in()), c.w());
+                    yield exec(f.addOutputs(y).addIntegerArguments(convArgs(c.geo(), c.same())).build());
+                }
+                case Depthwise d -> {
+                    var f = DynamicCustomOp.builder("depthwise_conv2d");
+                    if (affine && d.b() != null) f.addInputs(in.apply(d.in()), d.w(), d.b());
+                    else f.addInputs(in.apply(d.in()), d.w());
+                    yield exec(f.addOutputs(y).addIntegerArguments(convArgs(d.geo(), d.same())).build());
+                }
+                case Pool p when !p.max() -> exec(DynamicCustomOp.builder("avgpool2d").addInputs(in.apply(p.in()))
+                        .addOutputs(y).addIntegerArguments(poolArgs(p)).build());
                 case Concat c -> {
-                    INDArray[] xs = java.util.Arrays.stream(c.ins()).mapToObj(i -> act[i]).toArray(INDArray[]::new);
+                    INDArray[] xs = java.util.Arrays.stream(c.ins()).mapToObj(in).toArray(INDArray[]::new);
                     yield exec(DynamicCustomOp.builder("concat").addInputs(xs).addOutputs(y)
                             .addIntegerArguments(axis(c.axis(), y.rank())).build());
                 }
@@ -949,37 +971,36 @@ public final class NativeGraph {
                         pads[s][0] = (int) p.pads()[d][0];
                         pads[s][1] = (int) p.pads()[d][1];
                     }
-                    yield exec(DynamicCustomOp.builder("pad").addInputs(act[p.in()], Nd4j.createFromArray(pads))
-                            .addOutputs(y).addIntegerArguments(0).addFloatingPointArguments(p.value()).build());
+                    yield exec(DynamicCustomOp.builder("pad").addInputs(in.apply(p.in()), Nd4j.createFromArray(pads))
+                            .addOutputs(y).addIntegerArguments(0).addFloatingPointArguments(affine ? p.value() : 0.0).build());
                 }
-                case Reduce r -> {
-                    INDArray x = act[r.in()];
+                case Reduce r when !r.fn().equals("max") -> {
+                    INDArray x = in.apply(r.in());
                     INDArray z = y.reshape('c', b, layerChannelsAt(r.in()));
                     int[] dims = {axis(2, 4), axis(3, 4)};
-                    yield switch (r.fn()) {
-                        case "mean" -> () -> Nd4j.getExecutioner().exec(new Mean(x, z, dims));
-                        case "sum" -> () -> Nd4j.getExecutioner().exec(new Sum(x, null, z, false, dims));
-                        default -> () -> Nd4j.getExecutioner().exec(new Max(x, null, z, false, dims));
-                    };
+                    yield r.fn().equals("mean") ? () -> Nd4j.getExecutioner().exec(new Mean(x, z, dims))
+                            : () -> Nd4j.getExecutioner().exec(new Sum(x, null, z, false, dims));
                 }
                 case MatMul m -> {
-                    INDArray x = act[m.in()];
+                    INDArray x = in.apply(m.in());
                     yield () -> x.mmuli(m.w(), y);
                 }
                 case Reshape r -> {
-                    INDArray x = view(act[r.in()]);
+                    INDArray x = view(in.apply(r.in()));
                     INDArray yl = view(y);
                     long[] shape = yl.shape();
                     yield () -> yl.assign(x.reshape('c', shape));
                 }
                 case Permute p -> {
-                    INDArray x = view(act[p.in()]);
+                    INDArray x = view(in.apply(p.in()));
                     INDArray yl = view(y);
                     yield () -> yl.assign(x.permute(p.perm()));
                 }
-                case Softmax s -> exec(DynamicCustomOp.builder("softmax").addInputs(act[s.in()]).addOutputs(y)
-                        .addIntegerArguments(axis(s.axis(), y.rank())).build());
-                case Identity i -> () -> { };
+                case Identity i -> {
+                    INDArray x = in.apply(i.in());
+                    yield () -> y.assign(x);
+                }
+                default -> throw new IllegalStateException("not a linear op: " + op);
             };
         }
 
@@ -1475,63 +1496,20 @@ public final class NativeGraph {
         private Runnable tangentOp(Op op, INDArray t) {
             INDArray[] tn = tangents;
             return switch (op) {
-                case Conv c -> exec(DynamicCustomOp.builder("conv2d").addInputs(tn[c.in()], c.w()).addOutputs(t)
-                        .addIntegerArguments(convArgs(c.geo(), c.same())).build());
-                case Depthwise d -> exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(tn[d.in()], d.w()).addOutputs(t)
-                        .addIntegerArguments(convArgs(d.geo(), d.same())).build());
-                case Pool p when !p.max() -> exec(DynamicCustomOp.builder("avgpool2d").addInputs(tn[p.in()]).addOutputs(t)
-                        .addIntegerArguments(poolArgs(p)).build());
-                case Pool p -> maxPoolTangent(p, act[p.in()], tn[p.in()], t);
+                case Pool p when p.max() -> maxPoolTangent(p, act[p.in()], tn[p.in()], t);
                 case Unary u -> unaryDerivative(u, tn[u.in()], t);
                 case Binary bi -> binaryTangent(bi, t);
-                case Concat c -> {
-                    INDArray[] xs = new INDArray[c.ins().length];
-                    for (int j = 0; j < xs.length; j++) {
-                        int i = c.ins()[j];
-                        xs[j] = tn[i] != null ? tn[i] : Nd4j.create(dataType, stored(i, b), 'c'); // zeros, never written
-                    }
-                    yield exec(DynamicCustomOp.builder("concat").addInputs(xs).addOutputs(t)
-                            .addIntegerArguments(axis(c.axis(), t.rank())).build());
-                }
-                case Pad p -> {
-                    int r = t.rank();
-                    int[][] pads = new int[r][2];
-                    for (int d = 0; d < r; d++) {
-                        int s = axis(d, r);
-                        pads[s][0] = (int) p.pads()[d][0];
-                        pads[s][1] = (int) p.pads()[d][1];
-                    }
-                    yield exec(DynamicCustomOp.builder("pad").addInputs(tn[p.in()], Nd4j.createFromArray(pads))
-                            .addOutputs(t).addIntegerArguments(0).addFloatingPointArguments(0.0).build());
-                }
-                case Reduce r -> {
-                    INDArray x = tn[r.in()];
-                    INDArray z = t.reshape('c', b, layerChannelsAt(r.in()));
-                    int[] dims = {axis(2, 4), axis(3, 4)};
-                    yield r.fn().equals("mean") ? () -> Nd4j.getExecutioner().exec(new Mean(x, z, dims))
-                            : () -> Nd4j.getExecutioner().exec(new Sum(x, null, z, false, dims));
-                }
-                case MatMul m -> {
-                    INDArray x = tn[m.in()];
-                    yield () -> x.mmuli(m.w(), t);
-                }
-                case Reshape r -> {
-                    INDArray x = view(tn[r.in()]);
-                    INDArray yl = view(t);
-                    long[] shape = yl.shape();
-                    yield () -> yl.assign(x.reshape('c', shape));
-                }
-                case Permute p -> {
-                    INDArray x = view(tn[p.in()]);
-                    INDArray yl = view(t);
-                    yield () -> yl.assign(x.permute(p.perm()));
-                }
-                case Identity i -> {
-                    INDArray x = tn[i.in()];
-                    yield () -> t.assign(x);
-                }
                 case Softmax sm -> throw new IllegalStateException("softmax has no tangent here");
+                case Reduce r when r.fn().equals("max") -> throw new IllegalStateException("global max pooling has no tangent here");
+                default -> linearOp(op, i -> tn[i] != null ? tn[i] : zeros(i), t, false);
             };
+        }
+
+        /** A zero tangent for an input the direction does not reach (a concat's other branch), allocated once. */
+        private INDArray zeros(int v) {
+            INDArray z = Nd4j.create(dataType, stored(v, b), 'c');
+            owned.add(z);
+            return z;
         }
 
         /** Linear in the tangents: add/subtract pass them, multiply by a constant scales, a·b is t_a·b + a·t_b. */
@@ -1587,16 +1565,18 @@ public final class NativeGraph {
             int sc = channelsLast ? 1 : hi * wi, sy = channelsLast ? wi * c : wi, sx = channelsLast ? c : 1;
             int oc = channelsLast ? 1 : ho * wo, oy = channelsLast ? wo * c : wo, ox = channelsLast ? c : 1;
             int inLen = c * hi * wi, outLen = c * ho * wo;
+            // one image at a time in arrays allocated once with the plan (the whole batch per call was ~3 × 40 MB of
+            // heap per pool on GoogLeNet's tail); the image's rows are shared by the cores
+            float[] xv = new float[inLen];
+            float[] tv = new float[inLen];
+            float[] out = new float[outLen];
             return () -> {
-                float[] xv = new float[b * inLen];
-                float[] tv = new float[b * inLen];
-                float[] out = new float[b * outLen];
-                x.data().asNioFloat().get(0, xv);
-                tIn.data().asNioFloat().get(0, tv);
-                java.util.stream.IntStream.range(0, b).parallel().forEach(n -> {
-                    int base = n * inLen, obase = n * outLen;
-                    for (int ch = 0; ch < c; ch++) {
-                        for (int y = 0; y < ho; y++) {
+                java.nio.FloatBuffer xb = x.data().asNioFloat(), tb = tIn.data().asNioFloat(), ob = t.data().asNioFloat();
+                for (int n = 0; n < b; n++) {
+                    xb.get((int) (x.offset() + (long) n * inLen), xv);
+                    tb.get((int) (tIn.offset() + (long) n * inLen), tv);
+                    java.util.stream.IntStream.range(0, ho).parallel().forEach(y -> {
+                        for (int ch = 0; ch < c; ch++) {
                             for (int xo = 0; xo < wo; xo++) {
                                 float best = Float.NEGATIVE_INFINITY;
                                 int at = -1;
@@ -1606,19 +1586,19 @@ public final class NativeGraph {
                                     for (int kx = 0; kx < kw; kx++) {
                                         int ix = xo * sw - pw + kx * dw;
                                         if (ix < 0 || ix >= wi) continue;
-                                        int i = base + ch * sc + iy * sy + ix * sx;
+                                        int i = ch * sc + iy * sy + ix * sx;
                                         if (xv[i] > best) {
                                             best = xv[i];
                                             at = i;
                                         }
                                     }
                                 }
-                                out[obase + ch * oc + y * oy + xo * ox] = at < 0 ? 0f : tv[at];
+                                out[ch * oc + y * oy + xo * ox] = at < 0 ? 0f : tv[at];
                             }
                         }
-                    }
-                });
-                t.data().asNioFloat().put(0, out);
+                    });
+                    ob.put((int) (t.offset() + (long) n * outLen), out);
+                }
             };
         }
 
