@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 FidelityCommand.class, ClassAtlasCommand.class, CompareCommand.class, PatchTestCommand.class, CompareLayersCommand.class, ExplainCommand.class, ConvertCommand.class, ViewerCommand.class, ServeCommand.class, TrainDemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
+        org.atlas4j.util.MemoryTrace.startIfRequested();
         System.exit(run(args));
     }
 

@@ -892,6 +892,7 @@ public final class NativeGraph {
             owned.clear();
             closeQuietly(inputNchw);
             closeQuietly(inputGradNchw);
+            org.atlas4j.util.NativeMemory.trim(); // the next session must not grow beside this one's freed buffers
         }
 
         /** Off-heap bytes of this session's activation and gradient buffers. */

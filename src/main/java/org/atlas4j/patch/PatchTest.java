@@ -157,6 +157,7 @@ public final class PatchTest {
                 }
             }
         }
+        engine.close();
         return new Report(from, to, n, baseB / (double) n, rows);
     }
 

@@ -121,7 +121,7 @@ public final class Fidelity {
     static float[] centreActivations(NetGraph graph, String variable, List<Path> tiles, int channels,
             org.atlas4j.data.ModelInput input) throws IOException {
         List<float[]> out = new ArrayList<>();
-        int batch = 128;
+        int batch = 32; // tiles read per pass: 32 × 299² RGB is 34 MB of pixels, twice (unit and model values)
         // the native graph engine when it covers the network (SameDiff otherwise), per tile size
         java.util.Map<Long, org.atlas4j.model.GraphForward> engines = new java.util.HashMap<>();
         for (int s = 0; s < tiles.size(); s += batch) {
@@ -158,6 +158,7 @@ public final class Fidelity {
                     org.nd4j.linalg.indexing.NDArrayIndex.point(cy), org.nd4j.linalg.indexing.NDArrayIndex.point(cx));
             out.add(c.castTo(DataType.FLOAT).dup('c').data().asFloat());
         }
+        engines.values().forEach(org.atlas4j.model.GraphForward::close);
         int total = out.stream().mapToInt(a -> a.length).sum();
         float[] all = new float[total];
         int p = 0;

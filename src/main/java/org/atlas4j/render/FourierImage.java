@@ -200,6 +200,24 @@ public final class FourierImage {
         Nd4j.getExecutioner().exec(new MulOp(out, wk.ampRows, out));
     }
 
+    /**
+     * Frees the work buffers now (a 299-px batch of 11 icons holds ~80 MB of them) rather than at a garbage collection
+     * the next stage may not wait for; later calls allocate them again.
+     */
+    public synchronized void releaseWork() {
+        for (Work wk : work.values()) {
+            for (INDArray a : new INDArray[] {wk.scaled, wk.ampRows, wk.complexRows, wk.complexByColumn, wk.pixelsByColumn}) {
+                try {
+                    if (a.closeable()) a.close();
+                } catch (RuntimeException e) {
+                    // already released: nothing to free
+                }
+            }
+        }
+        work.clear();
+        org.atlas4j.util.NativeMemory.trim();
+    }
+
     /** How many work-buffer sets were allocated so far (one per distinct row count); for tests. */
     synchronized int workAllocations() {
         return workAllocations;

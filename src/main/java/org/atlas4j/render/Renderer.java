@@ -157,18 +157,26 @@ public final class Renderer {
         Path batches = dir.resolve("batches");
         Files.createDirectories(tiles);
         Files.createDirectories(batches);
-        int nBatches = (numCells + o.batchSize() - 1) / o.batchSize();
+        int batch = iconsPerBatch(o.batchSize(), channels, height, width, stateBudgetBytes());
+        if (batch < o.batchSize() && numCells > batch) {
+            Progress.info(String.format(Locale.ROOT, "render: %d icons per batch, not %d: one %d×%d icon's optimisation "
+                    + "state is %.1f MB and the batch's share of the memory budget (ATLAS_BATCH_MEMORY_MB) is %d MB",
+                    batch, o.batchSize(), height, width, stateBytesPerIcon(channels, height, width) / 1e6,
+                    stateBudgetBytes() >> 20));
+        }
+        int nBatches = (numCells + batch - 1) / batch;
         List<CellResult> all = new ArrayList<>();
         long t0 = System.nanoTime();
         long iconSteps = 0;
         try (Progress p = Progress.start("render " + numCells + " icons", (long) numCells * o.steps() * o.attempts(), "icon-steps")) {
             for (int bi = 0; bi < nBatches; bi++) {
-                int start = bi * o.batchSize();
-                int b = Math.min(o.batchSize(), numCells - start);
+                int start = bi * batch;
+                int b = Math.min(batch, numCells - start);
                 Path batchFile = batches.resolve(String.format(Locale.ROOT, "batch-%04d.json", bi));
                 if (Files.exists(batchFile)) { // resume: this batch was finished by an earlier run
                     BatchFile done = Json.read(batchFile, BatchFile.class);
-                    if (done.results().size() == b && done.results().stream().allMatch(r -> Files.exists(dir.resolve(r.tile())))) {
+                    if (done.results().size() == b && done.results().get(0).cell() == start
+                            && done.results().stream().allMatch(r -> Files.exists(dir.resolve(r.tile())))) {
                         all.addAll(done.results());
                         p.step((long) b * o.steps() * o.attempts());
                         continue;
@@ -184,19 +192,22 @@ public final class Renderer {
                 double[] initial = null;
                 Arrays.fill(best, Double.NEGATIVE_INFINITY);
                 for (int attempt = 0; attempt < o.attempts(); attempt++) { // best of k random starts, per icon
-                    Random rng = new Random(o.seed() * 1_000_003L + bi * 7_919L + attempt);
-                    BatchState st = new BatchState(fourier, b, channels, height, width, rng);
+                    // one stream per icon: an icon's start and transforms do not depend on which batch it is in
+                    Random[] rngs = new Random[b];
+                    for (int i = 0; i < b; i++) rngs[i] = new Random(o.seed() * 1_000_003L + (start + i) * 7_919L + attempt);
+                    BatchState st = new BatchState(fourier, b, channels, height, width, rngs);
                     if (initial == null) {
                         st.updateImage();
                         initial = objective.values(st.img);
                     }
                     for (int step = 0; step < o.steps(); step++) {
-                        st.step(objective, tOpts, rng, o.learningRate());
+                        st.step(objective, tOpts, rngs, o.learningRate());
                         p.step(b);
                         if (step % 32 == 31) p.extra(String.format(Locale.ROOT, "batch %d/%d", bi + 1, nBatches));
                     }
                     iconSteps += (long) b * o.steps();
                     st.updateImage();
+                    st.releaseOffHeap();
                     double[] fin = objective.values(st.img);
                     float[] px = st.img;
                     for (int i = 0; i < b; i++) {
@@ -218,6 +229,7 @@ public final class Renderer {
             }
         }
         engine.close();
+        fourier.releaseWork();
         double secs = (System.nanoTime() - t0) / 1e9;
         double mi = all.stream().mapToDouble(CellResult::initialObjective).average().orElse(0);
         double mf = all.stream().mapToDouble(CellResult::finalObjective).average().orElse(0);
@@ -227,6 +239,26 @@ public final class Renderer {
         Progress.info(String.format(Locale.ROOT, "render: objective %.4f → %.4f (mean over %d icons); %d of %d improved",
                 mi, mf, numCells, improved, numCells));
         return r;
+    }
+
+    /**
+     * Bytes one icon's optimisation state holds, heap and off-heap, as floats per pixel value (c·h·w): on the heap the
+     * pixels, their transformed copy, both gradients, the model-space input and gradient and the best pixels (7), the
+     * coefficients, Adam's moments and their gradient (4, as many as pixel values); off-heap the coefficient and pixel
+     * twins (4) and the inverse FFT's work buffers (7). 25 MB at 299 px: a batch of 128 icons would be 3 GB.
+     */
+    static long stateBytesPerIcon(int channels, int h, int w) {
+        return 22L * channels * h * w * Float.BYTES;
+    }
+
+    /** The render state's share of the batch memory budget (ATLAS_BATCH_MEMORY_MB): a quarter, 256 MB by default. */
+    static long stateBudgetBytes() {
+        return org.atlas4j.model.MemoryBudget.budgetBytes() / 4;
+    }
+
+    /** The configured icons per batch, lowered so that their state fits the budget; at least one. */
+    static int iconsPerBatch(int configured, int channels, int h, int w, long budget) {
+        return (int) Math.max(1, Math.min(configured, budget / stateBytesPerIcon(channels, h, w)));
     }
 
     /** The objective of displayed values: mapped to the model's inputs, gradients mapped back (chain rule). */
@@ -290,7 +322,7 @@ public final class Renderer {
      */
     record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain, NativeGraph dag,
             DirectionObjective sameDiff, java.util.Map<Integer, NativeChain.Session> sessions,
-            java.util.Map<Integer, NativeGraph.Session> dagSessions) {
+            java.util.Map<Integer, NativeGraph.Session> dagSessions, java.util.Map<Integer, Long> perIconBytes) {
         static Engine choose(NetGraph graph, Options o, int channels, int h, int w, long[] mapShape) {
             // the whole-map switch exists for the benchmark's like-for-like row against PyTorch (same work per step)
             NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w, !Boolean.getBoolean(WHOLE_MAP_PROPERTY));
@@ -309,7 +341,7 @@ public final class Renderer {
             }
             Engine e = new Engine(graph, o, new int[] {channels, h, w}, chain, dag,
                     chain == null && dag == null ? new DirectionObjective(graph, o.layer(), o.cossimPow()) : null,
-                    new java.util.HashMap<>(), new java.util.HashMap<>());
+                    new java.util.HashMap<>(), new java.util.HashMap<>(), new java.util.HashMap<>());
             String why = chain != null ? (chain.cropped() ? " of " + h + "×" + w + " input pixels (exact)"
                     : " (the receptive field reaches the padding)")
                     : dag != null ? " (not a plain chain: " + c.unsupported() + ")"
@@ -319,11 +351,12 @@ public final class Renderer {
         }
 
         /**
-         * Off-heap bytes a native-graph training session may hold: 4/5 of the one batch memory budget
-         * (ATLAS_BATCH_MEMORY_MB, default 1 GB → 820 MB), so one setting bounds every stage.
+         * Off-heap bytes a native-graph training session may hold: half the one batch memory budget
+         * (ATLAS_BATCH_MEMORY_MB, default 1 GB → 512 MB), so one setting bounds every stage; convolutions' temporaries
+         * come on top. On InceptionV3 at 299 px, 4/5 of it peaked 0.4 GB higher at the same speed (7.7 vs 8.7 icon-steps/s).
          */
         static long dagBufferBytes() {
-            return org.atlas4j.model.MemoryBudget.budgetBytes() * 4 / 5;
+            return org.atlas4j.model.MemoryBudget.budgetBytes() / 2;
         }
 
         /**
@@ -335,7 +368,12 @@ public final class Renderer {
         }
 
         Objective dagObjective(int b, float[] dirWhitened, float[] dirRaw, long budget) {
-            long perIcon = Math.max(1, dagSessions.computeIfAbsent(1, dag::session).bufferBytes());
+            long perIcon = Math.max(1, perIconBytes.computeIfAbsent(1, k -> {
+                NativeGraph.Session probe = dag.session(1); // measured and freed: only the chunk's session stays
+                long bytes = probe.bufferBytes();
+                probe.close();
+                return bytes;
+            }));
             int chunk = (int) Math.max(1, Math.min(b, budget / perIcon));
             NativeGraph.Session s = dagSessions.computeIfAbsent(chunk, dag::session);
             int c = dag.layerChannels();
@@ -453,13 +491,17 @@ public final class Renderer {
         final RandomAffine.Affine[] affines;
         int t;
 
-        BatchState(FourierImage fourier, int b, int channels, int h, int w, Random rng) {
+        BatchState(FourierImage fourier, int b, int channels, int h, int w, Random[] rngs) {
             this.fourier = fourier;
             this.b = b;
             this.channels = channels;
             this.h = h;
             this.w = w;
-            this.coeffs = FourierImage.initial(b * channels, fourier.coefficients(), 0.01, rng);
+            int perIcon = channels * fourier.coefficients();
+            this.coeffs = new float[b * perIcon];
+            for (int i = 0; i < b; i++) {
+                System.arraycopy(FourierImage.initial(channels, fourier.coefficients(), 0.01, rngs[i]), 0, coeffs, i * perIcon, perIcon);
+            }
             this.m = new float[coeffs.length];
             this.v = new float[coeffs.length];
             this.img = new float[b * channels * h * w];
@@ -475,6 +517,21 @@ public final class Renderer {
             this.affines = new RandomAffine.Affine[b];
         }
 
+        /**
+         * Frees the off-heap twins and the inverse FFT's work buffers now (not at a garbage collection); the state
+         * keeps its heap arrays. A short last batch would otherwise hold a second set of work buffers beside the first.
+         */
+        void releaseOffHeap() {
+            fourier.releaseWork();
+            for (INDArray a : new INDArray[] {coeffArr, pixArr, gPixArr, gCoeffArr}) {
+                try {
+                    if (a.closeable()) a.close();
+                } catch (RuntimeException e) {
+                    // already released
+                }
+            }
+        }
+
         /** Pixels in [0,1] of the current coefficients, into {@code img}. */
         void updateImage() {
             coeffArr.data().asNioFloat().put(0, coeffs);
@@ -488,8 +545,8 @@ public final class Renderer {
             });
         }
 
-        void step(Objective obj, RandomAffine.Options tOpts, Random rng, double lr) {
-            for (int i = 0; i < b; i++) affines[i] = RandomAffine.sample(tOpts, rng);
+        void step(Objective obj, RandomAffine.Options tOpts, Random[] rngs, double lr) {
+            for (int i = 0; i < b; i++) affines[i] = RandomAffine.sample(tOpts, rngs[i]);
             float[] grad = gradient(obj, affines, tOpts.padValue());
             t++;
             double c1 = 1 - Math.pow(BETA1, t);

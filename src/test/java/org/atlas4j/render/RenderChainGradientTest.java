@@ -55,7 +55,7 @@ class RenderChainGradientTest {
         int b = 2;
         Random rng = new Random(11);
         FourierImage f = new FourierImage(8, 8);
-        Renderer.BatchState st = new Renderer.BatchState(f, b, channels, 8, 8, rng);
+        Renderer.BatchState st = new Renderer.BatchState(f, b, channels, 8, 8, new Random[] {new Random(12), new Random(13)});
         for (int i = 0; i < st.coeffs.length; i++) st.coeffs[i] = (float) (rng.nextGaussian() * 0.5); // away from grey
         INDArray dirs = Nd4j.rand(DataType.FLOAT, b, 4).addi(0.1);
         INDArray dirsRaw = Nd4j.rand(DataType.FLOAT, b, 4).addi(0.1);

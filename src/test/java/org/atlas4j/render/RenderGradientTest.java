@@ -246,4 +246,37 @@ class RenderGradientTest {
             assertEquals(res.results().get(k).finalObjective(), again.results().get(k).finalObjective(), 0);
         }
     }
+    @Test
+    void iconsDoNotDependOnTheBatchTheyAreRenderedIn(@TempDir Path dir) throws Exception {
+        // the batch is lowered to fit the memory budget, so the budget must not change what an icon becomes
+        NetGraph g = SameDiffConverter.convert(TinyNets.cnn(33, DataType.FLOAT), new int[] {1, 9, 9});
+        int cells = 5;
+        Random r = new Random(8);
+        float[] vectors = new float[cells * C];
+        for (int i = 0; i < vectors.length; i++) vectors[i] = r.nextFloat() + 0.05f;
+        Renderer.Result whole = Renderer.run(g, vectors, cells, null,
+                new Renderer.Options(LAYER, 20, 0.05, 8, 0, 4, false, true, 1), dir.resolve("one-batch"));
+        Renderer.Result split = Renderer.run(g, vectors, cells, null,
+                new Renderer.Options(LAYER, 20, 0.05, 2, 0, 4, false, true, 1), dir.resolve("three-batches"));
+        for (int k = 0; k < cells; k++) {
+            assertEquals(whole.results().get(k).finalObjective(), split.results().get(k).finalObjective(), 1e-5, "cell " + k);
+            BufferedImage a = ImageIO.read(dir.resolve("one-batch").resolve(whole.results().get(k).tile()).toFile());
+            BufferedImage b = ImageIO.read(dir.resolve("three-batches").resolve(split.results().get(k).tile()).toFile());
+            for (int y = 0; y < 9; y++) {
+                for (int x = 0; x < 9; x++) {
+                    assertTrue(Math.abs(a.getRaster().getSample(x, y, 0) - b.getRaster().getSample(x, y, 0)) <= 1,
+                            "cell " + k + " pixel " + x + "," + y);
+                }
+            }
+        }
+    }
+
+    @Test
+    void theBatchShrinksToTheStateBudgetAtImageNetSizes() {
+        long budget = 256L << 20;
+        assertEquals(128, Renderer.iconsPerBatch(128, 1, 28, 28, budget), "the demo's icons keep the configured batch");
+        int at299 = Renderer.iconsPerBatch(128, 3, 299, 299, budget);
+        assertTrue(at299 >= 1 && at299 * Renderer.stateBytesPerIcon(3, 299, 299) <= budget, "299 px: " + at299);
+        assertEquals(1, Renderer.iconsPerBatch(128, 3, 2048, 2048, budget), "never below one icon");
+    }
 }
