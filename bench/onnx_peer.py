@@ -333,6 +333,28 @@ def gradcam(a):
     return {'maps_per_second': n / secs, 'seconds': secs}
 
 
+def saliency(a):
+    """Gradient saliency: ∂(top-1 score)/∂input through the whole network, max |·| over channels."""
+    torch, net = _setup(a)
+    n, b = a['images'], a['batch']
+    x = _noise(torch, n, a['shape'], 4)
+    plan = net.plan([net.outputs[0]])
+
+    def maps(xb):
+        xb = xb.clone().requires_grad_(True)
+        logits, = net.run(xb, [net.outputs[0]], plan)
+        cls = logits.argmax(1)
+        g, = torch.autograd.grad(logits.gather(1, cls[:, None]).sum(), xb)
+        return g.abs().amax(1)
+
+    maps(x[:b])  # warm-up
+    t0 = time.perf_counter()
+    for s in range(0, n, b):
+        maps(x[s:s + b])
+    secs = time.perf_counter() - t0
+    return {'maps_per_second': n / secs, 'seconds': secs}
+
+
 def render(a):
     """Feature visualization as atlas4j's render does it: Fourier-parameterized image (colour-decorrelated for RGB),
     sigmoid, random pad/jitter/scale/rotate as one bilinear resample, objective dot(a, v)·cos^4 at the centre of the
@@ -386,5 +408,8 @@ def render(a):
 
 if __name__ == '__main__':
     args = json.loads(sys.argv[2])
-    result = {'check': check, 'collect': collect, 'render': render, 'gradcam': gradcam}[sys.argv[1]](args)
+    result = {'check': check, 'collect': collect, 'render': render, 'gradcam': gradcam,
+              'saliency': saliency}[sys.argv[1]](args)
+    import resource
+    result['max_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps(result))

@@ -48,7 +48,7 @@ final class BenchCommand implements Callable<Integer> {
     Integer renderSteps;
 
     @Option(names = "--stages", split = ",", description = "Stages to measure: collect, reduce, render, explain (default: all; reduce "
-            + "and render need collect); with --vs-peers --model: collect, render, gradcam (default: all three)")
+            + "and render need collect); with --vs-peers --model: collect, render, gradcam, saliency (default: all four)")
     java.util.List<String> stages;
 
     @Option(names = "--profile", description = "With --vs-peers --model: also time one render and one collect pass per op kind, "

@@ -42,7 +42,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 final class OnnxPeerBench {
     static final Path SCRIPT = Path.of("bench/onnx_peer.py");
-    static final List<String> STAGES = List.of("collect", "render", "gradcam");
+    static final List<String> STAGES = List.of("collect", "render", "gradcam", "saliency");
     static final String INSTALL = "sudo apt-get install --no-install-recommends python3-torch";
 
     private OnnxPeerBench() {
@@ -132,6 +132,7 @@ final class OnnxPeerBench {
             float[] dirs = noise(o.icons() * d, 7);
             Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, o.icons(), d);
             int timedImages = o.images() / o.batch() * o.batch();
+            Map<String, Double> peerRss = new LinkedHashMap<>();
             Map<String, List<Double>> ours = new LinkedHashMap<>();
             Map<String, List<Double>> peer = new LinkedHashMap<>();
             for (String s : o.stages()) {
@@ -140,6 +141,10 @@ final class OnnxPeerBench {
             }
             Explainer explainer = o.stages().contains("gradcam") ? new Explainer(g, layer, null,
                     new Explainer.Options(List.of(new Method(Method.Base.GRAD_CAM, false)), 1, 0.15, 1, o.batch())) : null;
+            // saliency: ∂(top-1 score)/∂input through the whole network, max |·| over channels (explain's own path)
+            Explainer saliency = o.stages().contains("saliency") ? new Explainer(g, layer, null,
+                    new Explainer.Options(List.of(new Method(Method.Base.SALIENCY, false)), 1, 0.15, 1, o.batch())) : null;
+            int salPass = MemoryBudget.batch(g, null, true, 1, o.batch());
             // the explain command's pass size: the batch, unless the memory budget (ATLAS_BATCH_MEMORY_MB) asks for less
             int camPass = MemoryBudget.batch(g, null, true, 1, o.batch());
             if (explainer != null && camPass < o.batch()) {
@@ -151,6 +156,7 @@ final class OnnxPeerBench {
                     double rate = switch (s) {
                         case "collect" -> oursCollect(g, layer, in, o, timedImages, tmp.resolve("c" + r));
                         case "render" -> oursRender(g, layer, dirs, in, o, tmp.resolve("r" + r));
+                        case "saliency" -> oursGradCam(saliency, salPass, in, o, timedImages);
                         default -> oursGradCam(explainer, camPass, in, o, timedImages);
                     };
                     ours.get(s).add(rate);
@@ -164,6 +170,7 @@ final class OnnxPeerBench {
                     JsonNode p = peer(s, a, o.threads());
                     peer.get(s).add(p.get(s.equals("render") ? "icon_steps_per_second" : s.equals("collect") ? "images_per_second"
                             : "maps_per_second").asDouble());
+                    if (p.has("max_rss_mb")) peerRss.merge(s, p.get("max_rss_mb").asDouble(), Math::max);
                 }
             }
 
@@ -179,10 +186,18 @@ final class OnnxPeerBench {
                     case "collect" -> new PeerTable.Row("collect: forward to " + layer + " + logits", "img/s", ours.get(s), peer.get(s));
                     case "render" -> new PeerTable.Row("render: " + o.icons() + " icons × " + o.steps() + " steps at " + in[1] + " px",
                             "icon-steps/s", ours.get(s), peer.get(s));
+                    case "saliency" -> new PeerTable.Row("saliency (∂ top-1 score / ∂ input)", "maps/s", ours.get(s), peer.get(s));
                     default -> new PeerTable.Row("Grad-CAM at " + layer + " (top-1 class)", "maps/s", ours.get(s), peer.get(s));
                 });
             }
-            String text = t.format() + String.format(Locale.ROOT,
+            if (explainer != null) explainer.close();
+            if (saliency != null) saliency.close();
+            double oursRssMb = peakRssMb();
+            String rss = String.format(Locale.ROOT, "peak RSS: atlas4j %.0f MB (this whole process, every stage and round); "
+                    + "PyTorch %s%n", oursRssMb, peerRss.isEmpty() ? "not reported" : peerRss.entrySet().stream()
+                            .map(e -> String.format(Locale.ROOT, "%s %.0f MB", e.getKey(), e.getValue()))
+                            .collect(java.util.stream.Collectors.joining(", ")) + " (one process per stage and round)");
+            String text = t.format() + rss + String.format(Locale.ROOT,
                     "same network: max |logit difference| %.2e; the cores may be shared with other processes (compare ratios, not absolutes)%n",
                     worst);
             text = prof + text;
@@ -198,6 +213,8 @@ final class OnnxPeerBench {
             json.put("rounds", o.rounds());
             json.put("logitDifference", worst);
             json.put("stages", t.toJson());
+            json.put("peakRssMbOurs", oursRssMb);
+            json.put("peakRssMbPeer", peerRss);
             if (o.profile()) json.put("profile", prof);
             Files.createDirectories(outDir);
             Path report = outDir.resolve("bench-vs-peers-" + name + ".json");
@@ -288,6 +305,18 @@ final class OnnxPeerBench {
         int done = 0;
         for (; done < timed; done += b) e.explain(x, b, targets, keys);
         return done / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** This process's peak resident set (VmHWM) in MB, or NaN where /proc is not there. */
+    static double peakRssMb() {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmHWM:")) return Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024.0;
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux
+        }
+        return Double.NaN;
     }
 
     /** Seeded standard-normal floats (ImageNet-normalised pixels have about this spread). */

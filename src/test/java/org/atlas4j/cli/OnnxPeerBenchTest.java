@@ -32,7 +32,7 @@ class OnnxPeerBenchTest {
     @Test
     void cliNamesTheValidStages() {
         CliErrorsTest.assertCleanFailure(CliErrorsTest.atlas("bench", "--vs-peers", "--model", SMALL.toString(), "--stages", "reduce"),
-                "unknown stage 'reduce'", "collect, render, gradcam");
+                "unknown stage 'reduce'", "collect, render, gradcam, saliency");
         CliErrorsTest.assertCleanFailure(CliErrorsTest.atlas("bench", "--vs-peers", "--model", SMALL.toString(), "--rounds", "0"),
                 "--rounds must be >= 1");
     }
@@ -42,7 +42,7 @@ class OnnxPeerBenchTest {
         Assumptions.assumeTrue(OnnxPeerBench.peerMissing(PeerBench.PYTHON) == null, "no torch for /usr/bin/python3");
         LoadedModel m = LoadedModel.load(SMALL, null);
         PeerTable t = OnnxPeerBench.run(m, new OnnxPeerBench.Options(null, OnnxPeerBench.STAGES, 1, 2, 4, 2, 1, 2, true), out);
-        assertEquals(3, t.rows().size());
+        assertEquals(4, t.rows().size());
         for (PeerTable.Row r : t.rows()) {
             assertEquals(1, r.ours().size());
             assertEquals(1, r.peer().size());
@@ -52,7 +52,10 @@ class OnnxPeerBenchTest {
         var json = Json.MAPPER.readTree(out.resolve("bench-vs-peers-small-profile.json").toFile());
         assertTrue(json.get("logitDifference").asDouble() < 1e-5, "the peer's logits differ from ours: " + json);
         assertTrue(json.get("profile").asText().startsWith("profile: "), json.toString());
-        assertEquals(List.of("collect: forward to act + logits", "render: 2 icons × 1 steps at 37 px", "Grad-CAM at act (top-1 class)"),
+        assertTrue(json.get("peakRssMbOurs").asDouble() > 0, json.toString());
+        assertEquals(4, json.get("peakRssMbPeer").size(), "the peer's peak RSS per stage: " + json);
+        assertEquals(List.of("collect: forward to act + logits", "render: 2 icons × 1 steps at 37 px", "Grad-CAM at act (top-1 class)",
+                "saliency (∂ top-1 score / ∂ input)"),
                 List.copyOf(new java.util.ArrayList<String>() {
                     {
                         json.get("stages").fieldNames().forEachRemaining(this::add);
