@@ -144,6 +144,7 @@ public final class Sanity {
                 // the randomized SameDiff graph's arrays are freed only when collected: collect them before the next
                 // step makes another (GoogLeNet's cascade reached 3.2 GB RSS without this; ~0.1 s of ~20 s per step)
                 System.gc();
+                org.atlas4j.util.NativeMemory.trim(); // and hand what they held back, not keep it for the next step
                 Map<String, Double> mean = new LinkedHashMap<>();
                 Map<String, Double> sd = new LinkedHashMap<>();
                 for (Method m : methods) {

@@ -551,12 +551,15 @@ public final class Renderer {
             t++;
             double c1 = 1 - Math.pow(BETA1, t);
             double c2 = 1 - Math.pow(BETA2, t);
-            for (int i = 0; i < coeffs.length; i++) {
-                float gi = grad[i];
-                m[i] = (float) (BETA1 * m[i] + (1 - BETA1) * gi);
-                v[i] = (float) (BETA2 * v[i] + (1 - BETA2) * gi * gi);
-                coeffs[i] += (float) (lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + EPS)); // ascent
-            }
+            int per = coeffs.length / b; // element-wise, so per icon on the common pool (same numbers as one loop)
+            java.util.stream.IntStream.range(0, b).parallel().forEach(k -> {
+                for (int i = k * per; i < (k + 1) * per; i++) {
+                    float gi = grad[i];
+                    m[i] = (float) (BETA1 * m[i] + (1 - BETA1) * gi);
+                    v[i] = (float) (BETA2 * v[i] + (1 - BETA2) * gi * gi);
+                    coeffs[i] += (float) (lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + EPS)); // ascent
+                }
+            });
         }
 
         /** The network input for the current coefficients under the given transforms, [b,c,h,w] row-major (a copy). */
@@ -575,7 +578,10 @@ public final class Renderer {
             RandomAffine.apply(img, transformed, b, channels, h, w, aff, pad);
             obj.gradient(transformed, gInput);
             RandomAffine.adjoint(gInput, gImg, b, channels, h, w, aff);
-            for (int i = 0; i < gImg.length; i++) gImg[i] *= img[i] * (1 - img[i]);
+            int per = gImg.length / b;
+            java.util.stream.IntStream.range(0, b).parallel().forEach(k -> {
+                for (int i = k * per; i < (k + 1) * per; i++) gImg[i] *= img[i] * (1 - img[i]);
+            });
             if (channels == 3) mixColours(gImg, true);
             gPixArr.data().asNioFloat().put(0, gImg);
             fourier.backward(gPixArr, gCoeffArr);
@@ -592,7 +598,8 @@ public final class Renderer {
                 maxNorm = Math.max(maxNorm, Math.sqrt(n));
             }
             int plane = h * w;
-            for (int bi = 0; bi < b; bi++) {
+            double norm = maxNorm;
+            java.util.stream.IntStream.range(0, b).parallel().forEach(bi -> {
                 int base = bi * 3 * plane;
                 for (int p = 0; p < plane; p++) {
                     double t0 = a[base + p];
@@ -602,10 +609,10 @@ public final class Renderer {
                         double s = adjoint
                                 ? COLOR_SQRT[0][c] * t0 + COLOR_SQRT[1][c] * t1 + COLOR_SQRT[2][c] * t2
                                 : COLOR_SQRT[c][0] * t0 + COLOR_SQRT[c][1] * t1 + COLOR_SQRT[c][2] * t2;
-                        a[base + c * plane + p] = (float) (s / maxNorm);
+                        a[base + c * plane + p] = (float) (s / norm);
                     }
                 }
-            }
+            });
         }
     }
 }
