@@ -69,6 +69,9 @@ public final class Explainer {
     private final int pass;
     /** Native sessions by batch size (a short chunk runs in a larger session with its rows padded). */
     private final java.util.TreeMap<Integer, NativeGraph.Session> sessions = new java.util.TreeMap<>();
+    /** Per session batch: the zero-padded input of a short pass and the one-hot seed of the backward pass, reused. */
+    private final Map<Integer, INDArray> padded = new java.util.HashMap<>();
+    private final Map<Integer, INDArray> seeds = new java.util.HashMap<>();
     /** The session and batch of the last native forward pass (their activations feed the next backward pass). */
     private NativeGraph.Session last;
     private int lastB;
@@ -146,6 +149,10 @@ public final class Explainer {
         if (dag == null) return;
         sessions.values().forEach(NativeGraph.Session::close);
         sessions.clear();
+        padded.values().forEach(Explainer::release);
+        seeds.values().forEach(Explainer::release);
+        padded.clear();
+        seeds.clear();
         last = null;
         dag.close();
     }
@@ -175,10 +182,18 @@ public final class Explainer {
         return new Pass(floats(out.get(layerVar)), floats(out.get(graph.logits())));
     }
 
-    /** The smallest session holding b images (created at b when none does). */
+    /**
+     * The smallest session holding b images (created at b when none does). A larger one replaces the smaller ones, which
+     * are freed: it serves their batches too, and two sets of buffers would be held otherwise.
+     */
     private NativeGraph.Session session(int b) {
         var e = sessions.ceilingEntry(b);
         if (e != null) return e.getValue();
+        var smaller = sessions.headMap(b, false);
+        smaller.values().forEach(NativeGraph.Session::close);
+        smaller.keySet().forEach(padded::remove);
+        smaller.keySet().forEach(seeds::remove);
+        smaller.clear();
         NativeGraph.Session s = dag.session(b);
         sessions.put(b, s);
         return s;
@@ -188,8 +203,8 @@ public final class Explainer {
         int b = (int) x.size(0);
         NativeGraph.Session s = session(b);
         INDArray in = x;
-        if (s.batch() > b) {
-            in = Nd4j.zeros(x.dataType(), s.batch(), c, h, w);
+        if (s.batch() > b) { // one padded input per session, reused: per-pass arrays are freed only at a GC
+            in = padded.computeIfAbsent(s.batch(), n -> Nd4j.zeros(x.dataType(), n, c, h, w));
             in.get(NDArrayIndex.interval(0, b)).assign(x);
         }
         INDArray logits = s.forward(in);
@@ -211,7 +226,8 @@ public final class Explainer {
     private float[][] nativeGradients(int b, int[] cls, boolean layer, boolean input) {
         NativeGraph.Session s = last;
         if (s == null || lastB != b) throw new IllegalStateException("native backward without its forward pass");
-        INDArray seed = Nd4j.zeros(dag.dataType(), s.batch(), classes);
+        INDArray seed = seeds.computeIfAbsent(s.batch(), n -> Nd4j.zeros(dag.dataType(), n, classes));
+        seed.assign(0);
         for (int i = 0; i < b; i++) seed.putScalar(i, cls[i], 1.0);
         float[] gl = null;
         float[] gx = null;
@@ -442,7 +458,29 @@ public final class Explainer {
         return p;
     }
 
-    private static float[] floats(INDArray a) {
-        return a.castTo(DataType.FLOAT).dup('c').data().asFloat();
+    /**
+     * Row-major floats of an array. A float c-order array with default strides (a session's buffer, or its first rows)
+     * is read in place; anything else through a copy freed at once. Why: a copy per pass is native memory that only a
+     * garbage collection frees, and a mostly idle heap collects rarely (SmoothGrad makes hundreds of passes).
+     */
+    static float[] floats(INDArray a) {
+        if (a.dataType() == DataType.FLOAT && a.ordering() == 'c' && a.offset() == 0
+                && org.nd4j.linalg.api.shape.Shape.hasDefaultStridesForShape(a) && a.length() <= Integer.MAX_VALUE) {
+            float[] out = new float[(int) a.length()];
+            a.data().asNioFloat().get(0, out);
+            return out;
+        }
+        INDArray d = a.castTo(DataType.FLOAT).dup('c');
+        float[] out = d.data().asFloat();
+        release(d);
+        return out;
+    }
+
+    private static void release(INDArray a) {
+        try {
+            if (a.closeable()) a.close();
+        } catch (RuntimeException e) {
+            // a view or already released: left to the garbage collector
+        }
     }
 }
