@@ -410,6 +410,10 @@ if __name__ == '__main__':
     args = json.loads(sys.argv[2])
     result = {'check': check, 'collect': collect, 'render': render, 'gradcam': gradcam,
               'saliency': saliency}[sys.argv[1]](args)
-    import resource
-    result['max_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork and exec, so it would report the JVM's
+    # resident set at the moment it started this process
+    with open('/proc/self/status') as f:
+        hwm = [l for l in f if l.startswith('VmHWM:')]
+    if hwm:
+        result['max_rss_mb'] = int(hwm[0].split()[1]) / 1024.0
     print(json.dumps(result))

@@ -70,7 +70,7 @@ class PeerTableTest {
         assertThrows(UserError.class, () -> opts(OnnxPeerBench.STAGES, 1, 0, 8));
         UserError e = assertThrows(UserError.class, () -> opts(OnnxPeerBench.STAGES, 1, 16, 8));
         assertTrue(e.getMessage().contains("--images must be >= --batch (16)"), e.getMessage());
-        assertEquals(3, opts(OnnxPeerBench.STAGES, 2, 4, 8).stages().size());
+        assertEquals(4, opts(OnnxPeerBench.STAGES, 2, 4, 8).stages().size());
     }
 
     @Test
