@@ -82,7 +82,7 @@ final class RunOptions {
     @Option(names = "--steps", description = "Gradient-ascent steps per icon (paper: 512)")
     Integer steps;
 
-    @Option(names = "--render-batch", description = "Icons optimised together")
+    @Option(names = "--render-batch", description = "Icons optimised together (at most; lowered so their state fits a quarter of ATLAS_BATCH_MEMORY_MB)")
     Integer renderBatch;
 
     @Option(names = "--icon-size", description = "Icon side in pixels (0 = model input size)")
