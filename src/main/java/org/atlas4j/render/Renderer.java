@@ -470,6 +470,7 @@ public final class Renderer {
         private static final double BETA1 = 0.9;
         private static final double BETA2 = 0.999;
         private static final double EPS = 1e-8;
+        private static final long PARALLEL_VALUES = 1L << 18;
         final FourierImage fourier;
         final int b;
         final int channels;
@@ -518,6 +519,15 @@ public final class Renderer {
         }
 
         /**
+         * Runs body for every icon: on the common pool when the batch holds enough values to pay for it (ImageNet-size
+         * icons), in this thread otherwise (28-px demo icons gain nothing from it).
+         */
+        private void perIcon(java.util.function.IntConsumer body) {
+            java.util.stream.IntStream icons = java.util.stream.IntStream.range(0, b);
+            ((long) b * channels * h * w >= PARALLEL_VALUES ? icons.parallel() : icons).forEach(body);
+        }
+
+        /**
          * Frees the off-heap twins and the inverse FFT's work buffers now (not at a garbage collection); the state
          * keeps its heap arrays. A short last batch would otherwise hold a second set of work buffers beside the first.
          */
@@ -540,7 +550,7 @@ public final class Renderer {
             pixArr.data().asNioFloat().get(0, l);
             if (channels == 3) mixColours(l, false);
             int per = l.length / b; // per icon, on the common pool: exp over 16 × 3 × 224² values is ~20 ms on one core
-            java.util.stream.IntStream.range(0, b).parallel().forEach(k -> {
+            perIcon(k -> {
                 for (int i = k * per; i < (k + 1) * per; i++) l[i] = (float) (1.0 / (1.0 + Math.exp(-l[i])));
             });
         }
@@ -552,7 +562,7 @@ public final class Renderer {
             double c1 = 1 - Math.pow(BETA1, t);
             double c2 = 1 - Math.pow(BETA2, t);
             int per = coeffs.length / b; // element-wise, so per icon on the common pool (same numbers as one loop)
-            java.util.stream.IntStream.range(0, b).parallel().forEach(k -> {
+            perIcon(k -> {
                 for (int i = k * per; i < (k + 1) * per; i++) {
                     float gi = grad[i];
                     m[i] = (float) (BETA1 * m[i] + (1 - BETA1) * gi);
@@ -579,7 +589,7 @@ public final class Renderer {
             obj.gradient(transformed, gInput);
             RandomAffine.adjoint(gInput, gImg, b, channels, h, w, aff);
             int per = gImg.length / b;
-            java.util.stream.IntStream.range(0, b).parallel().forEach(k -> {
+            perIcon(k -> {
                 for (int i = k * per; i < (k + 1) * per; i++) gImg[i] *= img[i] * (1 - img[i]);
             });
             if (channels == 3) mixColours(gImg, true);
@@ -599,7 +609,7 @@ public final class Renderer {
             }
             int plane = h * w;
             double norm = maxNorm;
-            java.util.stream.IntStream.range(0, b).parallel().forEach(bi -> {
+            perIcon(bi -> {
                 int base = bi * 3 * plane;
                 for (int p = 0; p < plane; p++) {
                     double t0 = a[base + p];
