@@ -297,6 +297,16 @@ def collect(a):
     return {'images_per_second': n / secs, 'seconds': secs}
 
 
+def _maps_per_second(maps, x, n, b):
+    """Times maps() over n images in batches of b after one untimed warm-up batch."""
+    maps(x[:b])  # warm-up
+    t0 = time.perf_counter()
+    for s in range(0, n, b):
+        maps(x[s:s + b])
+    secs = time.perf_counter() - t0
+    return {'maps_per_second': n / secs, 'seconds': secs}
+
+
 def gradcam(a):
     """Grad-CAM: forward to the logits keeping the layer, ∂(top-1 score)/∂layer through the part after it only
     (weights need no gradient), channel weights = the gradient's spatial mean, ReLU of the weighted sum, upsampled."""
@@ -325,12 +335,7 @@ def gradcam(a):
             cam = F.relu((w * act).sum(1, keepdim=True))
             return F.interpolate(cam, size=tuple(a['shape'][1:]), mode='bilinear', align_corners=False)
 
-    maps(x[:b])  # warm-up
-    t0 = time.perf_counter()
-    for s in range(0, n, b):
-        maps(x[s:s + b])
-    secs = time.perf_counter() - t0
-    return {'maps_per_second': n / secs, 'seconds': secs}
+    return _maps_per_second(maps, x, n, b)
 
 
 def saliency(a):
@@ -347,12 +352,7 @@ def saliency(a):
         g, = torch.autograd.grad(logits.gather(1, cls[:, None]).sum(), xb)
         return g.abs().amax(1)
 
-    maps(x[:b])  # warm-up
-    t0 = time.perf_counter()
-    for s in range(0, n, b):
-        maps(x[s:s + b])
-    secs = time.perf_counter() - t0
-    return {'maps_per_second': n / secs, 'seconds': secs}
+    return _maps_per_second(maps, x, n, b)
 
 
 def render(a):

@@ -67,11 +67,14 @@ public final class Explainer {
     private final NativeGraph dag;
     private final String engineWhy;
     private final int pass;
-    /** Native sessions by batch size (a short chunk runs in a larger session with its rows padded). */
-    private final java.util.TreeMap<Integer, NativeGraph.Session> sessions = new java.util.TreeMap<>();
-    /** Per session batch: the zero-padded input of a short pass and the one-hot seed of the backward pass, reused. */
-    private final Map<Integer, INDArray> padded = new java.util.HashMap<>();
-    private final Map<Integer, INDArray> seeds = new java.util.HashMap<>();
+    /**
+     * The one native session (a short chunk runs in it with its rows padded; a larger pass replaces it), with its
+     * zero-padded input for short passes and the one-hot seed of the backward pass, reused: arrays made per pass would
+     * be freed only at a garbage collection.
+     */
+    private NativeGraph.Session session;
+    private INDArray padded;
+    private INDArray seed;
     /** The session and batch of the last native forward pass (their activations feed the next backward pass). */
     private NativeGraph.Session last;
     private int lastB;
@@ -147,12 +150,7 @@ public final class Explainer {
      */
     public void close() {
         if (dag == null) return;
-        sessions.values().forEach(NativeGraph.Session::close);
-        sessions.clear();
-        padded.values().forEach(Explainer::release);
-        seeds.values().forEach(Explainer::release);
-        padded.clear();
-        seeds.clear();
+        releaseSession();
         last = null;
         dag.close();
     }
@@ -182,29 +180,30 @@ public final class Explainer {
         return new Pass(floats(out.get(layerVar)), floats(out.get(graph.logits())));
     }
 
-    /**
-     * The smallest session holding b images (created at b when none does). A larger one replaces the smaller ones, which
-     * are freed: it serves their batches too, and two sets of buffers would be held otherwise.
-     */
+    /** A session holding b images: the current one if it is large enough, else a new one of b (the old one freed). */
     private NativeGraph.Session session(int b) {
-        var e = sessions.ceilingEntry(b);
-        if (e != null) return e.getValue();
-        var smaller = sessions.headMap(b, false);
-        smaller.values().forEach(NativeGraph.Session::close);
-        smaller.keySet().forEach(padded::remove);
-        smaller.keySet().forEach(seeds::remove);
-        smaller.clear();
-        NativeGraph.Session s = dag.session(b);
-        sessions.put(b, s);
-        return s;
+        if (session != null && session.batch() >= b) return session;
+        releaseSession();
+        session = dag.session(b);
+        return session;
+    }
+
+    private void releaseSession() {
+        if (session != null) session.close();
+        release(padded);
+        release(seed);
+        session = null;
+        padded = null;
+        seed = null;
     }
 
     private Pass nativeForward(INDArray x) {
         int b = (int) x.size(0);
         NativeGraph.Session s = session(b);
         INDArray in = x;
-        if (s.batch() > b) { // one padded input per session, reused: per-pass arrays are freed only at a GC
-            in = padded.computeIfAbsent(s.batch(), n -> Nd4j.zeros(x.dataType(), n, c, h, w));
+        if (s.batch() > b) {
+            if (padded == null) padded = Nd4j.zeros(x.dataType(), s.batch(), c, h, w);
+            in = padded;
             in.get(NDArrayIndex.interval(0, b)).assign(x);
         }
         INDArray logits = s.forward(in);
@@ -226,7 +225,7 @@ public final class Explainer {
     private float[][] nativeGradients(int b, int[] cls, boolean layer, boolean input) {
         NativeGraph.Session s = last;
         if (s == null || lastB != b) throw new IllegalStateException("native backward without its forward pass");
-        INDArray seed = seeds.computeIfAbsent(s.batch(), n -> Nd4j.zeros(dag.dataType(), n, classes));
+        if (seed == null) seed = Nd4j.zeros(dag.dataType(), s.batch(), classes);
         seed.assign(0);
         for (int i = 0; i < b; i++) seed.putScalar(i, cls[i], 1.0);
         float[] gl = null;
@@ -478,7 +477,7 @@ public final class Explainer {
 
     private static void release(INDArray a) {
         try {
-            if (a.closeable()) a.close();
+            if (a != null && a.closeable()) a.close();
         } catch (RuntimeException e) {
             // a view or already released: left to the garbage collector
         }

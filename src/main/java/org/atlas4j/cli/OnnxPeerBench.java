@@ -16,7 +16,6 @@ import org.atlas4j.data.ImageDataset;
 import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.LoadedModel;
-import org.atlas4j.model.MemoryBudget;
 import org.atlas4j.model.NetGraph;
 import org.atlas4j.render.Renderer;
 import org.atlas4j.util.Progress;
@@ -144,11 +143,12 @@ final class OnnxPeerBench {
             // saliency: ∂(top-1 score)/∂input through the whole network, max |·| over channels (explain's own path)
             Explainer saliency = o.stages().contains("saliency") ? new Explainer(g, layer, null,
                     new Explainer.Options(List.of(new Method(Method.Base.SALIENCY, false)), 1, 0.15, 1, o.batch())) : null;
-            int salPass = MemoryBudget.batch(g, null, true, 1, o.batch());
-            // the explain command's pass size: the batch, unless the memory budget (ATLAS_BATCH_MEMORY_MB) asks for less
-            int camPass = MemoryBudget.batch(g, null, true, 1, o.batch());
-            if (explainer != null && camPass < o.batch()) {
-                say("peers: Grad-CAM passes of " + camPass + " images on our side (the explain command's memory budget)");
+            // the explain command's pass size (Explainer.passBatch): the batch, unless the memory budget asks for less
+            for (Explainer e : new Explainer[] {explainer, saliency}) {
+                if (e != null && e.passBatch() < o.batch()) {
+                    say("peers: " + (e == explainer ? "Grad-CAM" : "saliency") + " passes of " + e.passBatch()
+                            + " images on our side (the explain command's memory budget)");
+                }
             }
             for (int r = 0; r < o.rounds(); r++) {
                 say("peers: round " + (r + 1) + " of " + o.rounds() + " (" + String.join(", ", o.stages()) + ")");
@@ -156,8 +156,8 @@ final class OnnxPeerBench {
                     double rate = switch (s) {
                         case "collect" -> oursCollect(g, layer, in, o, timedImages, tmp.resolve("c" + r));
                         case "render" -> oursRender(g, layer, dirs, in, o, tmp.resolve("r" + r));
-                        case "saliency" -> oursGradCam(saliency, salPass, in, o, timedImages);
-                        default -> oursGradCam(explainer, camPass, in, o, timedImages);
+                        case "saliency" -> oursMaps(saliency, in, timedImages);
+                        default -> oursMaps(explainer, in, timedImages);
                     };
                     ours.get(s).add(rate);
                     Map<String, Object> a = new LinkedHashMap<>(base);
@@ -192,7 +192,7 @@ final class OnnxPeerBench {
             }
             if (explainer != null) explainer.close();
             if (saliency != null) saliency.close();
-            double oursRssMb = peakRssMb();
+            double oursRssMb = org.atlas4j.util.MemoryTrace.peakRssBytes() / 1048576.0;
             String rss = String.format(Locale.ROOT, "peak RSS: atlas4j %.0f MB (this whole process, every stage and round); "
                     + "PyTorch %s%n", oursRssMb, peerRss.isEmpty() ? "not reported" : peerRss.entrySet().stream()
                             .map(e -> String.format(Locale.ROOT, "%s %.0f MB", e.getKey(), e.getValue()))
@@ -292,10 +292,10 @@ final class OnnxPeerBench {
     }
 
     /** maps/s of Grad-CAM through the explain command's engine; one warm-up batch, then timed batches. */
-    static double oursGradCam(Explainer e, int perPass, int[] in, Options o, int timed) {
+    /** Maps per second of the explainer's methods, in the explain command's own passes. */
+    static double oursMaps(Explainer e, int[] in, int timed) {
         int len = in[0] * in[1] * in[2];
-        // the explain command's own pass size: the batch, unless the memory budget (ATLAS_BATCH_MEMORY_MB) asks for less
-        int b = perPass;
+        int b = e.passBatch();
         float[] x = noise(b * len, 3);
         int[] targets = new int[b];
         java.util.Arrays.fill(targets, Explainer.TOP1);
@@ -305,18 +305,6 @@ final class OnnxPeerBench {
         int done = 0;
         for (; done < timed; done += b) e.explain(x, b, targets, keys);
         return done / ((System.nanoTime() - t0) / 1e9);
-    }
-
-    /** This process's peak resident set (VmHWM) in MB, or NaN where /proc is not there. */
-    static double peakRssMb() {
-        try {
-            for (String l : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith("VmHWM:")) return Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024.0;
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            // not Linux
-        }
-        return Double.NaN;
     }
 
     /** Seeded standard-normal floats (ImageNet-normalised pixels have about this spread). */

@@ -11,8 +11,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Forward passes from images to one graph variable for the stages that only read values (fidelity's tile
  * activations, the patch test's probabilities): on the {@link NativeGraph} engine whenever it compiles the graph
  * (several times faster than SameDiff on ImageNet networks, with planned buffers), else on SameDiff, saying why once.
- * Batches are split into passes whose forward-only session fits half the batch memory budget (ATLAS_BATCH_MEMORY_MB),
- * as collect does; images do not interact, so the split changes nothing but memory.
+ * Batches are split into passes whose forward-only session fits a quarter of the batch memory budget
+ * (ATLAS_BATCH_MEMORY_MB); images do not interact, so the split changes nothing but memory.
  */
 public final class GraphForward implements AutoCloseable {
     private final NetGraph graph;
@@ -97,8 +97,12 @@ public final class GraphForward implements AutoCloseable {
         INDArray out = null;
         for (int s = 0; s < b; s += per) {
             int m = Math.min(per, b - s);
-            System.arraycopy(images, s * len, padded, 0, m * len); // a short pass leaves stale rows, not read
-            INDArray y = session.forwardMap(padded);
+            float[] src = images;
+            if (s > 0 || images.length < (long) per * len) { // the session reads its first per·len values
+                System.arraycopy(images, s * len, padded, 0, m * len); // a short pass leaves stale rows, not read
+                src = padded;
+            }
+            INDArray y = session.forwardMap(src);
             if (out == null) {
                 long[] shape = y.shape().clone();
                 shape[0] = b;

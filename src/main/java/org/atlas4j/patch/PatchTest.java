@@ -117,7 +117,7 @@ public final class PatchTest {
         for (int p : pred0) if (p == classB) baseB++;
         Random rng = new Random(seed);
         List<Row> rows = new ArrayList<>();
-        try (Progress bar = Progress.start("patch test", (long) sizes.length * Corner.values().length * 3 * n, "images")) {
+        try (engine; Progress bar = Progress.start("patch test", (long) sizes.length * Corner.values().length * 3 * n, "images")) {
             for (double size : sizes) {
                 int s = side(size, w);
                 float[] iconPatch = resize(icon, ch, iconSize, iconSize, s);
@@ -157,7 +157,6 @@ public final class PatchTest {
                 }
             }
         }
-        engine.close();
         return new Report(from, to, n, baseB / (double) n, rows);
     }
 

@@ -124,41 +124,44 @@ public final class Fidelity {
         int batch = 32; // tiles read per pass: 32 × 299² RGB is 34 MB of pixels, twice (unit and model values)
         // the native graph engine when it covers the network (SameDiff otherwise), per tile size
         java.util.Map<Long, org.atlas4j.model.GraphForward> engines = new java.util.HashMap<>();
-        for (int s = 0; s < tiles.size(); s += batch) {
-            int b = Math.min(batch, tiles.size() - s);
-            BufferedImage first = read(tiles.get(s));
-            int h = first.getHeight();
-            int w = first.getWidth();
-            float[] x = new float[b * channels * h * w];
-            for (int i = 0; i < b; i++) {
-                BufferedImage img = i == 0 ? first : read(tiles.get(s + i));
-                if (img.getHeight() != h || img.getWidth() != w) throw new UserError("tiles differ in size: " + tiles.get(s + i));
-                for (int y = 0; y < h; y++) {
-                    for (int xx = 0; xx < w; xx++) {
-                        int rgb = img.getRGB(xx, y);
-                        int base = i * channels * h * w + y * w + xx;
-                        if (channels == 1) {
-                            x[base] = (rgb & 255) / 255f;
-                        } else {
-                            x[base] = ((rgb >> 16) & 255) / 255f;
-                            x[base + h * w] = ((rgb >> 8) & 255) / 255f;
-                            x[base + 2 * h * w] = (rgb & 255) / 255f;
+        try {
+            for (int s = 0; s < tiles.size(); s += batch) {
+                int b = Math.min(batch, tiles.size() - s);
+                BufferedImage first = read(tiles.get(s));
+                int h = first.getHeight();
+                int w = first.getWidth();
+                float[] x = new float[b * channels * h * w];
+                for (int i = 0; i < b; i++) {
+                    BufferedImage img = i == 0 ? first : read(tiles.get(s + i));
+                    if (img.getHeight() != h || img.getWidth() != w) throw new UserError("tiles differ in size: " + tiles.get(s + i));
+                    for (int y = 0; y < h; y++) {
+                        for (int xx = 0; xx < w; xx++) {
+                            int rgb = img.getRGB(xx, y);
+                            int base = i * channels * h * w + y * w + xx;
+                            if (channels == 1) {
+                                x[base] = (rgb & 255) / 255f;
+                            } else {
+                                x[base] = ((rgb >> 16) & 255) / 255f;
+                                x[base + h * w] = ((rgb >> 8) & 255) / 255f;
+                                x[base + 2 * h * w] = (rgb & 255) / 255f;
+                            }
                         }
                     }
                 }
+                float[] xm = new float[x.length];
+                input.toModel(x, xm, b, h * w);
+                INDArray act = engines.computeIfAbsent(((long) h << 32) | w,
+                        k -> org.atlas4j.model.GraphForward.of(graph, variable, channels, h, w, "fidelity")).forward(xm, b);
+                long[] sh = act.shape();
+                int cy = (int) sh[2] / 2;
+                int cx = (int) sh[3] / 2;
+                INDArray c = act.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                        org.nd4j.linalg.indexing.NDArrayIndex.point(cy), org.nd4j.linalg.indexing.NDArrayIndex.point(cx));
+                out.add(c.castTo(DataType.FLOAT).dup('c').data().asFloat());
             }
-            float[] xm = new float[x.length];
-            input.toModel(x, xm, b, h * w);
-            INDArray act = engines.computeIfAbsent(((long) h << 32) | w,
-                    k -> org.atlas4j.model.GraphForward.of(graph, variable, channels, h, w, "fidelity")).forward(xm, b);
-            long[] sh = act.shape();
-            int cy = (int) sh[2] / 2;
-            int cx = (int) sh[3] / 2;
-            INDArray c = act.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.all(),
-                    org.nd4j.linalg.indexing.NDArrayIndex.point(cy), org.nd4j.linalg.indexing.NDArrayIndex.point(cx));
-            out.add(c.castTo(DataType.FLOAT).dup('c').data().asFloat());
+        } finally {
+            engines.values().forEach(org.atlas4j.model.GraphForward::close); // also when a tile is refused
         }
-        engines.values().forEach(org.atlas4j.model.GraphForward::close);
         int total = out.stream().mapToInt(a -> a.length).sum();
         float[] all = new float[total];
         int p = 0;

@@ -322,7 +322,7 @@ public final class Renderer {
      */
     record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain, NativeGraph dag,
             DirectionObjective sameDiff, java.util.Map<Integer, NativeChain.Session> sessions,
-            java.util.Map<Integer, NativeGraph.Session> dagSessions, java.util.Map<Integer, Long> perIconBytes) {
+            java.util.Map<Integer, NativeGraph.Session> dagSessions, long dagBytesPerIcon) {
         static Engine choose(NetGraph graph, Options o, int channels, int h, int w, long[] mapShape) {
             // the whole-map switch exists for the benchmark's like-for-like row against PyTorch (same work per step)
             NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w, !Boolean.getBoolean(WHOLE_MAP_PROPERTY));
@@ -341,13 +341,23 @@ public final class Renderer {
             }
             Engine e = new Engine(graph, o, new int[] {channels, h, w}, chain, dag,
                     chain == null && dag == null ? new DirectionObjective(graph, o.layer(), o.cossimPow()) : null,
-                    new java.util.HashMap<>(), new java.util.HashMap<>(), new java.util.HashMap<>());
+                    new java.util.HashMap<>(), new java.util.HashMap<>(), dag == null ? 0 : bytesPerIcon(dag));
             String why = chain != null ? (chain.cropped() ? " of " + h + "×" + w + " input pixels (exact)"
                     : " (the receptive field reaches the padding)")
                     : dag != null ? " (not a plain chain: " + c.unsupported() + ")"
                     : " (" + dagWhy + " is not covered by the native engines)";
             Progress.info("render: " + e.describe() + why);
             return e;
+        }
+
+        /** A one-icon training session's buffers, measured on a session freed at once (only the chunk's stays). */
+        static long bytesPerIcon(NativeGraph dag) {
+            NativeGraph.Session probe = dag.session(1);
+            try {
+                return probe.bufferBytes();
+            } finally {
+                probe.close();
+            }
         }
 
         /**
@@ -368,12 +378,7 @@ public final class Renderer {
         }
 
         Objective dagObjective(int b, float[] dirWhitened, float[] dirRaw, long budget) {
-            long perIcon = Math.max(1, perIconBytes.computeIfAbsent(1, k -> {
-                NativeGraph.Session probe = dag.session(1); // measured and freed: only the chunk's session stays
-                long bytes = probe.bufferBytes();
-                probe.close();
-                return bytes;
-            }));
+            long perIcon = Math.max(1, dagBytesPerIcon);
             int chunk = (int) Math.max(1, Math.min(b, budget / perIcon));
             NativeGraph.Session s = dagSessions.computeIfAbsent(chunk, dag::session);
             int c = dag.layerChannels();

@@ -6,13 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-import org.bytedeco.javacpp.Pointer;
-
 /**
- * Where a process's memory is, once a second, to stderr: resident set, Java heap used / committed, and the off-heap
- * bytes JavaCPP tracks (ND4J arrays). Off by default; {@code -Datlas4j.memoryTrace=true} (or {@code ATLAS_MEMORY_TRACE=1}
- * through the launcher) turns it on. It exists because peak RSS alone does not say which of heap, ND4J arrays or
- * untracked native memory (libraries, allocator retention) a stage grew.
+ * Where a process's memory is, once a second, to stderr: resident set and Java heap used / committed. Off by default;
+ * {@code -Datlas4j.memoryTrace=true} (or {@code ATLAS_MEMORY_TRACE=1} through the launcher) turns it on. It exists
+ * because peak RSS alone does not say whether the heap or native memory (ND4J arrays, libraries, allocator retention)
+ * grew in a stage: RSS minus the committed heap is the native part.
  */
 public final class MemoryTrace {
     private MemoryTrace() {
@@ -37,22 +35,27 @@ public final class MemoryTrace {
         t.start();
     }
 
-    /** One trace line: seconds since start, RSS, heap used/committed and JavaCPP's tracked bytes, in MiB. */
+    /** One trace line: seconds since start, RSS and heap used/committed, in MiB. */
     public static String line(double seconds) {
         MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-        return String.format(Locale.ROOT, "memory %6.1f s: rss %5d MiB, heap %4d/%4d MiB, javacpp %5d MiB",
-                seconds, rssBytes() >> 20, heap.getUsed() >> 20, heap.getCommitted() >> 20, Pointer.totalBytes() >> 20);
+        return String.format(Locale.ROOT, "memory %6.1f s: rss %5d MiB, heap %4d/%4d MiB",
+                seconds, procStatusBytes("VmRSS:") >> 20, heap.getUsed() >> 20, heap.getCommitted() >> 20);
     }
 
-    /** Resident set size from /proc (Linux), else JavaCPP's own reading. */
-    static long rssBytes() {
+    /** This process's peak resident set so far (VmHWM), in bytes; -1 where /proc is not there (not Linux). */
+    public static long peakRssBytes() {
+        return procStatusBytes("VmHWM:");
+    }
+
+    /** A kB field of /proc/self/status in bytes, or -1. */
+    static long procStatusBytes(String field) {
         try {
             for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+                if (l.startsWith(field)) return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
             }
         } catch (Exception e) {
-            // not Linux: fall through
+            // not Linux
         }
-        return Pointer.physicalBytes();
+        return -1;
     }
 }
