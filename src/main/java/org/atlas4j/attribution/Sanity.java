@@ -141,8 +141,9 @@ public final class Sanity {
                 Explainer re = new Explainer(random.graph(), layer, cam ? random.cam().apply(layer) : null, options);
                 List<Explainer.Result> rr = explainAll(re, images, n, targets, keys, options.batchSize(), shape);
                 re.close(); // one engine per step: free it before the next is built
-                // the randomized SameDiff graph's arrays are freed only when collected: collect them before the next
-                // step makes another (GoogLeNet's cascade reached 3.2 GB RSS without this; ~0.1 s of ~20 s per step)
+                random.graph().close(); // and the randomized graph's weights and SameDiff's session cache
+                // what is left (translation temporaries) is freed only when collected: collect it before the next step
+                // makes more (GoogLeNet's cascade reached 3.2 GB RSS without this; ~0.1 s of ~20 s per step)
                 System.gc();
                 org.atlas4j.util.NativeMemory.trim(); // and hand what they held back, not keep it for the next step
                 Map<String, Double> mean = new LinkedHashMap<>();

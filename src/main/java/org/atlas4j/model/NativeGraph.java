@@ -239,22 +239,32 @@ public final class NativeGraph {
                 List.copyOf(kept));
         // 4. self-check against SameDiff on the probe (a geometry or layout slip falls back instead of misleading)
         INDArray want = probe.get(targetVar);
-        INDArray got;
+        INDArray got = null;
+        Session check = null;
         try {
-            got = g.inferenceSession(1).forward(probeIn).dup();
-        } catch (RuntimeException e) {
-            throw new Unsupported("native execution failed: " + e.getMessage());
+            try {
+                check = g.inferenceSession(1);
+                got = check.forward(probeIn).dup();
+            } catch (RuntimeException e) {
+                throw new Unsupported("native execution failed: " + e.getMessage());
+            }
+            if (!java.util.Arrays.equals(got.shape(), want.shape())) {
+                throw new Unsupported("native output shape " + java.util.Arrays.toString(got.shape()) + " differs from SameDiff's "
+                        + java.util.Arrays.toString(want.shape()));
+            }
+            double scale = 1 + want.castTo(DataType.DOUBLE).amaxNumber().doubleValue();
+            double err = got.castTo(DataType.DOUBLE).sub(want.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+            if (!(err <= (dt == DataType.DOUBLE ? 1e-9 : 1e-3) * scale)) {
+                throw new Unsupported("native output differs from SameDiff's by " + err + " (self-check)");
+            }
+            return g;
+        } finally {
+            // the probe's maps and the check's buffers now, not at a collection: the engine holds copies of what it uses
+            if (check != null) check.close();
+            closeQuietly(got);
+            closeQuietly(probeIn);
+            graph.free(probe.values());
         }
-        if (!java.util.Arrays.equals(got.shape(), want.shape())) {
-            throw new Unsupported("native output shape " + java.util.Arrays.toString(got.shape()) + " differs from SameDiff's "
-                    + java.util.Arrays.toString(want.shape()));
-        }
-        double scale = 1 + want.castTo(DataType.DOUBLE).amaxNumber().doubleValue();
-        double err = got.castTo(DataType.DOUBLE).sub(want.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
-        if (!(err <= (dt == DataType.DOUBLE ? 1e-9 : 1e-3) * scale)) {
-            throw new Unsupported("native output differs from SameDiff's by " + err + " (self-check)");
-        }
-        return g;
     }
 
     /**

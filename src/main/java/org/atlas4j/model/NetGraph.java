@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
+import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -107,8 +109,63 @@ public final class NetGraph {
                 list.add(new LayerShape(n, Arrays.copyOfRange(full, 1, full.length)));
             }
             shapes = List.copyOf(list);
+            free(out.values()); // every layer's map at batch 1: ~100 MB on InceptionV3, only the shapes were wanted
         }
         return shapes;
+    }
+
+    /**
+     * Frees arrays a forward pass returned (probes read for their shapes or values), except any that is one of the
+     * graph's own weights (an output may be a constant itself).
+     */
+    public synchronized void free(java.util.Collection<INDArray> arrays) {
+        java.util.Set<INDArray> own = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (SDVariable v : sd.variables()) {
+            if (v.getVariableType() == VariableType.VARIABLE || v.getVariableType() == VariableType.CONSTANT) {
+                own.add(v.getArr());
+            }
+        }
+        for (INDArray a : arrays) {
+            if (a != null && !own.contains(a)) closeQuietly(a);
+        }
+        releaseCaches();
+    }
+
+    /**
+     * Frees SameDiff's session caches. Each thread's inference session keeps the arrays its passes released for reuse,
+     * up to a quarter of JavaCPP's physical-memory limit (1 GB under the launcher), until the graph is collected; once
+     * the native engine runs the passes SameDiff only probes shapes, so that cache is dead weight.
+     */
+    public synchronized void releaseCaches() {
+        for (org.nd4j.autodiff.samediff.internal.InferenceSession s : sd.getSessions().values()) {
+            if (s != null && s.getMmgr() != null) s.getMmgr().close();
+        }
+        sd.getSessions().clear();
+    }
+
+    /**
+     * Frees this graph's weights, caches and cut tails now rather than at a garbage collection (the sanity cascade
+     * translates one randomized graph per step). The graph must not be used afterwards.
+     */
+    public synchronized void close() {
+        for (NetGraph t : tails.values()) {
+            if (t != null) t.close();
+        }
+        tails.clear();
+        releaseCaches();
+        for (SDVariable v : sd.variables()) {
+            if (v.getVariableType() == VariableType.VARIABLE || v.getVariableType() == VariableType.CONSTANT) {
+                closeQuietly(v.getArr());
+            }
+        }
+    }
+
+    private static void closeQuietly(INDArray a) {
+        try {
+            if (a != null && a.closeable()) a.close();
+        } catch (RuntimeException e) {
+            // a view or an already released array: the garbage collector frees it
+        }
     }
 
     public synchronized LayerShape shape(String layerName) {
@@ -117,7 +174,9 @@ public final class NetGraph {
         if (i >= 0) return shapes().get(i);
         return aliasShapes.computeIfAbsent(layerName, k -> {
             long[] s = new long[] {1, inputShape[0], inputShape[1], inputShape[2]};
-            long[] full = forward(Nd4j.zeros(sd.getVariable(input).dataType(), s), n.variable()).get(n.variable()).shape();
+            Map<String, INDArray> out = forward(Nd4j.zeros(sd.getVariable(input).dataType(), s), n.variable());
+            long[] full = out.get(n.variable()).shape();
+            free(out.values());
             return new LayerShape(n, Arrays.copyOfRange(full, 1, full.length));
         });
     }
@@ -172,7 +231,9 @@ public final class NetGraph {
             long[] s = new long[inputShape.length + 1];
             s[0] = 1;
             for (int k = 0; k < inputShape.length; k++) s[k + 1] = inputShape[k];
-            classCount = (int) forward(Nd4j.zeros(sd.getVariable(logits).dataType(), s), logits).get(logits).size(1);
+            Map<String, INDArray> out = forward(Nd4j.zeros(sd.getVariable(logits).dataType(), s), logits);
+            classCount = (int) out.get(logits).size(1);
+            free(out.values());
         }
         return classCount;
     }
