@@ -46,11 +46,28 @@ public final class AtlasRun {
             throw new UserError(runDir + " is not an atlas run folder (no " + PROVENANCE + "); pass e.g. atlas-output/fashion-mnist");
         }
         var prov = Json.read(p, com.fasterxml.jackson.databind.JsonNode.class);
-        RunConfig cfg = Json.MAPPER.convertValue(prov.get("config"), RunConfig.class);
+        if (prov == null || !prov.path("config").isObject()) {
+            throw new UserError(p + " records no run config (no \"config\" object); rerun the run with ./atlas run");
+        }
+        RunConfig cfg;
+        try {
+            cfg = Json.MAPPER.convertValue(prov.get("config"), RunConfig.class);
+        } catch (IllegalArgumentException e) { // Jackson's wrapper of a mapping error
+            throw new UserError(p + " records an unreadable run config: " + Json.oneLine(
+                    e.getCause() instanceof com.fasterxml.jackson.core.JsonProcessingException j ? Json.describe(j) : e.getMessage()));
+        }
+        if (cfg.data == null || cfg.collect == null || cfg.reduce == null || cfg.grid == null || cfg.render == null
+                || cfg.stitch == null || cfg.grid.levels == null) {
+            throw new UserError(p + " records a run config with a section set to null; rerun the run with ./atlas run");
+        }
         Path abs = runDir.toAbsolutePath().normalize();
         cfg.output = abs.getParent().toString();
         cfg.name = abs.getFileName().toString();
-        return new AtlasRun(cfg);
+        try {
+            return new AtlasRun(cfg);
+        } catch (UserError e) {
+            throw new UserError(p + " records an invalid run config: " + e.getMessage(), e);
+        }
     }
 
     public AtlasRun(RunConfig cfg) {
