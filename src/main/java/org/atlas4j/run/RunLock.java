@@ -72,6 +72,7 @@ public final class RunLock implements AutoCloseable {
             ch.truncate(0);
             ch.write(ByteBuffer.wrap(json), 0);
             ch.force(false);
+            sweepTemps(dir);
             return new RunLock(dir, ch, l);
         } catch (IOException e) {
             HELD.remove(dir);
@@ -82,6 +83,25 @@ public final class RunLock implements AutoCloseable {
             closeQuietly(ch);
             throw e;
         }
+    }
+
+    /**
+     * Deletes the {@code .<name>.tmp} files a killed writer left (atomic writes not yet renamed into place): holding
+     * the lock, no live writer owns one, and a resumed run then ends with exactly the files of an uninterrupted one.
+     */
+    static int sweepTemps(Path dir) throws IOException {
+        int n = 0;
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.filter(p -> {
+                String f = p.getFileName().toString();
+                return f.startsWith(".") && f.endsWith(".tmp") && Files.isRegularFile(p);
+            }).toList()) {
+                Files.deleteIfExists(p);
+                n++;
+            }
+        }
+        if (n > 0) Progress.info("run folder " + dir + ": removed " + n + " temporary file(s) left by an interrupted command");
+        return n;
     }
 
     private static UserError busy(Path dir, Path file) {
