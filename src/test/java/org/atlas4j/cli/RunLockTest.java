@@ -104,6 +104,23 @@ class RunLockTest {
     }
 
     @Test
+    void takingTheLockRemovesTheTemporaryFilesOfAKilledWriterOnly() throws Exception {
+        Path dir = out.resolve("temps");
+        Path tmp = dir.resolve("render/tiles/.cell-0003.png.0123456789abcdef.tmp");
+        Path samples = dir.resolve("collect/.samples.csv.tmp");
+        Path kept = dir.resolve("render/tiles/cell-0003.png");
+        for (Path p : new Path[] {tmp, samples, kept}) {
+            Files.createDirectories(p.getParent());
+            Files.writeString(p, "x");
+        }
+        try (var lock = RunLock.acquire(dir, "atlas run --name temps")) {
+            assertFalse(Files.exists(tmp), "a dead writer's temp tile survived");
+            assertFalse(Files.exists(samples), "a dead writer's samples.csv temp survived");
+            assertTrue(Files.exists(kept), "a finished tile was deleted");
+        }
+    }
+
+    @Test
     void readOnlyCommandsDoNotTakeTheLock() throws Exception {
         Path dir = out.resolve("ro");
         holder(dir);
