@@ -32,7 +32,10 @@ final class ClassAtlasCommand implements Callable<Integer> {
         if (top < 0) throw new org.atlas4j.util.UserError("--top must be >= 0, got " + top);
         if (classGrid < 1) throw new org.atlas4j.util.UserError("--class-grid must be >= 1, got " + classGrid);
         if (classThreshold < 0) throw new org.atlas4j.util.UserError("--class-threshold must be >= 0, got " + classThreshold);
-        new AtlasRun(options.resolve()).classAtlas(cls, top, classGrid, classThreshold, options.force);
+        AtlasRun r = new AtlasRun(options.resolve());
+        try (var lock = Main.lockRun(r.dir())) {
+            r.classAtlas(cls, top, classGrid, classThreshold, options.force);
+        }
         return 0;
     }
 }

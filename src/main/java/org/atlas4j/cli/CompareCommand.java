@@ -35,7 +35,10 @@ final class CompareCommand implements Callable<Integer> {
         if (perClass < 1) throw new UserError("--per-class must be >= 1, got " + perClass);
         if (grid < 1) throw new UserError("--compare-grid must be >= 1, got " + grid);
         if (threshold < 0) throw new UserError("--compare-threshold must be >= 0, got " + threshold);
-        new AtlasRun(options.resolve()).compare(classes.get(0), classes.get(1), perClass, grid, threshold, options.force);
+        AtlasRun r = new AtlasRun(options.resolve());
+        try (var lock = Main.lockRun(r.dir())) {
+            r.compare(classes.get(0), classes.get(1), perClass, grid, threshold, options.force);
+        }
         return 0;
     }
 }

@@ -21,7 +21,10 @@ final class CompareLayersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        new AtlasRun(options.resolve()).compareLayers(layers, options.force);
+        AtlasRun r = new AtlasRun(options.resolve());
+        try (var lock = Main.lockRun(r.dir())) {
+            r.compareLayers(layers, options.force);
+        }
         return 0;
     }
 }

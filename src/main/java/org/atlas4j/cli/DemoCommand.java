@@ -23,7 +23,10 @@ final class DemoCommand implements Callable<Integer> {
             options.config = Path.of("config/fashion-mnist.yaml");
         }
         RunConfig c = options.resolve();
-        new AtlasRun(c).all(options.force);
+        AtlasRun r = new AtlasRun(c);
+        try (var lock = Main.lockRun(r.dir())) {
+            r.all(options.force);
+        }
         return 0;
     }
 }

@@ -101,10 +101,16 @@ final class ExplainCommand implements Callable<Integer> {
         }
         Path o = out != null ? out : Path.of("atlas-output", "explain-" + (images == null ? "demo"
                 : images.toAbsolutePath().normalize().getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "_")));
+        try (var lock = Main.lockRun(o)) { // its output folder has one writer, like a run folder
+            explain(o, r);
+        }
+        return 0;
+    }
+
+    private void explain(Path o, ImageFiles.Resize r) throws Exception {
         ExplainJob.run(new ExplainJob.Options(model, images, dataDir, count, methods, classSpec, layer, o, batch,
                 smoothSamples, smoothSigma, seed, r, colour(background), sanity, sanityImages, sheetRows, force, inputShape,
                 pixelScaling, format == null ? null : org.atlas4j.model.LoadedModel.Format.parse(format), resizeFilter));
-        return 0;
     }
 
     static Color colour(String s) {

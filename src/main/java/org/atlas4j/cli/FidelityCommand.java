@@ -17,7 +17,10 @@ final class FidelityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        AtlasRun.open(run).fidelity();
+        AtlasRun r = AtlasRun.open(run);
+        try (var lock = Main.lockRun(r.dir())) { // writes render/fidelity.json and the provenance
+            r.fidelity();
+        }
         return 0;
     }
 }

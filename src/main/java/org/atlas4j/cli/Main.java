@@ -24,7 +24,16 @@ public final class Main {
         System.exit(run(args));
     }
 
+    /** This command's words, as the run-folder lock names its holder. */
+    private static volatile String commandLine = "atlas";
+
+    /** Locks a run folder for this command's life: a second writer is refused with the holder's pid, command and start. */
+    static org.atlas4j.run.RunLock lockRun(java.nio.file.Path runDir) {
+        return org.atlas4j.run.RunLock.acquire(runDir, commandLine);
+    }
+
     public static int run(String... args) {
+        commandLine = "atlas " + String.join(" ", args);
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable e = ex;

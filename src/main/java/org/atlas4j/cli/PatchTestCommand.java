@@ -38,7 +38,10 @@ final class PatchTestCommand implements Callable<Integer> {
                 throw new org.atlas4j.util.UserError("--sizes are fractions of the image width in (0, 1], got " + s);
             }
         }
-        new AtlasRun(options.resolve()).patchTest(from, to, icon, images, sizes);
+        AtlasRun r = new AtlasRun(options.resolve());
+        try (var lock = Main.lockRun(r.dir())) {
+            r.patchTest(from, to, icon, images, sizes);
+        }
         return 0;
     }
 }

@@ -20,7 +20,10 @@ final class StageCommands {
 
         @Override
         public Integer call() throws Exception {
-            run(new AtlasRun(options.resolve()), options.force);
+            AtlasRun r = new AtlasRun(options.resolve());
+            try (var lock = Main.lockRun(r.dir())) {
+                run(r, options.force);
+            }
             return 0;
         }
     }

@@ -38,8 +38,11 @@ final class ViewerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         AtlasRun r = AtlasRun.open(run);
         if (levels != null) r.config().grid.levels = new java.util.ArrayList<>(levels);
-        r.levels(force);
-        Path index = r.viewer(true);
+        Path index;
+        try (var lock = Main.lockRun(r.dir())) { // the browser below only reads
+            r.levels(force);
+            index = r.viewer(true);
+        }
         if (measure) {
             try (var b = org.atlas4j.viewer.HeadlessBrowser.start(1400, 900)) {
                 long t0 = System.nanoTime();

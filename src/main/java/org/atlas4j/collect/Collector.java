@@ -224,6 +224,7 @@ public final class Collector {
                     }
                 }
                 p.step(b);
+                org.atlas4j.util.KillPoint.reached("collect.batch", sinks.get(0).dir);
             }
             for (Sink k : sinks) k.close();
             if (fast != null) fast.close();

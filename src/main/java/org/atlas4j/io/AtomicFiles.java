@@ -63,6 +63,7 @@ public final class AtomicFiles {
                 out.flush();
                 if (durable) ch.force(true);
             }
+            org.atlas4j.util.KillPoint.reached("write", target);
             commit(tmp, target, durable);
             committed = true;
         } catch (IOException e) {

@@ -8,10 +8,15 @@ public final class DataFormatException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     public DataFormatException(String message) {
-        super(message);
+        super(oneLine(message));
     }
 
     public DataFormatException(String message, Throwable cause) {
-        super(message, cause);
+        super(oneLine(message), cause);
+    }
+
+    /** Messages quote file contents (a header, a parser's excerpt): their control characters would break the line. */
+    private static String oneLine(String s) {
+        return s == null ? null : s.replaceAll("\\s*\\R\\s*", " ").replaceAll("\\p{Cntrl}", " ");
     }
 }

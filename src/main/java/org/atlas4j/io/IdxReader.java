@@ -82,10 +82,15 @@ public final class IdxReader {
             int count = src.readDim("image count");
             int rows = src.readDim("rows");
             int cols = src.readDim("cols");
-            long n = (long) count * rows * cols;
-            src.checkSize(n, count + "x" + rows + "x" + cols + " pixels");
-            byte[] pixels = new byte[(int) n];
-            src.readFully(pixels);
+            String what = count + "x" + rows + "x" + cols + " pixels";
+            long n;
+            try { // three int dimensions can overflow a long, and a wrapped product looked small enough to allocate
+                n = Math.multiplyExact(Math.multiplyExact((long) count, rows), cols);
+            } catch (ArithmeticException e) {
+                throw src.error(what + " is more than any file holds");
+            }
+            src.checkSize(n, what);
+            byte[] pixels = src.readPayload(n);
             src.expectEnd();
             return new IdxImages(count, rows, cols, pixels);
         } catch (IOException e) {
@@ -100,8 +105,7 @@ public final class IdxReader {
             src.expectMagic(LABELS_MAGIC, 8);
             int count = src.readDim("label count");
             src.checkSize(count, count + " labels");
-            byte[] raw = new byte[count];
-            src.readFully(raw);
+            byte[] raw = src.readPayload(count);
             src.expectEnd();
             int[] labels = new int[count];
             for (int i = 0; i < count; i++) {
@@ -155,11 +159,15 @@ public final class IdxReader {
         private long expectedTotal = -1;
         private String expectedWhat;
 
-        private Source(Path file, String kind, boolean gzip, InputStream in) {
+        /** Bytes of a plain file (-1 for gzip, whose decompressed size only reading tells). */
+        private final long fileSize;
+
+        private Source(Path file, String kind, boolean gzip, InputStream in) throws IOException {
             this.file = file;
             this.kind = kind;
             this.gzip = gzip;
             this.in = in;
+            this.fileSize = gzip ? -1 : Files.size(file);
         }
 
         static Source open(Path file, String kind) throws IOException {
@@ -225,6 +233,37 @@ public final class IdxReader {
             }
             expectedTotal = consumed + payload;
             expectedWhat = consumed + "-byte header + " + what;
+            if (fileSize >= 0 && expectedTotal > fileSize) { // before allocating what the header declares
+                throw truncated(fileSize);
+            }
+        }
+
+        /**
+         * The {@code n} payload bytes the header declared (already checked against a plain file's size). A gzip
+         * stream's size is known only by inflating it, so its buffer grows with the data actually there: a
+         * header declaring 2 GB over a few bytes fails as truncated without allocating 2 GB.
+         */
+        byte[] readPayload(long n) throws IOException {
+            if (!gzip) {
+                byte[] b = new byte[(int) n];
+                readFully(b);
+                return b;
+            }
+            byte[] b = new byte[(int) Math.min(n, BUFFER)];
+            int filled = 0;
+            while (filled < n) {
+                if (filled == b.length) b = java.util.Arrays.copyOf(b, (int) Math.min(n, 2L * b.length));
+                int r;
+                try {
+                    r = in.read(b, filled, b.length - filled);
+                } catch (EOFException e) {
+                    r = -1;
+                }
+                if (r < 0) throw truncated(consumed + filled);
+                filled += r;
+            }
+            consumed += filled;
+            return b;
         }
 
         private int readInt() throws IOException {

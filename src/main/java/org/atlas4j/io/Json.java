@@ -71,8 +71,16 @@ public final class Json {
         }
     }
 
-    private static String oneLine(String s) {
+    /** A message on one line: line breaks (YAML's parser quotes the offending lines) become spaces. */
+    public static String oneLine(String s) {
         return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ").trim();
+    }
+
+    /** "at line L, column C: what" on one line, for a parse error of a JSON or YAML file. */
+    public static String describe(JsonProcessingException e) {
+        JsonLocation loc = e.getLocation();
+        String at = loc == null || loc.getLineNr() < 0 ? "" : "at line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
+        return at + oneLine(e.getOriginalMessage());
     }
 
     private static final ObjectMapper CANONICAL = JsonMapper.builder()

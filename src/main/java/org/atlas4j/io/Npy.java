@@ -300,10 +300,14 @@ public final class Npy {
             return (int) n;
         }
 
+        /** Elements; ArithmeticException when the declared shape overflows a long. */
         long count() {
+            for (int d : shape) {
+                if (d == 0) return 0;
+            }
             long n = 1;
             for (int d : shape) {
-                n *= d;
+                n = Math.multiplyExact(n, d);
             }
             return n;
         }
@@ -346,6 +350,10 @@ public final class Npy {
         if (headerLen > 1 << 20) {
             throw new DataFormatException(".npy file " + file + ": implausible header length " + headerLen);
         }
+        if (prefix + headerLen > ch.size()) { // checked before allocating: the field is the file's word, not its size
+            throw new DataFormatException(".npy file " + file + ": truncated header (header length field says " + headerLen
+                    + " bytes after the " + prefix + "-byte prefix, the file has " + ch.size() + " bytes)");
+        }
         ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
         ch.position(prefix);
         readUpTo(ch, hb, (int) headerLen);
@@ -359,9 +367,12 @@ public final class Npy {
 
     private static Header parseHeader(String dict, long dataOffset, long fileSize, Path file) {
         String where = ".npy file " + file + ": ";
+        // quoted in messages: control characters (a damaged header's line breaks) would split the one-line error
+        String shown = dict.replaceAll("\\p{Cntrl}", " ").trim();
+        if (shown.length() > 300) shown = shown.substring(0, 300) + "...";
         Matcher m = DESCR.matcher(dict);
         if (!m.find()) {
-            throw new DataFormatException(where + "unsupported dtype in header " + dict.trim()
+            throw new DataFormatException(where + "unsupported dtype in header " + shown
                     + " (supported: " + SUPPORTED + ")");
         }
         String descr = m.group(1);
@@ -375,7 +386,7 @@ public final class Npy {
         };
         Matcher f = FORTRAN.matcher(dict);
         if (!f.find()) {
-            throw new DataFormatException(where + "header has no fortran_order: " + dict.trim());
+            throw new DataFormatException(where + "header has no fortran_order: " + shown);
         }
         if (f.group(1).equals("True")) {
             throw new DataFormatException(where + "fortran_order=True is not supported; save a C-ordered array "
@@ -383,7 +394,7 @@ public final class Npy {
         }
         Matcher s = SHAPE.matcher(dict);
         if (!s.find()) {
-            throw new DataFormatException(where + "header has no shape: " + dict.trim());
+            throw new DataFormatException(where + "header has no shape: " + shown);
         }
         String[] parts = s.group(1).split(",");
         int[] shape = Arrays.stream(parts).map(String::trim).filter(p -> !p.isEmpty()).mapToInt(p -> {
@@ -399,7 +410,13 @@ public final class Npy {
             }
         }
         Header h = new Header(descr, shape, itemSize, dataOffset);
-        long expected = dataOffset + h.count() * itemSize;
+        long expected;
+        try {
+            expected = Math.addExact(dataOffset, Math.multiplyExact(h.count(), itemSize));
+        } catch (ArithmeticException e) {
+            throw h.error(file, "shape " + h.shapeString() + " declares more data than any file holds (the file has "
+                    + fileSize + " bytes)");
+        }
         if (fileSize < expected) {
             throw h.error(file, "truncated: shape " + h.shapeString() + " of " + descr + " needs " + expected
                     + " bytes but the file has " + fileSize);

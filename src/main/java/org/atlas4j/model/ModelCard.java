@@ -93,7 +93,11 @@ public record ModelCard(String modelFile, int[] inputShape, List<String> classNa
                 throw new UserError("model card " + p + ": unknown key '" + e.getPropertyName() + "'; valid keys: "
                         + e.getKnownPropertyIds());
             } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
-                throw new UserError("model card " + p + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+                // the card's own checks throw UserError; anything else (a null class name) is described by Jackson
+                throw new UserError("model card " + p + ": " + (e.getCause() instanceof UserError u ? u.getMessage()
+                        : Json.describe(e)));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new UserError("model card " + p + " is not valid: " + Json.describe(e));
             } catch (java.io.IOException e) {
                 throw new UserError("model card " + p + " is not valid: " + e.getMessage());
             }

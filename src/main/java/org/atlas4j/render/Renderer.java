@@ -225,6 +225,7 @@ public final class Renderer {
                     results.add(new CellResult(cell, tile, initial[i], best[i]));
                 }
                 Json.write(batchFile, new BatchFile(results, (System.nanoTime() - tb) / 1e9));
+                org.atlas4j.util.KillPoint.reached("render.batch", dir);
                 all.addAll(results);
             }
         }

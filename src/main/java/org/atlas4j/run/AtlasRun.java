@@ -46,11 +46,28 @@ public final class AtlasRun {
             throw new UserError(runDir + " is not an atlas run folder (no " + PROVENANCE + "); pass e.g. atlas-output/fashion-mnist");
         }
         var prov = Json.read(p, com.fasterxml.jackson.databind.JsonNode.class);
-        RunConfig cfg = Json.MAPPER.convertValue(prov.get("config"), RunConfig.class);
+        if (prov == null || !prov.path("config").isObject()) {
+            throw new UserError(p + " records no run config (no \"config\" object); rerun the run with ./atlas run");
+        }
+        RunConfig cfg;
+        try {
+            cfg = Json.MAPPER.convertValue(prov.get("config"), RunConfig.class);
+        } catch (IllegalArgumentException e) { // Jackson's wrapper of a mapping error
+            throw new UserError(p + " records an unreadable run config: " + Json.oneLine(
+                    e.getCause() instanceof com.fasterxml.jackson.core.JsonProcessingException j ? Json.describe(j) : e.getMessage()));
+        }
+        if (cfg.data == null || cfg.collect == null || cfg.reduce == null || cfg.grid == null || cfg.render == null
+                || cfg.stitch == null || cfg.grid.levels == null) {
+            throw new UserError(p + " records a run config with a section set to null; rerun the run with ./atlas run");
+        }
         Path abs = runDir.toAbsolutePath().normalize();
         cfg.output = abs.getParent().toString();
         cfg.name = abs.getFileName().toString();
-        return new AtlasRun(cfg);
+        try {
+            return new AtlasRun(cfg);
+        } catch (UserError e) {
+            throw new UserError(p + " records an invalid run config: " + e.getMessage(), e);
+        }
     }
 
     public AtlasRun(RunConfig cfg) {
@@ -292,7 +309,11 @@ public final class AtlasRun {
         var o = new Renderer.Options(layer(), r.steps, r.learningRate, r.batchSize, r.iconSize, r.cossimPow, r.whiten,
                 r.transforms, cfg.seed, r.attempts);
         String st = stamp("render", o, readStamp("grid"));
-        if (!force && upToDate("render", st, Renderer.META)) return;
+        if (!force && upToDate("render", st, Renderer.META)) {
+            // killed between the render's stamp and its fidelity: the icons are done, their measurement is not
+            if (!Files.exists(stageDir("render").resolve(Fidelity.FILE))) fidelity();
+            return;
+        }
         Path rd = stageDir("render");
         // a stale partial render (other options or inputs) must not be resumed
         if (force || !Files.exists(rd.resolve("pending-stamp.json"))
@@ -742,10 +763,15 @@ public final class AtlasRun {
         prov.put("run", cfg.name);
         prov.put("config", cfg);
         prov.put("seed", cfg.seed);
-        prov.put("model", Map.of("file", cfg.model, "sha256", model().sha256(), "layer", layer()));
+        Map<String, Object> m = new LinkedHashMap<>(); // not Map.of: its order changes between JVMs, and so would the file
+        m.put("file", cfg.model);
+        m.put("sha256", model().sha256());
+        m.put("layer", layer());
+        prov.put("model", m);
         prov.put("versions", Versions.all());
         Map<String, Object> stages = (Map<String, Object>) prov.computeIfAbsent("stages", k -> new LinkedHashMap<>());
-        Map<String, Object> s = new LinkedHashMap<>(facts);
+        // sorted: facts often come from Map.of, whose order changes from one JVM to the next
+        Map<String, Object> s = new LinkedHashMap<>(new java.util.TreeMap<>(facts));
         s.put("seconds", seconds);
         s.put("finished", Instant.now().toString());
         stages.put(stage, s);

@@ -105,12 +105,36 @@ public final class RunConfig {
             throw new UserError("config file not found or unreadable: " + file + " (see config/fashion-mnist.yaml for an example)");
         }
         try {
-            return YAML.readValue(file.toFile(), RunConfig.class);
+            RunConfig c = YAML.readValue(file.toFile(), RunConfig.class);
+            if (c == null) throw new UserError("config " + file + " is empty; see config/fashion-mnist.yaml for an example");
+            for (var s : java.util.Map.of("data", c.data == null, "collect", c.collect == null, "reduce", c.reduce == null,
+                    "grid", c.grid == null, "render", c.render == null, "stitch", c.stitch == null).entrySet()) {
+                if (s.getValue()) {
+                    throw new UserError("config " + file + ": section '" + s.getKey() + "' is empty; give its settings or "
+                            + "leave the section out for the defaults");
+                }
+            }
+            var required = new java.util.LinkedHashMap<String, Object>();
+            required.put("name", c.name);
+            required.put("output", c.output);
+            required.put("model", c.model);
+            required.put("data.type", c.data.type);
+            required.put("data.dir", c.data.dir);
+            required.put("reduce.method", c.reduce.method);
+            required.put("reduce.metric", c.reduce.metric);
+            for (var r : required.entrySet()) {
+                if (r.getValue() == null) {
+                    throw new UserError("config " + file + ": '" + r.getKey() + "' has no value; give one or leave the "
+                            + "line out for the default");
+                }
+            }
+            if (c.grid.levels == null) c.grid.levels = new java.util.ArrayList<>(); // "levels:" with no value: none
+            return c;
         } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
             throw new UserError("config " + file + ": unknown setting '" + e.getPropertyName() + "'; valid settings here: "
                     + e.getKnownPropertyIds());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new UserError("config " + file + " is not valid YAML for atlas4j: " + e.getOriginalMessage());
+            throw new UserError("config " + file + " is not valid YAML for atlas4j: " + org.atlas4j.io.Json.describe(e));
         } catch (java.io.IOException e) {
             throw new UserError("cannot read config " + file + ": " + e.getMessage());
         }

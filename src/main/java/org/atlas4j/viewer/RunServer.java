@@ -46,7 +46,8 @@ public final class RunServer implements AutoCloseable {
                 ex.sendResponseHeaders(405, -1);
                 return;
             }
-            if (!file.startsWith(root) || !Files.isRegularFile(file)) {
+            // dot files (the run lock names a pid and a command line) are not part of the page
+            if (!file.startsWith(root) || !Files.isRegularFile(file) || file.getFileName().toString().startsWith(".")) {
                 ex.sendResponseHeaders(404, -1);
                 return;
             }
