@@ -220,7 +220,7 @@ public final class ImageFiles {
     private static Size checked(int w, int h, long maxPixels) throws UnreadableImageException {
         if (w < 1 || h < 1) throw new UnreadableImageException("empty image");
         if ((long) w * h > maxPixels) {
-            throw new UnreadableImageException(String.format(Locale.ROOT, "declares %d×%d = %.0f megapixels, over the cap of %.0f "
+            throw new UnreadableImageException(String.format(Locale.ROOT, "declares %d×%d = %.0f megapixels, over the cap of %.1f "
                     + "(raise --max-image-megapixels to decode it, or shrink the file)", w, h, (double) w * h / 1e6,
                     maxPixels / 1e6));
         }
