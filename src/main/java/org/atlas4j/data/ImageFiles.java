@@ -195,6 +195,11 @@ public final class ImageFiles {
      *         than {@code maxPixels} pixels
      */
     public static Size size(Path file, long maxPixels) throws UnreadableImageException {
+        try {
+            if (Files.size(file) == 0) throw new UnreadableImageException("empty file (0 bytes)");
+        } catch (IOException e) {
+            throw new UnreadableImageException("unreadable file (" + why(e) + ")");
+        }
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) throw new UnreadableImageException("unreadable file");
             ImageReader r = reader(in);
@@ -205,8 +210,14 @@ public final class ImageFiles {
                 r.dispose();
             }
         } catch (IOException | RuntimeException e) {
-            throw new UnreadableImageException("corrupt or unsupported image (" + e.getMessage() + ")");
+            throw new UnreadableImageException("corrupt or unsupported image (" + why(e) + ")");
         }
+    }
+
+    /** An exception's message, or what it is when it has none (an EOFException from a cut-short file). */
+    private static String why(Exception e) {
+        if (e.getMessage() != null && !e.getMessage().isBlank()) return e.getMessage();
+        return e instanceof java.io.EOFException ? "unexpected end of file" : e.getClass().getSimpleName();
     }
 
     private static ImageReader reader(ImageInputStream in) throws UnreadableImageException {
@@ -290,13 +301,13 @@ public final class ImageFiles {
                     img = r.read(0, param);
                 } catch (IOException | RuntimeException e) {
                     if (!limits.keepDamaged() || img == null) throw e;
-                    damage = "damaged, kept as decoded (" + e.getMessage() + ")";
+                    damage = "damaged, kept as decoded (" + why(e) + ")";
                 }
             } finally {
                 r.dispose();
             }
         } catch (IOException e) {
-            throw new DamagedImageException("corrupt image data (" + e.getMessage() + ")");
+            throw new DamagedImageException("corrupt image data (" + why(e) + ")");
         } catch (RuntimeException e) {
             throw new UnreadableImageException("corrupt or unsupported image (" + e + ")");
         }

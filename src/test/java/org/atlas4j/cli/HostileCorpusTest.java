@@ -145,7 +145,7 @@ class HostileCorpusTest {
         Files.write(in.resolve("cut.webp"), Arrays.copyOf(webp, webp.length - 20));
         bad.put("cut.webp", "truncated: the WebP declares");
         Files.write(in.resolve("empty.jpg"), new byte[0]);
-        bad.put("empty.jpg", "");
+        bad.put("empty.jpg", "empty file (0 bytes)");
         Files.writeString(in.resolve("notes.jpg"), "this is not a picture\n");
         bad.put("notes.jpg", "not an image format Java reads");
         return bad;
@@ -227,5 +227,48 @@ class HostileCorpusTest {
         Set<String> entries = new TreeSet<>();
         for (JsonNode e : index.get("entries")) assertTrue(entries.add(Path.of(e.get("file").asText()).getFileName().toString()));
         assertEquals(new TreeSet<>(good), entries);
+    }
+
+    @Test
+    void keepDamagedUsesThemAndCountsThemApart() throws Exception {
+        CliErrorsTest.assumeDemoModel();
+        Path in = dir.resolve("photos");
+        Files.createDirectories(in);
+        for (int i = 0; i < 3; i++) Files.write(in.resolve("p" + i + ".png"), encoded(photo(90, 60, i), "png"));
+        byte[] jpg = encoded(photo(300, 200, 9), "jpg");
+        Files.write(in.resolve("cut.jpg"), Arrays.copyOf(jpg, jpg.length * 2 / 3));
+        byte[] bad = jpg.clone();
+        byte[] noise = new byte[512];
+        new java.util.Random(7).nextBytes(noise);
+        System.arraycopy(noise, 0, bad, jpg.length / 2, noise.length);
+        Files.write(in.resolve("corrupt.jpg"), bad);
+
+        var o = CliErrorsTest.atlas("collect", "--model", CliErrorsTest.DEMO_MODEL.toString(), "--images", in.toString(),
+                "--output", dir.toString(), "--name", "k", "--keep-damaged");
+        assertEquals(0, o.exit(), o.err());
+        JsonNode listed = new ObjectMapper().readTree(dir.resolve("k/collect/skipped-files.json").toFile());
+        Map<String, String> kept = reasons(listed.get("damagedKept"));
+        assertEquals(Set.of("cut.jpg", "corrupt.jpg"), kept.keySet());
+        assertTrue(kept.get("cut.jpg").contains("truncated"), kept.toString());
+        assertEquals(6, Files.readAllLines(dir.resolve("k/collect/samples.csv")).size(), "header + 5 samples");
+
+        var d = CliErrorsTest.atlas("collect", "--model", CliErrorsTest.DEMO_MODEL.toString(), "--images", in.toString(),
+                "--output", dir.toString(), "--name", "d");
+        assertEquals(0, d.exit(), d.err());
+        // without it: the cut one skipped at open, the corrupt one found when decoded (a listed black sample)
+        JsonNode dl = new ObjectMapper().readTree(dir.resolve("d/collect/skipped-files.json").toFile());
+        assertEquals(Set.of("cut.jpg"), reasons(dl.get("skipped")).keySet());
+        assertEquals(Set.of("corrupt.jpg"), reasons(dl.get("failedToDecode")).keySet());
+        assertEquals(0, dl.get("damagedKept").size());
+        assertEquals(5, Files.readAllLines(dir.resolve("d/collect/samples.csv")).size(), "header + 4 samples");
+
+        var e = CliErrorsTest.atlas("explain", "--model", CliErrorsTest.DEMO_MODEL.toString(), "--images", in.toString(),
+                "--out", dir.resolve("e").toString(), "--method", "gradcam", "--keep-damaged");
+        assertEquals(0, e.exit(), e.err());
+        JsonNode index = new ObjectMapper().readTree(dir.resolve("e/index.json").toFile());
+        assertEquals(5, index.get("explained").asInt());
+        assertEquals(Set.of("cut.jpg", "corrupt.jpg"), reasons(index.get("damagedKept")).keySet());
+        assertEquals(0, index.get("skippedFiles").size());
+        assertTrue(Files.readString(dir.resolve("e/report.txt")).contains("Damaged but kept (--keep-damaged):"));
     }
 }
