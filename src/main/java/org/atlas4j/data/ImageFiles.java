@@ -333,6 +333,19 @@ public final class ImageFiles {
                 || w.contains("jfif") || w.contains("exif") || w.contains("thumbnail") || w.contains("metadata"));
     }
 
+    private static byte[] tail(java.nio.channels.FileChannel ch, long size, int n) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) Math.min(size, n));
+        while (b.hasRemaining() && ch.read(b, size - b.capacity() + b.position()) > 0) {
+            // read until full
+        }
+        return b.array();
+    }
+
+    private static boolean hasEoi(byte[] t) {
+        for (int i = t.length - 2; i >= 0; i--) if ((t[i] & 0xff) == 0xff && (t[i + 1] & 0xff) == 0xd9) return true;
+        return false;
+    }
+
     /**
      * Why the file is cut short, judged from its last bytes without decoding (null when it looks whole, or for a
      * format without an end marker): a JPEG without its end-of-image marker, a PNG without IEND, a WebP shorter than
@@ -346,20 +359,18 @@ public final class ImageFiles {
             java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(12);
             ch.read(head, 0);
             byte[] h = head.array();
-            int tailLen = (int) Math.min(size, 64 * 1024);
-            java.nio.ByteBuffer tb = java.nio.ByteBuffer.allocate(tailLen);
-            ch.read(tb, size - tailLen);
-            byte[] t = tb.array();
+            // the last 64 bytes (a whole folder is checked at open: read little); 64 KB only for a JPEG without EOI there
+            byte[] t = tail(ch, size, 64);
             if ((h[0] & 0xff) == 0xff && (h[1] & 0xff) == 0xd8) {
                 // EOI (FF D9) cannot occur inside entropy-coded data (an FF there is followed by 00 or a restart marker);
                 // some cameras append data after it, hence the search over the last 64 KB
-                for (int i = t.length - 2; i >= 0; i--) if ((t[i] & 0xff) == 0xff && (t[i + 1] & 0xff) == 0xd9) return null;
+                if (t.length == 64 && !hasEoi(t)) t = tail(ch, size, 64 * 1024);
+                if (hasEoi(t)) return null;
                 return "truncated: the JPEG has no end-of-image marker (cut short, e.g. by an interrupted download; "
                         + "pass --keep-damaged to use what decodes)";
             }
             if ((h[0] & 0xff) == 0x89 && h[1] == 'P' && h[2] == 'N' && h[3] == 'G') {
-                String tail = new String(t, Math.max(0, t.length - 64), Math.min(64, t.length), java.nio.charset.StandardCharsets.ISO_8859_1);
-                if (tail.contains("IEND")) return null;
+                if (new String(t, java.nio.charset.StandardCharsets.ISO_8859_1).contains("IEND")) return null;
                 return "truncated: the PNG has no IEND chunk (cut short; pass --keep-damaged to use what decodes)";
             }
             if (h[0] == 'R' && h[1] == 'I' && h[2] == 'F' && h[3] == 'F' && h[8] == 'W' && h[9] == 'E' && h[10] == 'B'

@@ -146,6 +146,21 @@ class ImageFormatsTest {
     }
 
     @Test
+    void dataAfterTheEndMarkerIsNotTruncation() throws Exception {
+        byte[] j = jpeg();
+        byte[] trailer = new byte[5000]; // e.g. a camera's appended block, past the 64 bytes read first
+        Path f = dir.resolve("trailer.jpg");
+        Files.write(f, j);
+        Files.write(f, trailer, java.nio.file.StandardOpenOption.APPEND);
+        assertNull(ImageFiles.truncation(f));
+        Files.write(f, Arrays.copyOf(j, j.length - 2)); // only the EOI marker missing
+        assertNotNull(ImageFiles.truncation(f));
+        byte[] p = png();
+        Files.write(f, Arrays.copyOf(p, p.length - 12)); // the IEND chunk missing
+        assertTrue(ImageFiles.truncation(f).contains("IEND"));
+    }
+
+    @Test
     void corruptDataIsFoundWhenDecodedAndListedOrKept() throws Exception {
         Files.write(dir.resolve("bad.jpg"), corrupted(jpeg()));
         Files.write(dir.resolve("bad.png"), corrupted(png()));
