@@ -291,8 +291,8 @@ public final class ExplainJob {
                 skipped.size(), skipped, damagedKept, zero, sheets, sanity, secs, (explained + resumed) / secs, Versions.all(), entries);
         Json.write(out.resolve(INDEX), index);
         AtomicFiles.writeString(out.resolve("report.txt"), report(index));
-        Progress.info(String.format(Locale.ROOT, "explain: %d images (%d computed, %d reused, %d skipped: unreadable, damaged or too large) "
-                + "in %s → %s", n, explained, resumed, skipped.size(), Progress.format(secs), out));
+        Progress.info(String.format(Locale.ROOT, "explain: %d images (%d computed, %d reused, %d skipped: unreadable, damaged "
+                + "or too large) in %s → %s", n, explained, resumed, skipped.size(), Progress.format(secs), out));
         for (Skipped s : skipped.subList(0, Math.min(10, skipped.size()))) {
             Progress.info("  skipped " + s.file() + ": " + s.reason());
         }
