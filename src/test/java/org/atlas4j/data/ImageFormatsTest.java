@@ -30,10 +30,15 @@ class ImageFormatsTest {
 
     /** The file's decoded values (0..255) at the centres of its halves: {r, g, b} left, {r, g, b} right. */
     static float[][] halves(Path f) throws Exception {
+        return halves(f, ImageFiles.Limits.DEFAULT);
+    }
+
+    /** With keepDamaged the reader decodes into a destination made from its first image type: same colours. */
+    static float[][] halves(Path f, ImageFiles.Limits limits) throws Exception {
         var p = new ImageFiles.Preprocess(3, 16, 32, RAW, ImageFiles.Resize.STRETCH, Color.BLACK, false,
                 ImageFiles.ResizeFilter.AREA);
         float[] x = new float[3 * 16 * 32];
-        ImageFiles.load(f, p, x, 0);
+        assertNull(ImageFiles.load(f, p, limits, x, 0), f + " is not damaged");
         int area = 16 * 32;
         float[][] out = new float[2][3];
         for (int c = 0; c < 3; c++) {
@@ -54,11 +59,13 @@ class ImageFormatsTest {
     void colourFormatsDecodeToTheirColours() throws Exception {
         String[][] cases = {{"lossless.webp", "1"}, {"lossy.webp", "4"}, {"baseline.jpg", "4"}, {"progressive.jpg", "4"},
                 {"cmyk.jpg", "4"}, {"ycck.jpg", "4"}, {"rgb16.tif", "1"}, {"palette.png", "1"}};
-        for (String[] c : cases) {
-            float[][] h = halves(FIXTURES.resolve(c[0]));
-            double tol = Double.parseDouble(c[1]);
-            assertColour(c[0], h[0], tol, 200, 40, 40);
-            assertColour(c[0], h[1], tol, 40, 80, 200);
+        for (boolean keep : new boolean[] {false, true}) {
+            for (String[] c : cases) {
+                float[][] h = halves(FIXTURES.resolve(c[0]), new ImageFiles.Limits(ImageFiles.DEFAULT_MAX_PIXELS, keep));
+                double tol = Double.parseDouble(c[1]);
+                assertColour(c[0], h[0], tol, 200, 40, 40);
+                assertColour(c[0], h[1], tol, 40, 80, 200);
+            }
         }
     }
 
@@ -68,7 +75,7 @@ class ImageFormatsTest {
         float[][] g16 = halves(FIXTURES.resolve("grey16.png"));
         assertColour("grey16.png", g16[0], 1, 60, 60, 60);
         assertColour("grey16.png", g16[1], 1, 190, 190, 190);
-        float[][] ga = halves(FIXTURES.resolve("grey-alpha.png"));
+        float[][] ga = halves(FIXTURES.resolve("grey-alpha.png"), new ImageFiles.Limits(ImageFiles.DEFAULT_MAX_PIXELS, true));
         assertColour("grey-alpha.png", ga[0], 1, 60, 60, 60);
         assertColour("grey-alpha.png (transparent over black)", ga[1], 1, 0, 0, 0);
     }
