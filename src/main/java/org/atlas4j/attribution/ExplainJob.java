@@ -45,11 +45,22 @@ public final class ExplainJob {
      * @param format null to tell from the file name
      * @param pixelScaling overrides the card's (see {@link PixelScaling#VALID}); null to use the card
      * @param resizeFilter overrides the card's (see {@link ImageFiles.ResizeFilter#VALID}); null to use the card
+     * @param imageLimits the pixel cap and whether damaged files are kept; null for the defaults
      */
     public record Options(Path model, Path images, Path dataDir, int demoCount, List<String> methods, String classSpec,
             String layer, Path out, int batchSize, int smoothSamples, double smoothSigma, long seed,
             ImageFiles.Resize resize, Color background, boolean sanity, int sanityImages, int sheetRows, boolean force,
-            int[] inputShape, String pixelScaling, LoadedModel.Format format, String resizeFilter) {
+            int[] inputShape, String pixelScaling, LoadedModel.Format format, String resizeFilter,
+            ImageFiles.Limits imageLimits) {
+        public Options(Path model, Path images, Path dataDir, int demoCount, List<String> methods, String classSpec,
+                String layer, Path out, int batchSize, int smoothSamples, double smoothSigma, long seed,
+                ImageFiles.Resize resize, Color background, boolean sanity, int sanityImages, int sheetRows, boolean force,
+                int[] inputShape, String pixelScaling, LoadedModel.Format format, String resizeFilter) {
+            this(model, images, dataDir, demoCount, methods, classSpec, layer, out, batchSize, smoothSamples, smoothSigma,
+                    seed, resize, background, sanity, sanityImages, sheetRows, force, inputShape, pixelScaling, format,
+                    resizeFilter, null);
+        }
+
         public Options(Path model, Path images, Path dataDir, int demoCount, List<String> methods, String classSpec,
                 String layer, Path out, int batchSize, int smoothSamples, double smoothSigma, long seed,
                 ImageFiles.Resize resize, Color background, boolean sanity, int sanityImages, int sheetRows, boolean force,
@@ -59,6 +70,7 @@ public final class ExplainJob {
         }
 
         public Options {
+            if (imageLimits == null) imageLimits = ImageFiles.Limits.DEFAULT;
             if (demoCount < 1) throw new UserError("--count must be >= 1, got " + demoCount);
             if (sheetRows < 1) throw new UserError("--sheet-rows must be >= 1, got " + sheetRows);
             if (sanityImages < 2) throw new UserError("--sanity-images must be >= 2, got " + sanityImages);
@@ -85,6 +97,7 @@ public final class ExplainJob {
     public record Index(String model, String modelSha256, String layer, String layerShape, List<String> methods,
             String classSelection, int smoothSamples, double smoothSigma, long seed, String resize, String pixelScaling,
             String source, int images, int explained, int resumed, int skipped, List<Skipped> skippedFiles,
+            List<Skipped> damagedKept,
             Map<String, Integer> allZeroMaps, List<String> contactSheets, String sanity, double seconds,
             double imagesPerSecond, Map<String, String> versions, List<Entry> entries) {
     }
@@ -148,11 +161,12 @@ public final class ExplainJob {
                 && (model.card().pixelScaling() == null || "as given".equals(model.card().pixelScaling()))) {
             Progress.info("explain: the model card gives no pixel scaling; assuming \"pixels / 255\" (--pixel-scaling to change)");
         }
+        List<Skipped> damagedKept = new ArrayList<>();
         ImageFiles.Preprocess pre = model.preprocess(o.pixelScaling(), o.resize() == null ? null : o.resize().name(),
                 o.resizeFilter(), o.background());
         PixelScaling scaling = pre.scaling();
         Source source = o.images() == null ? demoSource(o.dataDir(), o.demoCount())
-                : fileSource(o.images(), pre);
+                : fileSource(o.images(), pre, o.imageLimits(), damagedKept);
         Path out = o.out();
         try {
             Files.createDirectories(out);
@@ -274,15 +288,19 @@ public final class ExplainJob {
                 methods.stream().map(Method::id).toList(), o.classSpec(), o.smoothSamples(), o.smoothSigma(), o.seed(),
                 pre.resize().name().toLowerCase(Locale.ROOT) + (pre.filter() != ImageFiles.ResizeFilter.JAVA2D ? " " + pre.filter().id : "")
                         + (pre.bgr() ? ", BGR" : ""), scaling.spec(), source.describe(), n, explained, resumed,
-                skipped.size(), skipped, zero, sheets, sanity, secs, (explained + resumed) / secs, Versions.all(), entries);
+                skipped.size(), skipped, damagedKept, zero, sheets, sanity, secs, (explained + resumed) / secs, Versions.all(), entries);
         Json.write(out.resolve(INDEX), index);
         AtomicFiles.writeString(out.resolve("report.txt"), report(index));
-        Progress.info(String.format(Locale.ROOT, "explain: %d images (%d computed, %d reused, %d skipped as unreadable) "
-                + "in %s → %s", n, explained, resumed, skipped.size(), Progress.format(secs), out));
+        Progress.info(String.format(Locale.ROOT, "explain: %d images (%d computed, %d reused, %d skipped: unreadable, damaged "
+                + "or too large) in %s → %s", n, explained, resumed, skipped.size(), Progress.format(secs), out));
         for (Skipped s : skipped.subList(0, Math.min(10, skipped.size()))) {
             Progress.info("  skipped " + s.file() + ": " + s.reason());
         }
         if (skipped.size() > 10) Progress.info("  … and " + (skipped.size() - 10) + " more (see " + out.resolve("report.txt") + ")");
+        if (!damagedKept.isEmpty()) {
+            Progress.info("explain: " + damagedKept.size() + " damaged files kept as decoded (--keep-damaged), e.g. "
+                    + damagedKept.get(0).file() + ": " + damagedKept.get(0).reason());
+        }
         return index;
     }
 
@@ -468,13 +486,18 @@ public final class ExplainJob {
             if (e.getValue() > 0) s.append(String.format(Locale.ROOT, "all-zero %s maps: %d%n", e.getKey(), e.getValue()));
         }
         if (!ix.skippedFiles().isEmpty()) {
-            s.append("\nSkipped (unreadable):\n");
+            s.append("\nSkipped (unreadable, damaged or too large):\n");
             for (Skipped k : ix.skippedFiles()) s.append("  ").append(k.file()).append(": ").append(k.reason()).append('\n');
+        }
+        if (ix.damagedKept() != null && !ix.damagedKept().isEmpty()) {
+            s.append("\nDamaged but kept (--keep-damaged):\n");
+            for (Skipped k : ix.damagedKept()) s.append("  ").append(k.file()).append(": ").append(k.reason()).append('\n');
         }
         return s.toString();
     }
 
-    static Source fileSource(Path root, ImageFiles.Preprocess p) {
+    /** @param damagedKept collects the damaged files loaded anyway (limits.keepDamaged) */
+    static Source fileSource(Path root, ImageFiles.Preprocess p, ImageFiles.Limits limits, List<Skipped> damagedKept) {
         List<Path> files = ImageFiles.list(root);
         Path base = Files.isDirectory(root) ? root : root.getParent() == null ? Path.of(".") : root.getParent();
         return new Source() {
@@ -492,7 +515,8 @@ public final class ExplainJob {
 
             @Override
             public void load(int i, float[] dst, int offset) throws ImageFiles.UnreadableImageException {
-                ImageFiles.load(files.get(i), p, dst, offset);
+                String damage = ImageFiles.load(files.get(i), p, limits, dst, offset);
+                if (damage != null) damagedKept.add(new Skipped(name(i), damage));
             }
 
             @Override public String describe() { return root.toString(); }

@@ -85,6 +85,12 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--pixel-scaling", description = "Overrides the card's: 'pixels / 255', 'pixels', 'pixels / 127.5 - 1' or 'imagenet'")
     String pixelScaling;
 
+    @Option(names = "--max-image-megapixels", description = "Skip image files declaring more pixels than this (default 89.48, Pillow's limit)")
+    double maxImageMegapixels = ImageFiles.DEFAULT_MAX_PIXELS / 1e6;
+
+    @Option(names = "--keep-damaged", description = "Use truncated or corrupt image files as far as they decode (listed and counted) instead of skipping them")
+    boolean keepDamaged;
+
     @Option(names = "--force", description = "Recompute images whose maps already exist")
     boolean force;
 
@@ -110,7 +116,8 @@ final class ExplainCommand implements Callable<Integer> {
     private void explain(Path o, ImageFiles.Resize r) throws Exception {
         ExplainJob.run(new ExplainJob.Options(model, images, dataDir, count, methods, classSpec, layer, o, batch,
                 smoothSamples, smoothSigma, seed, r, colour(background), sanity, sanityImages, sheetRows, force, inputShape,
-                pixelScaling, format == null ? null : org.atlas4j.model.LoadedModel.Format.parse(format), resizeFilter));
+                pixelScaling, format == null ? null : org.atlas4j.model.LoadedModel.Format.parse(format), resizeFilter,
+                new ImageFiles.Limits(Math.round(maxImageMegapixels * 1e6), keepDamaged)));
     }
 
     static Color colour(String s) {

@@ -52,8 +52,11 @@ final class RunOptions {
     @Option(names = "--crop-scale", split = ",", description = "Area fraction range of the random crops: min,max (default 0.08,1)")
     double[] cropScale;
 
-    @Option(names = "--max-image-megapixels", description = "Skip image files declaring more pixels than this (default 100)")
+    @Option(names = "--max-image-megapixels", description = "Skip image files declaring more pixels than this (default 89.48, Pillow's limit)")
     Double maxImageMegapixels;
+
+    @Option(names = "--keep-damaged", description = "Use truncated or corrupt image files as far as they decode (listed and counted) instead of skipping them")
+    boolean keepDamaged;
 
     @Option(names = "--attribution", description = "Collect each sample's attribution to every class (a·∂logit/∂a)")
     boolean attribution;
@@ -136,6 +139,7 @@ final class RunOptions {
             c.data.cropScale = cropScale;
         }
         if (maxImageMegapixels != null) c.data.maxImageMegapixels = maxImageMegapixels;
+        if (keepDamaged) c.data.keepDamaged = true;
         if (attribution) c.collect.attribution = true;
         if (method != null) c.reduce.method = method;
         if (neighbors != null) c.reduce.neighbors = neighbors;

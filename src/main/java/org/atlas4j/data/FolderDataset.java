@@ -16,9 +16,11 @@ import org.atlas4j.util.UserError;
  * Image files as a dataset: a folder tree with one sub-folder per class (ImageNet/Keras style), a flat folder with a
  * labels CSV ({@code file,label} per line, label a name or index), or a flat folder without labels. Each file is one
  * sample (fitted to the model's size), or with {@link RandomCrops.Options#perImage()} = K, K seeded random crops
- * (samples {@code f·K .. f·K+K-1} come from file f). Files whose header no Java image reader accepts, or that declare
- * more pixels than the cap, are skipped, counted and listed at open; a file that fails later, when its pixels are
- * decoded, becomes black samples and is listed in {@link #failed()}. Big images are decoded with subsampling down to
+ * (samples {@code f·K .. f·K+K-1} come from file f). Files whose header no Java image reader accepts, that declare
+ * more pixels than the cap, or whose last bytes show them cut short are skipped, counted and listed at open; a file
+ * that fails later, when its pixels are decoded (corrupt data, decoder warnings), becomes black samples and is listed
+ * in {@link #failed()}. With {@link Sampling#keepDamaged()} damaged files are used as decoded and listed in
+ * {@link #damaged()}. Big images are decoded with subsampling down to
  * twice the resolution the model (or the crop) needs. Decoding runs on 1–2 background threads a bounded window ahead
  * of the reader ({@link DecodeAhead}), each file decoded once per unit of up to {@value #CROPS_PER_UNIT} of its crops.
  */
@@ -33,13 +35,22 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
      * @param crops whole images (perImage 0) or K random crops per file
      * @param seed the crops' seed (the run's --seed)
      * @param maxPixels files declaring more pixels (width × height) are skipped
+     * @param keepDamaged truncated or corrupt files are used as far as they decode (and listed) instead of skipped
      */
-    public record Sampling(RandomCrops.Options crops, long seed, long maxPixels) {
+    public record Sampling(RandomCrops.Options crops, long seed, long maxPixels, boolean keepDamaged) {
         public static final Sampling WHOLE = new Sampling(RandomCrops.Options.NONE, 0, ImageFiles.DEFAULT_MAX_PIXELS);
+
+        public Sampling(RandomCrops.Options crops, long seed, long maxPixels) {
+            this(crops, seed, maxPixels, false);
+        }
 
         public Sampling {
             if (crops == null) crops = RandomCrops.Options.NONE;
             if (maxPixels < 1) throw new org.atlas4j.util.UserError("--max-image-megapixels must be positive, got " + maxPixels / 1e6);
+        }
+
+        ImageFiles.Limits limits() {
+            return new ImageFiles.Limits(maxPixels, keepDamaged);
         }
     }
 
@@ -61,12 +72,14 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
     private final int unitsPerFile;
     private final List<Skipped> skipped;
     private final Map<String, Skipped> failed = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
+    /** Damaged files kept (keepDamaged): found cut short at open, or warned about when decoded. */
+    private final Map<String, Skipped> damaged = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
     private final DecodeAhead ahead;
     /** The previous index read, to tell sequential reads (collect) from random ones (the viewer). */
     private volatile int lastIndex = -1;
 
     private FolderDataset(Path root, List<Path> files, int[] widths, int[] heights, int[] labels, List<String> classNames,
-            ImageFiles.Preprocess pre, Sampling sampling, List<Skipped> skipped) {
+            ImageFiles.Preprocess pre, Sampling sampling, List<Skipped> skipped, List<Skipped> damagedAtOpen) {
         this.root = root;
         this.files = files;
         this.widths = widths;
@@ -78,6 +91,7 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         this.perFile = sampling.crops().cropping() ? sampling.crops().perImage() : 1;
         this.unitsPerFile = (perFile + CROPS_PER_UNIT - 1) / CROPS_PER_UNIT;
         this.skipped = List.copyOf(skipped);
+        for (Skipped d : damagedAtOpen) damaged.put(d.file(), d);
         int window = (int) Math.max(8, Math.min(256, WINDOW_BYTES / (4L * pre.channels() * pre.height() * pre.width())));
         // two decoders: a batch's first images wait for them, and later ones are decoded while the model runs
         int threads = Math.min(2, Runtime.getRuntime().availableProcessors());
@@ -161,10 +175,18 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         List<Path> ok = new ArrayList<>();
         List<Integer> okLabels = new ArrayList<>();
         List<ImageFiles.Size> sizes = new ArrayList<>();
+        List<Skipped> damagedAtOpen = new ArrayList<>();
         int[] perClass = new int[names.size()];
         for (int i = 0; i < files.size(); i++) {
             try {
-                sizes.add(ImageFiles.size(files.get(i), sampling.maxPixels()));
+                ImageFiles.Size size = ImageFiles.size(files.get(i), sampling.maxPixels());
+                String cut = ImageFiles.truncation(files.get(i));
+                if (cut != null) {
+                    if (!sampling.keepDamaged()) throw new ImageFiles.DamagedImageException(cut);
+                    damagedAtOpen.add(new Skipped(root.relativize(files.get(i)).toString().replace(java.io.File.separatorChar, '/'),
+                            "kept though " + cut.replace("; pass --keep-damaged to use what decodes", "")));
+                }
+                sizes.add(size);
                 ok.add(files.get(i));
                 okLabels.add(labels.get(i));
                 if (labels.get(i) >= 0) perClass[labels.get(i)]++;
@@ -192,7 +214,8 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         }
         return new FolderDataset(root, ok, sizes.stream().mapToInt(ImageFiles.Size::width).toArray(),
                 sizes.stream().mapToInt(ImageFiles.Size::height).toArray(),
-                okLabels.stream().mapToInt(Integer::intValue).toArray(), List.copyOf(names), pre, sampling, skipped);
+                okLabels.stream().mapToInt(Integer::intValue).toArray(), List.copyOf(names), pre, sampling, skipped,
+                damagedAtOpen);
     }
 
     /** Model class index of each dataset class name, or null when the labels keep their own order. */
@@ -280,8 +303,9 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
     public String describe() {
         String crops = sampling.crops().cropping() ? String.format(java.util.Locale.ROOT, " × %d random crops (scale %s–%s, seed %d)",
                 perFile, sampling.crops().minScale(), sampling.crops().maxScale(), sampling.seed()) : "";
-        return String.format("%s (%d images%s%s, %d skipped)", root, files.size(), crops,
-                classNames.isEmpty() ? ", unlabelled" : ", " + classNames.size() + " classes", skipped.size());
+        return String.format("%s (%d images%s%s, %d skipped%s)", root, files.size(), crops,
+                classNames.isEmpty() ? ", unlabelled" : ", " + classNames.size() + " classes", skipped.size(),
+                sampling.keepDamaged() ? ", damaged files kept" : "");
     }
 
     public List<Skipped> skipped() { return skipped; }
@@ -290,6 +314,13 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
     public List<Skipped> failed() {
         synchronized (failed) {
             return List.copyOf(failed.values());
+        }
+    }
+
+    /** Damaged files used anyway (only with keepDamaged), one entry per file, with what is wrong with them. */
+    public List<Skipped> damaged() {
+        synchronized (damaged) {
+            return List.copyOf(damaged.values());
         }
     }
 
@@ -371,12 +402,12 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
                 int[] r = ImageFiles.resizedSize(widths[f], heights[f], pre.width(), pre.height(), pre.resize());
                 int step = ImageFiles.subsampling(widths[f], heights[f], widths[f], heights[f], r[0], r[1], pre.filter());
                 out[0] = new float[imageLength()];
-                ImageFiles.toInput(ImageFiles.read(files.get(f), step, sampling.maxPixels()), pre, out[0], 0);
+                ImageFiles.toInput(decoded(f, step), pre, out[0], 0);
             } else {
                 RandomCrops.Box[] boxes = new RandomCrops.Box[n];
                 for (int i = 0; i < n; i++) boxes[i] = box(f * perFile + k0 + i);
                 int step = unitStep(f, k0 / CROPS_PER_UNIT);
-                var img = ImageFiles.read(files.get(f), step, sampling.maxPixels());
+                var img = decoded(f, step);
                 for (int i = 0; i < n; i++) {
                     out[i] = new float[imageLength()];
                     ImageFiles.cropToInput(img, step, boxes[i], pre, out[i], 0);
@@ -398,6 +429,13 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
             }
             return out;
         }
+    }
+
+    /** File f decoded with subsampling step; damage it was kept with is recorded in damaged(). */
+    private java.awt.image.BufferedImage decoded(int f, int step) throws ImageFiles.UnreadableImageException {
+        ImageFiles.Decoded d = ImageFiles.decode(files.get(f), step, sampling.limits());
+        if (d.damage() != null) damaged.putIfAbsent(key(f), new Skipped(key(f), d.damage()));
+        return d.image();
     }
 
     @Override

@@ -19,9 +19,15 @@ import javax.imageio.stream.ImageInputStream;
 import org.atlas4j.util.UserError;
 
 /**
- * Image files (any format Java reads: PNG, JPEG, BMP, GIF, WBMP; greyscale, RGB, RGBA, 16-bit) turned into model
- * input: alpha composited over a background, resized to the model's size, converted to its channel count (luma for
- * one channel, replicated grey for three) and scaled as its card says.
+ * Image files turned into model input: alpha composited over a background, resized to the model's size, converted to
+ * its channel count (luma for one channel, replicated grey for three) and scaled as its card says. Formats: the JDK's
+ * PNG, GIF, BMP and WBMP readers plus TwelveMonkeys' JPEG (baseline, progressive, CMYK/YCCK), WebP (lossy and
+ * lossless) and TIFF readers; 8- and 16-bit, grey, grey+alpha, palette, RGB and RGBA. Grey samples are read as the
+ * sRGB-encoded values they are in the file (Java's grey colour space is linear and would brighten them).
+ *
+ * <p>Damage: a file whose header shows it cut short (no JPEG end marker, no PNG IEND, a WebP shorter than its RIFF
+ * size) or whose decoder warns about its data (libjpeg's "premature end of data segment") or fails is damaged: refused
+ * with the reason unless {@link Limits#keepDamaged()}, then used as decoded and reported.
  */
 public final class ImageFiles {
     private ImageFiles() {
@@ -84,10 +90,39 @@ public final class ImageFiles {
     }
 
     /** A file that could not be read as an image, with the reason. */
-    public static final class UnreadableImageException extends Exception {
+    public static class UnreadableImageException extends Exception {
         public UnreadableImageException(String reason) {
             super(reason);
         }
+    }
+
+    /** A file refused because its data is damaged (truncated or corrupt); --keep-damaged accepts what decodes. */
+    public static final class DamagedImageException extends UnreadableImageException {
+        public DamagedImageException(String reason) {
+            super(reason);
+        }
+    }
+
+    /**
+     * Per-file limits.
+     *
+     * @param maxPixels files declaring more pixels (width × height) are refused before any pixel is decoded
+     * @param keepDamaged use truncated or corrupt files as far as they decode (reported) instead of refusing them
+     */
+    public record Limits(long maxPixels, boolean keepDamaged) {
+        public static final Limits DEFAULT = new Limits(DEFAULT_MAX_PIXELS, false);
+
+        public Limits {
+            if (maxPixels < 1) throw new UserError("--max-image-megapixels must be positive, got " + maxPixels / 1e6);
+        }
+    }
+
+    /**
+     * A decoded image.
+     *
+     * @param damage null, or why the file is damaged (only with {@link Limits#keepDamaged()})
+     */
+    public record Decoded(BufferedImage image, String damage) {
     }
 
     /** The file itself, or every regular non-hidden file under the folder (recursively), sorted by path. */
@@ -121,18 +156,33 @@ public final class ImageFiles {
 
     /** Reads, resizes and scales one file into {@code dst[offset ..]} (C·H·W values, NCHW). */
     public static void load(Path file, Preprocess p, float[] dst, int offset) throws UnreadableImageException {
-        Size s = size(file, DEFAULT_MAX_PIXELS);
-        int[] r = resizedSize(s.width(), s.height(), p.width(), p.height(), p.resize());
-        int sub = subsampling(s.width(), s.height(), s.width(), s.height(), r[0], r[1], p.filter());
-        toInput(read(file, sub, DEFAULT_MAX_PIXELS), p, dst, offset);
+        load(file, p, Limits.DEFAULT, dst, offset);
     }
 
     /**
-     * Largest declared image (width × height) decoded by default: 100 megapixels (a 200 MP phone photo is refused
-     * with a reason instead of risking 0.8 GB of pixels; raise it with --max-image-megapixels). Decoding with
-     * subsampling keeps the pixels held far below this, but the cap also bounds the decode time of one file.
+     * {@link #load(Path, Preprocess, float[], int)} within the limits: the header is read first, a large image is
+     * decoded with subsampling to twice the size the model needs, and damage is refused or reported.
+     *
+     * @return null, or why the file is damaged when it was kept ({@link Limits#keepDamaged()})
      */
-    public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
+    public static String load(Path file, Preprocess p, Limits limits, float[] dst, int offset) throws UnreadableImageException {
+        Size s = size(file, limits.maxPixels());
+        String cut = truncation(file);
+        if (cut != null && !limits.keepDamaged()) throw new DamagedImageException(cut);
+        int[] r = resizedSize(s.width(), s.height(), p.width(), p.height(), p.resize());
+        int sub = subsampling(s.width(), s.height(), s.width(), s.height(), r[0], r[1], p.filter());
+        Decoded d = decode(file, sub, limits);
+        toInput(d.image(), p, dst, offset);
+        return cut != null ? cut : d.damage();
+    }
+
+    /**
+     * Largest declared image (width × height) decoded by default: Pillow's MAX_IMAGE_PIXELS (2^30 / 4 / 3 ≈ 89.5
+     * megapixels, about 256 MB of 24-bit pixels), so a file Pillow-based pipelines refuse is refused here too, with a
+     * reason; raise it with --max-image-megapixels. Subsampled decoding keeps the pixels held far below this (a
+     * 24 MP photo for a 224-pixel model holds 0.3 MP), but the cap also bounds one file's decode time.
+     */
+    public static final long DEFAULT_MAX_PIXELS = 89_478_485L;
 
     /** An image's declared size, from its header. */
     public record Size(int width, int height) {
@@ -145,6 +195,11 @@ public final class ImageFiles {
      *         than {@code maxPixels} pixels
      */
     public static Size size(Path file, long maxPixels) throws UnreadableImageException {
+        try {
+            if (Files.size(file) == 0) throw new UnreadableImageException("empty file (0 bytes)");
+        } catch (IOException e) {
+            throw new UnreadableImageException("unreadable file (" + why(e) + ")");
+        }
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) throw new UnreadableImageException("unreadable file");
             ImageReader r = reader(in);
@@ -155,8 +210,14 @@ public final class ImageFiles {
                 r.dispose();
             }
         } catch (IOException | RuntimeException e) {
-            throw new UnreadableImageException("corrupt or unsupported image (" + e.getMessage() + ")");
+            throw new UnreadableImageException("corrupt or unsupported image (" + why(e) + ")");
         }
+    }
+
+    /** An exception's message, or what it is when it has none (an EOFException from a cut-short file). */
+    private static String why(Exception e) {
+        if (e.getMessage() != null && !e.getMessage().isBlank()) return e.getMessage();
+        return e instanceof java.io.EOFException ? "unexpected end of file" : e.getClass().getSimpleName();
     }
 
     private static ImageReader reader(ImageInputStream in) throws UnreadableImageException {
@@ -170,7 +231,7 @@ public final class ImageFiles {
     private static Size checked(int w, int h, long maxPixels) throws UnreadableImageException {
         if (w < 1 || h < 1) throw new UnreadableImageException("empty image");
         if ((long) w * h > maxPixels) {
-            throw new UnreadableImageException(String.format(Locale.ROOT, "declares %d×%d = %.0f megapixels, over the cap of %.0f "
+            throw new UnreadableImageException(String.format(Locale.ROOT, "declares %d×%d = %.0f megapixels, over the cap of %.1f "
                     + "(raise --max-image-megapixels to decode it, or shrink the file)", w, h, (double) w * h / 1e6,
                     maxPixels / 1e6));
         }
@@ -202,27 +263,131 @@ public final class ImageFiles {
 
     /**
      * Decodes the file taking every {@code step}-th pixel of every {@code step}-th row (ImageIO source subsampling:
-     * the reader never holds the full-resolution image), after checking the declared size against the cap.
+     * the reader never holds the full-resolution image), after checking the declared size against the cap; damaged
+     * data is refused.
      */
     public static BufferedImage read(Path file, int step, long maxPixels) throws UnreadableImageException {
-        BufferedImage img;
+        return decode(file, step, new Limits(maxPixels, false)).image();
+    }
+
+    /**
+     * {@link #read(Path, int, long)} that, with {@link Limits#keepDamaged()}, returns what decodes of a damaged file
+     * (a failing decode keeps the rows read before the failure) with the reason.
+     */
+    public static Decoded decode(Path file, int step, Limits limits) throws UnreadableImageException {
+        BufferedImage img = null;
+        List<String> warnings = new java.util.ArrayList<>();
+        String damage = null;
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) throw new UnreadableImageException("unreadable file");
             ImageReader r = reader(in);
             try {
                 r.setInput(in, true, true);
-                checked(r.getWidth(0), r.getHeight(0), maxPixels);
+                int w = r.getWidth(0);
+                int h = r.getHeight(0);
+                checked(w, h, limits.maxPixels());
                 ImageReadParam param = r.getDefaultReadParam();
                 if (step > 1) param.setSourceSubsampling(step, step, 0, 0);
-                img = r.read(0, param);
+                r.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                if (limits.keepDamaged()) {
+                    // our own destination: the rows decoded before a failure survive it
+                    var types = r.getImageTypes(0);
+                    if (types.hasNext()) {
+                        img = types.next().createBufferedImage((w + step - 1) / step, (h + step - 1) / step);
+                        param.setDestination(img);
+                    }
+                }
+                try {
+                    img = r.read(0, param);
+                } catch (IOException | RuntimeException e) {
+                    if (!limits.keepDamaged() || img == null) throw e;
+                    damage = "damaged, kept as decoded (" + why(e) + ")";
+                }
             } finally {
                 r.dispose();
             }
-        } catch (IOException | RuntimeException e) {
-            throw new UnreadableImageException("corrupt or unsupported image (" + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw new DamagedImageException("corrupt image data (" + why(e) + ")");
+        } catch (RuntimeException e) {
+            throw new UnreadableImageException("corrupt or unsupported image (" + e + ")");
         }
         if (img == null || img.getWidth() < 1 || img.getHeight() < 1) throw new UnreadableImageException("empty image");
-        return img;
+        List<String> bad = warnings.stream().filter(ImageFiles::damageWarning).distinct().toList();
+        if (!bad.isEmpty()) {
+            if (!limits.keepDamaged()) {
+                throw new DamagedImageException("damaged image data: " + String.join("; ", bad)
+                        + " (pass --keep-damaged to use what decodes)");
+            }
+            if (damage == null) damage = "damaged, kept as decoded (" + String.join("; ", bad) + ")";
+        }
+        return new Decoded(img, damage);
+    }
+
+    /**
+     * Whether a decoder warning says the data is damaged. Warnings about colour management or metadata (a CMYK JPEG
+     * without an ICC profile, a JFIF marker on a non-YCbCr image, a bad EXIF thumbnail) leave the pixels usable.
+     */
+    static boolean damageWarning(String warning) {
+        String w = warning == null ? "" : warning.toLowerCase(Locale.ROOT);
+        return !(w.contains("icc") || w.contains("color profile") || w.contains("colour profile") || w.contains("color space")
+                || w.contains("jfif") || w.contains("exif") || w.contains("thumbnail") || w.contains("metadata"));
+    }
+
+    private static byte[] tail(java.nio.channels.FileChannel ch, long size, int n) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) Math.min(size, n));
+        while (b.hasRemaining() && ch.read(b, size - b.capacity() + b.position()) > 0) {
+            // read until full
+        }
+        return b.array();
+    }
+
+    private static boolean hasEoi(byte[] t) {
+        for (int i = t.length - 2; i >= 0; i--) if ((t[i] & 0xff) == 0xff && (t[i + 1] & 0xff) == 0xd9) return true;
+        return false;
+    }
+
+    /**
+     * Why the file is cut short, judged from its last bytes without decoding (null when it looks whole, or for a
+     * format without an end marker): a JPEG without its end-of-image marker, a PNG without IEND, a WebP shorter than
+     * its RIFF header says, a GIF without its trailer. A truncated download decodes "successfully" with the missing
+     * part grey, so this is the check that catches it.
+     */
+    public static String truncation(Path file) {
+        try (var ch = java.nio.channels.FileChannel.open(file)) {
+            long size = ch.size();
+            if (size < 12) return null; // too short for any header: the reader refuses it
+            java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(12);
+            ch.read(head, 0);
+            byte[] h = head.array();
+            // the last 64 bytes (a whole folder is checked at open: read little); 64 KB only for a JPEG without EOI there
+            byte[] t = tail(ch, size, 64);
+            if ((h[0] & 0xff) == 0xff && (h[1] & 0xff) == 0xd8) {
+                // EOI (FF D9) cannot occur inside entropy-coded data (an FF there is followed by 00 or a restart marker);
+                // some cameras append data after it, hence the search over the last 64 KB
+                if (t.length == 64 && !hasEoi(t)) t = tail(ch, size, 64 * 1024);
+                if (hasEoi(t)) return null;
+                return "truncated: the JPEG has no end-of-image marker (cut short, e.g. by an interrupted download; "
+                        + "pass --keep-damaged to use what decodes)";
+            }
+            if ((h[0] & 0xff) == 0x89 && h[1] == 'P' && h[2] == 'N' && h[3] == 'G') {
+                if (new String(t, java.nio.charset.StandardCharsets.ISO_8859_1).contains("IEND")) return null;
+                return "truncated: the PNG has no IEND chunk (cut short; pass --keep-damaged to use what decodes)";
+            }
+            if (h[0] == 'R' && h[1] == 'I' && h[2] == 'F' && h[3] == 'F' && h[8] == 'W' && h[9] == 'E' && h[10] == 'B'
+                    && h[11] == 'P') {
+                long declared = 8 + ((h[4] & 0xffL) | (h[5] & 0xffL) << 8 | (h[6] & 0xffL) << 16 | (h[7] & 0xffL) << 24);
+                if (declared <= size) return null;
+                return String.format(Locale.ROOT, "truncated: the WebP declares %d bytes but the file holds %d (cut short; "
+                        + "pass --keep-damaged to use what decodes)", declared, size);
+            }
+            if (h[0] == 'G' && h[1] == 'I' && h[2] == 'F') {
+                for (int i = t.length - 1; i >= Math.max(0, t.length - 16); i--) if (t[i] == 0x3b) return null;
+                return "truncated: the GIF has no trailer (cut short; pass --keep-damaged to use what decodes)";
+            }
+            return null;
+        } catch (IOException e) {
+            return null; // the reader reports it
+        }
     }
 
     /**
@@ -319,7 +484,8 @@ public final class ImageFiles {
     }
 
     /** Alpha composited over the background; grey, 16-bit and indexed images converted to RGB. */
-    private static BufferedImage flattened(BufferedImage src, Color background) {
+    private static BufferedImage flattened(BufferedImage src0, Color background) {
+        BufferedImage src = greyAsSrgb(src0);
         BufferedImage flat = new BufferedImage(src.getWidth(), src.getHeight(), BufferedImage.TYPE_INT_RGB);
         Graphics2D g0 = flat.createGraphics();
         g0.setColor(background);
@@ -327,6 +493,37 @@ public final class ImageFiles {
         g0.drawImage(src, 0, 0, null);
         g0.dispose();
         return flat;
+    }
+
+    /**
+     * A grey or grey+alpha image (8 or 16 bits) as sRGB ARGB with the file's grey values. Java gives decoded grey
+     * images its linear grey colour space, so drawing or getRGB would map a stored 60 to 133; files store grey in the
+     * sRGB/gamma-2.2 sense, which Pillow and OpenCV feed to models unchanged. Other images are returned as they are.
+     */
+    static BufferedImage greyAsSrgb(BufferedImage src) {
+        var cm = src.getColorModel();
+        if (cm.getColorSpace().getType() != java.awt.color.ColorSpace.TYPE_GRAY || cm instanceof java.awt.image.IndexColorModel) {
+            return src;
+        }
+        var raster = src.getRaster();
+        int bands = raster.getNumBands();
+        int w = src.getWidth();
+        int h = src.getHeight();
+        double gMax = (1L << cm.getComponentSize(0)) - 1;
+        double aMax = bands > 1 ? (1L << cm.getComponentSize(1)) - 1 : 1;
+        BufferedImage out = new BufferedImage(w, h, bands > 1 ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB);
+        int[] row = new int[w * bands];
+        int[] argb = new int[w];
+        for (int y = 0; y < h; y++) {
+            raster.getPixels(0, y, w, 1, row);
+            for (int x = 0; x < w; x++) {
+                int g = (int) Math.round(row[x * bands] * 255 / gMax);
+                int a = bands > 1 ? (int) Math.round(row[x * bands + 1] * 255 / aMax) : 255;
+                argb[x] = a << 24 | g << 16 | g << 8 | g;
+            }
+            out.setRGB(0, y, w, 1, argb, 0, w);
+        }
+        return out;
     }
 
     /** The image composited over the background and resized to the model's size, as RGB. */

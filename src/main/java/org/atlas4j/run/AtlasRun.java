@@ -163,7 +163,7 @@ public final class AtlasRun {
             throw new UserError("data.cropScale must be [min, max] area fractions, e.g. [0.08, 1.0]");
         }
         return new org.atlas4j.data.FolderDataset.Sampling(new org.atlas4j.data.RandomCrops.Options(cfg.data.cropsPerImage,
-                sc[0], sc[1]), cfg.seed, (long) (cfg.data.maxImageMegapixels * 1e6));
+                sc[0], sc[1]), cfg.seed, Math.round(cfg.data.maxImageMegapixels * 1e6), cfg.data.keepDamaged);
     }
 
     /** The sampling as stamped: empty for whole images at the default cap. */
@@ -171,7 +171,7 @@ public final class AtlasRun {
         if (!"folder".equals(cfg.data.type)) return "";
         var s = sampling();
         return (s.crops().cropping() ? s.crops().toString() : "") + (s.maxPixels() != org.atlas4j.data.ImageFiles.DEFAULT_MAX_PIXELS
-                ? " maxPixels=" + s.maxPixels() : "");
+                ? " maxPixels=" + s.maxPixels() : "") + (s.keepDamaged() ? " keepDamaged" : "");
     }
 
     public ImageDataset data() throws Exception {
@@ -260,14 +260,16 @@ public final class AtlasRun {
             // unreadable files are counted and listed, never silently lost
             info.put("skippedFiles", fd.skipped());
             info.put("failedToDecode", fd.failed());
+            info.put("damagedKept", fd.damaged());
             info.put("decodeWaitSeconds", fd.decodeWaitSeconds());
             Json.write(stageDir("collect").resolve("skipped-files.json"), Map.of("skipped", fd.skipped(), "failedToDecode",
-                    fd.failed()));
+                    fd.failed(), "damagedKept", fd.damaged()));
             Progress.info(String.format(Locale.ROOT, "collect: waited %.1f s of %.1f s for image decoding (the rest overlapped "
                     + "the model)", fd.decodeWaitSeconds(), r.seconds()));
-            if (!fd.skipped().isEmpty() || !fd.failed().isEmpty()) {
-                Progress.info(String.format(Locale.ROOT, "collect: %d files skipped (unreadable), %d failed to decode (used "
-                        + "as black images); list in %s", fd.skipped().size(), fd.failed().size(),
+            if (!fd.skipped().isEmpty() || !fd.failed().isEmpty() || !fd.damaged().isEmpty()) {
+                Progress.info(String.format(Locale.ROOT, "collect: %d files skipped (unreadable, damaged or too large), %d "
+                        + "failed to decode (used as black images), %d damaged but kept (--keep-damaged); list in %s",
+                        fd.skipped().size(), fd.failed().size(), fd.damaged().size(),
                         stageDir("collect").resolve("skipped-files.json")));
             }
         }

@@ -51,8 +51,13 @@ public final class RunConfig {
         public int cropsPerImage = 0;
         /** Area fraction range of the random crops: [min, max] with 0 < min <= max <= 1 (torchvision's default). */
         public double[] cropScale = {0.08, 1.0};
-        /** Folder images declaring more megapixels (width × height / 1e6) are skipped with a reason. */
-        public double maxImageMegapixels = 100;
+        /**
+         * Folder images declaring more megapixels (width × height / 1e6) are skipped with a reason (default Pillow's
+         * MAX_IMAGE_PIXELS, 2^30 / 12).
+         */
+        public double maxImageMegapixels = org.atlas4j.data.ImageFiles.DEFAULT_MAX_PIXELS / 1e6;
+        /** Folder images that are truncated or corrupt are used as far as they decode (and listed) instead of skipped. */
+        public boolean keepDamaged = false;
     }
 
     public static final class Collect {

@@ -214,7 +214,7 @@ class FolderCropsAndBigImagesTest {
             assertEquals(1, d.size());
             assertEquals(1, d.skipped().size());
             assertEquals("huge.png", d.skipped().get(0).file());
-            assertTrue(d.skipped().get(0).reason().contains("30000×30000 = 900 megapixels, over the cap of 100"),
+            assertTrue(d.skipped().get(0).reason().contains("30000×30000 = 900 megapixels, over the cap of 89.5"),
                     d.skipped().get(0).reason());
             assertTrue(used < 64L << 20, "opening allocated " + (used >> 20) + " MB");
         }
