@@ -85,6 +85,7 @@ public final class KerasImport {
             throw new UserError(file + " is not an HDF5 file (no HDF5 signature): a Keras model must be saved with "
                     + "model.save('x.h5'); for other formats pass --format dl4j|tfjs|onnx or the file's own extension");
         }
+        quietHdf5();
         String json;
         try (Hdf5Archive archive = new Hdf5Archive(file.toString())) {
             if (!archive.hasAttribute("model_config")) {
@@ -95,7 +96,11 @@ public final class KerasImport {
         } catch (UserError e) {
             throw e;
         } catch (Exception | UnsatisfiedLinkError e) {
-            throw new UserError("cannot read Keras HDF5 file " + file + ": " + e.getMessage(), e);
+            // the signature is there (checked above), so a file HDF5 cannot open is damaged, typically cut short
+            String why = String.valueOf(e.getMessage());
+            throw new UserError("cannot read Keras HDF5 file " + file + ": " + (why.contains("H5Fopen")
+                    ? "it is truncated or corrupt (HDF5 cannot open it). Copy the file again or save the model again "
+                            + "with model.save('x.h5')" : why), e);
         }
         String fixed = normalize(json, false);
         try {
@@ -106,6 +111,18 @@ public final class KerasImport {
             throw e;
         } catch (Exception e) {
             throw importError(file, e);
+        }
+    }
+
+    /**
+     * Turns off libhdf5's automatic error printing: on a damaged file it writes a screen of "HDF5-DIAG" lines to the
+     * process's stderr before the Java exception our one-line message comes from.
+     */
+    static void quietHdf5() {
+        try {
+            org.bytedeco.hdf5.global.hdf5.H5Eset_auto2(org.bytedeco.hdf5.global.hdf5.H5E_DEFAULT(), null, null);
+        } catch (Throwable e) {
+            // the native library is missing or different: the diagnostics stay, the error is still reported
         }
     }
 
@@ -240,7 +257,8 @@ public final class KerasImport {
                     readValues(buf, dtype, q, values, name);
                 } catch (java.nio.BufferUnderflowException e) {
                     throw new UserError("TF.js weight shards of " + modelJson + " are shorter than the manifest says (at "
-                            + name + "): a shard is missing or truncated");
+                            + name + "): a shard is truncated. Copy the shards again with model.json, or convert the model "
+                            + "again");
                 }
                 int slash = name.lastIndexOf('/');
                 if (slash < 0) throw new UserError("TF.js weight name '" + name + "' has no layer prefix (layer/param)");
