@@ -106,7 +106,7 @@ public final class KerasImport {
         try {
             KerasModelBuilder b = new KerasModel().modelBuilder().modelHdf5Filename(file.toString()).modelJson(fixed)
                     .enforceTrainingConfig(false);
-            return new Imported(build(b, isSequential(fixed), null), inputShapeOf(fixed));
+            return new Imported(build(b, isSequential(fixed), null, file), inputShapeOf(fixed));
         } catch (UserError e) {
             throw e;
         } catch (Exception e) {
@@ -146,7 +146,7 @@ public final class KerasImport {
         Map<String, Map<String, INDArray>> weights = readWeights(modelJson, root.get("weightsManifest"));
         try {
             KerasModelBuilder b = new KerasModel().modelBuilder().modelJson(fixed).enforceTrainingConfig(false);
-            return new Imported(build(b, isSequential(fixed), weights), inputShapeOf(fixed));
+            return new Imported(build(b, isSequential(fixed), weights, modelJson), inputShapeOf(fixed));
         } catch (UserError e) {
             throw e;
         } catch (Exception e) {
@@ -154,7 +154,7 @@ public final class KerasImport {
         }
     }
 
-    private static Model build(KerasModelBuilder b, boolean sequential, Map<String, Map<String, INDArray>> weights)
+    private static Model build(KerasModelBuilder b, boolean sequential, Map<String, Map<String, INDArray>> weights, Path file)
             throws Exception {
         KerasModel km = sequential ? b.buildSequential() : b.buildModel();
         if (weights != null) {
@@ -174,8 +174,39 @@ public final class KerasImport {
             }
         }
         Model net = sequential ? ((KerasSequentialModel) km).getMultiLayerNetwork(false) : km.getComputationGraph(false);
+        checkWeightShapes(net, km.getLayers(), file);
         KerasModelUtils.copyWeightsToModel(net, km.getLayers());
         return net;
+    }
+
+    /**
+     * Refuses weights whose size the layer's config does not give: DL4J's copy assigns them silently (a Dense kernel
+     * of 12×5 into a 12×4 layer loaded without a word). The Keras layers hold their weights under DL4J's parameter
+     * names already, so each is compared with the built network's parameter of that name.
+     */
+    static void checkWeightShapes(Model net, Map<String, KerasLayer> layers, Path file) {
+        for (var e : layers.entrySet()) {
+            Map<String, INDArray> w = e.getValue().getWeights();
+            if (w == null || w.isEmpty()) continue;
+            org.deeplearning4j.nn.api.Layer l;
+            try {
+                l = net instanceof org.deeplearning4j.nn.graph.ComputationGraph cg ? cg.getLayer(e.getKey())
+                        : ((org.deeplearning4j.nn.multilayer.MultiLayerNetwork) net).getLayer(e.getKey());
+            } catch (RuntimeException notALayer) {
+                continue;
+            }
+            if (l == null) continue;
+            for (var p : w.entrySet()) {
+                INDArray want = l.paramTable().get(p.getKey());
+                if (want != null && want.length() != p.getValue().length()) {
+                    throw new UserError(file + ", layer '" + e.getKey() + "': its weight " + p.getKey() + " has shape "
+                            + java.util.Arrays.toString(p.getValue().shape()) + " (" + p.getValue().length()
+                            + " values) but the layer's config makes it " + java.util.Arrays.toString(want.shape()) + " ("
+                            + want.length() + " values): the weights and the model config do not belong together. Save "
+                            + "the model again in one piece (model.save, or tfjs.converters for TF.js)");
+                }
+            }
+        }
     }
 
     private static UserError importError(Path file, Exception e) {
