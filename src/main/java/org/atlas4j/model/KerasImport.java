@@ -287,8 +287,8 @@ public final class KerasImport {
                 try {
                     readValues(buf, dtype, q, values, name);
                 } catch (java.nio.BufferUnderflowException e) {
-                    throw new UserError("TF.js weight shards of " + modelJson + " are shorter than the manifest says (at "
-                            + name + "): a shard is truncated. Copy the shards again with model.json, or convert the model "
+                    throw new UserError("TF.js weight shards " + group.get("paths") + " of " + modelJson + " are shorter "
+                            + "than the manifest says (at " + name + "): a shard is truncated. Copy the shards again with model.json, or convert the model "
                             + "again");
                 }
                 int slash = name.lastIndexOf('/');
