@@ -93,6 +93,27 @@ class NonFiniteOutputsTest {
     }
 
     @Test
+    void renderRefusesAnIconWithANonFiniteObjectiveNamingTheCell() throws Exception {
+        // a NaN bias in the rendered layer itself (a ReLU before it could hide a NaN earlier in the net)
+        var net = org.atlas4j.TinyNets.cnn(3, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        net.getParam("3_b").putScalar(2, Float.NaN);
+        var g = org.atlas4j.model.SameDiffConverter.convert(net, new int[] {1, 9, 9});
+        int cells = 2;
+        int c = 5;
+        float[] vectors = new float[cells * c];
+        java.util.Arrays.fill(vectors, 0.5f);
+        float[] moment = new float[c * c];
+        for (int i = 0; i < c; i++) moment[i * c + i] = 1;
+        Path dir = Files.createDirectories(tmp.resolve("render"));
+        var o = new org.atlas4j.render.Renderer.Options("c2", 2, 0.05, 8, 0, 1, true, false, 1);
+        var e = assertThrows(Finite.NonFiniteException.class,
+                () -> org.atlas4j.render.Renderer.run(g, vectors, cells, moment, o, dir));
+        assertTrue(e.getMessage().contains("of cell 0's icon is NaN"), e.getMessage());
+        assertTrue(e.getMessage().contains("cell-0000.png"), e.getMessage());
+        assertEquals(List.of(), files(dir, ".png"), "no tile may be written");
+    }
+
+    @Test
     void finiteReportsTheFirstBadValueAndTheCount() {
         float[] block = {1, 2, 3, 4, Float.NaN, 6, Float.NEGATIVE_INFINITY, 8};
         var e = assertThrows(Finite.NonFiniteException.class, () -> Finite.requireFinite(block, 4, 2,
