@@ -17,6 +17,7 @@ import org.atlas4j.data.ImageDataset;
 import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.NetGraph;
+import org.atlas4j.util.Finite;
 import org.atlas4j.util.Progress;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -63,6 +64,12 @@ public final class Collector {
         String f = s.file();
         if (f.contains(",") || f.contains("\"") || f.contains("\n")) f = "\"" + f.replace("\"", "\"\"") + "\"";
         return f + "," + s.x() + "," + s.y() + "," + s.w() + "," + s.h();
+    }
+
+    /** "sample 12 (boat/x.jpg)": the index, and the file for image-folder datasets. */
+    static String sampleName(ImageDataset data, int i) {
+        ImageDataset.Source s = data.source(i);
+        return "sample " + i + (s != null ? " (" + s.file() + ")" : "");
     }
 
     /** The sampled position of image {@code i}: a pure function of (seed, i), so any subset reproduces it. */
@@ -207,6 +214,9 @@ public final class Collector {
                                 + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1]
                                 + (k.sources ? "," + sourceColumns(data.source(idx)) : "") + "\n");
                     }
+                    final int first = s;
+                    Finite.requireFinite(k.block, b, k.d, i -> sampleName(data, first + i) + " at layer " + k.layer,
+                            "activation", k.dir.resolve(ACTIVATIONS), Finite.MODEL_CAUSE);
                     accumulateSecondMoment(k.moment, k.block, b, k.d);
                     k.acts.writeRows(k.block, b);
                     if (k.attr != null) {
@@ -220,8 +230,14 @@ public final class Collector {
                             attribute(graph, x, out.get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
                                     new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
                         }
+                        Finite.requireFinite(k.attrBlock, b, k.classes, i -> sampleName(data, first + i) + " at layer "
+                                + k.layer, "attribution to class", k.dir.resolve(ATTRIBUTION), Finite.MODEL_CAUSE);
                         k.attr.writeRows(k.attrBlock, b);
                     }
+                }
+                for (int i = 0; i < b; i++) { // the predicted class's probability went into samples.csv
+                    Finite.requireFinite(probs.getDouble(i, pred.getInt(i)), "the class probability of "
+                            + sampleName(data, s + i), dirs.get(0).resolve(SAMPLES), Finite.MODEL_CAUSE);
                 }
                 p.step(b);
                 org.atlas4j.util.KillPoint.reached("collect.batch", sinks.get(0).dir);
@@ -248,6 +264,9 @@ public final class Collector {
             mirror(k.moment, k.d);
             float[] m = new float[k.d * k.d];
             for (int i = 0; i < m.length; i++) m[i] = (float) (k.moment[i] / n);
+            Finite.requireFinite(m, k.d, k.d, c -> "the second moment of channel " + c + " at layer " + k.layer,
+                    "entry", k.dir.resolve(SECOND_MOMENT), "activations this large overflow float32 when squared; "
+                    + "check the model's pixelScaling (inputs far outside the training range)");
             Npy.writeFloat32(k.dir.resolve(SECOND_MOMENT), m, k.d, k.d);
             Result r = new Result(k.layer, n, k.d, k.h, k.w, o.seed(), o.excludeEdges(), data.describe(),
                     labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs, engine);

@@ -559,6 +559,8 @@ public final class AtlasRun {
                 layout[2 * i] = (x[i] + 1) / 2; // [−1,1] → [0,1] for the grid
                 layout[2 * i + 1] = yn[2 * i + 1];
             }
+            org.atlas4j.util.Finite.requireFinite(layout, keep.length, 2, i -> "sample " + keep[i], "comparison layout "
+                    + "coordinate", rd.resolve(Reducer.LAYOUT), org.atlas4j.util.Finite.MODEL_CAUSE);
             Npy.writeFloat32(rd.resolve(Reducer.RAW_LAYOUT), raw, keep.length, 2);
             Npy.writeFloat32(rd.resolve(Reducer.LAYOUT), layout, keep.length, 2);
             sub.writeStamp("reduce", st);
