@@ -28,7 +28,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * dilated and depthwise convolutions, SAME and explicit padding on odd sizes, max and average pools with padding and
  * zero-padding ops — at layers whose window meets the border and at layers whose window does not.
  */
-class GraphCropTest {
+public class GraphCropTest {
     static Conv2DConfig conv(int k, int s, int p, int d, boolean same) {
         return Conv2DConfig.builder().kH(k).kW(k).sH(s).sW(s).pH(p).pW(p).dH(d).dW(d)
                 .paddingMode(same ? PaddingMode.SAME : PaddingMode.VALID).dataFormat("NCHW").build();
@@ -53,7 +53,7 @@ class GraphCropTest {
      * SAME, max pool 3/1/p1, avg pool SAME incl. padding → concat), res (1×1 + stem), dil (dilated depthwise 3×3 d2 p2),
      * zp (zero pad 1,2), down (strided depthwise SAME), mp (max pool 3/2 SAME), c5 (5×5 VALID), late (conv 3 s2 p1).
      */
-    static NetGraph net(DataType dt, int h, int w, boolean excludePadAvg) {
+    public static NetGraph net(DataType dt, int h, int w, boolean excludePadAvg) {
         SameDiff sd = SameDiff.create();
         Nd4j.getRandom().setSeed(31);
         SDVariable x = sd.placeHolder("input", dt, -1, 3, h, w);
