@@ -66,6 +66,11 @@ final class GraphCrop {
     }
 
     static NativeGraph.Crop centre(NativeGraph g) {
+        return centre(g, MAX_WORK_SHARE);
+    }
+
+    /** As {@link #centre(NativeGraph)}, keeping the whole map only when the crop computes more than maxShare of it. */
+    static NativeGraph.Crop centre(NativeGraph g, double maxShare) {
         List<Op> ops = g.ops();
         List<long[]> shapes = g.shapes();
         int target = g.targetId();
@@ -202,7 +207,7 @@ final class GraphCrop {
         InputCrop ic = new InputCrop((int) s0[2], (int) s0[3], win[0][0], win[0][1] - win[0][0], win[0][2], win[0][3] - win[0][2]);
         NativeGraph cropped = g.cropped(out, sh, names, id[target], ic);
         long macs = cropped.forwardMacs();
-        if (macs >= MAX_WORK_SHARE * wholeMacs) {
+        if (macs > maxShare * wholeMacs || (maxShare < 1 && macs == wholeMacs)) {
             return new NativeGraph.Crop(null, String.format(java.util.Locale.ROOT, "the centre's receptive field (%d×%d of %d×%d input "
                     + "pixels) needs %.0f%% of the whole map's multiply-adds", ic.rows(), ic.cols(), ic.height(), ic.width(),
                     100.0 * macs / Math.max(1, wholeMacs)), wholeMacs, macs);

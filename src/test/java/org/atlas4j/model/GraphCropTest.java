@@ -60,7 +60,9 @@ public class GraphCropTest {
         SDVariable stem = sd.nn().relu("stem", sd.cnn().conv2d("stem_c", x, w(sd, "w0", dt, 3, 3, 3, 6), conv(3, 2, 1, 1, false)), 0);
         SDVariable b1 = sd.nn().relu("b1", sd.cnn().conv2d("b1_c", stem, w(sd, "w1", dt, 1, 1, 6, 3), conv(1, 1, 0, 1, false)), 0);
         SDVariable b2 = sd.nn().relu6("b2", sd.cnn().depthWiseConv2d("b2_c", stem, w(sd, "w2", dt, 3, 3, 6, 1), conv(3, 1, 0, 1, true)), 0);
-        SDVariable b3 = sd.cnn().maxPooling2d("b3", stem, pool(true, 3, 1, 1, false, false));
+        // on the convolution's output, before its ReLU: negative values, so a zero in place of the ignored padding
+        // would win the border windows
+        SDVariable b3 = sd.cnn().maxPooling2d("b3", sd.getVariable("stem_c"), pool(true, 3, 1, 1, false, false));
         SDVariable b4 = sd.cnn().avgPooling2d("b4", stem, pool(false, 3, 1, 1, true, !excludePadAvg));
         SDVariable inc = sd.concat("inc", 1, b1, b2, b3, b4); // 3 + 6 + 6 + 6 = 21
         SDVariable proj = sd.cnn().conv2d("proj", inc, w(sd, "wp", dt, 1, 1, 21, 6), conv(1, 1, 0, 1, false));
@@ -155,6 +157,27 @@ public class GraphCropTest {
             INDArray want = NativeGraphTest.sameDiffGradient(g, layer, xi, d);
             assertClose(want.dup('c').data().asFloat(), k.grad(), 1e-4, layer + " input gradient vs SameDiff");
         }
+    }
+
+    /**
+     * Small inputs, crops forced however little they save: every window meets the map's borders, so every op's padding
+     * arithmetic (explicit, SAME before/after, pad ops, max pools' ignored padding) decides the result.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"inc, 9, 11", "res, 12, 9", "zp, 13, 13", "down, 10, 14", "mp, 15, 12",
+            "late, 13, 16", "c5, 16, 17"})
+    void windowsMeetingEveryBorder(String layer, int h, int w) {
+        NetGraph g = net(DataType.FLOAT, h, w, false);
+        NativeGraph whole = NativeGraphTest.compiled(g, layer, 3, h, w, true);
+        NativeGraph.Crop crop = GraphCrop.centre(whole, 1.0);
+        assertNotNull(crop.engine(), layer + ": " + crop.wholeMapReason());
+        int b = 2, c = whole.layerChannels(), len = 3 * h * w;
+        float[] x = randoms(b * len, 12);
+        float[] dc = randoms(b * c, 13);
+        Pass pw = pass(whole, x, dc, b);
+        Pass pk = pass(crop.engine(), x, dc, b);
+        assertClose(pw.centre(), pk.centre(), 1e-5, layer + " " + h + "×" + w + " centre");
+        assertClose(pw.grad(), pk.grad(), 1e-5, layer + " " + h + "×" + w + " input gradient");
     }
 
     /** Windows that meet the border on one side only (an off-centre map) and a second step on the same session. */
