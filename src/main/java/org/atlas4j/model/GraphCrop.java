@@ -104,12 +104,6 @@ final class GraphCrop {
                             || pads[3] > (geo[1] - 1) * geo[7]) {
                         return whole(g, "pool " + g.variables().get(p.out()) + " has windows wholly in its padding", wholeMacs);
                     }
-                    if (!p.max() && p.iArgs()[9] == 0 && n[0].padded()) {
-                        // libnd4j's avgpool2d extraParam0 = 0 divides by the window's cells inside the map: explicit
-                        // zeros would change the divisor
-                        return whole(g, "average pool " + g.variables().get(p.out()) + " excludes its padding from the "
-                                + "divisor and the centre's window meets it", wholeMacs);
-                    }
                     padValue[k] = p.max() ? Double.NEGATIVE_INFINITY : 0;
                 }
                 case Pad p -> {
@@ -169,27 +163,43 @@ final class GraphCrop {
             }
             int[] ins = op.ins();
             int[] nin = new int[ins.length];
+            int[] ownPad = {0, 0};
             for (int j = 0; j < ins.length; j++) {
                 Need n = needs[k][j];
                 int[] wi = win[ins[j]];
-                if (!n.padded() && n.r0() == wi[0] && n.r1() == wi[1] && n.c0() == wi[2] && n.c1() == wi[3]) {
+                boolean whole = n.r0() == wi[0] && n.r1() == wi[1] && n.c0() == wi[2] && n.c1() == wi[3];
+                if (whole && !n.padded()) {
                     nin[j] = id[ins[j]];
                     continue;
                 }
                 int[] pd = n.pads();
+                int[] geo = op instanceof Conv c ? c.geo() : op instanceof Depthwise d ? d.geo() : op instanceof Pool p ? poolGeo(p) : null;
+                // the op's own padding does it without a copy when it reads its input's whole window: libnd4j pads
+                // p before and, implicitly, up to p after (the output's size decides), so p before ≥ after > p − stride
+                if (whole && geo != null && pd[0] - pd[1] >= 0 && pd[0] - pd[1] < geo[2] && pd[2] - pd[3] >= 0 && pd[2] - pd[3] < geo[3]) {
+                    nin[j] = id[ins[j]];
+                    ownPad = new int[] {pd[0], pd[2]};
+                    continue;
+                }
+                if (op instanceof Pool p && !p.max() && p.iArgs()[9] == 0) {
+                    // libnd4j's avgpool2d extraParam0 = 0 divides by the window's cells inside the map: explicit
+                    // zeros would change the divisor
+                    return whole(g, "average pool " + g.variables().get(p.out()) + " excludes its padding from the "
+                            + "divisor and the centre's window meets it on a slice", wholeMacs);
+                }
                 nin[j] = add(sh, names, new long[] {1, shapes.get(ins[j])[1], n.r1() - n.r0() + pd[0] + pd[1],
                         n.c1() - n.c0() + pd[2] + pd[3]}, g.variables().get(ins[j]) + "/window" + k);
                 out.add(new Window(nin[j], id[ins[j]], n.r0() - wi[0], n.c0() - wi[2], pd, padValue[k]));
             }
             id[o] = add(sh, names, new long[] {1, os[1], w[1] - w[0], w[3] - w[2]}, g.variables().get(o));
             out.add(switch (op) {
-                case Conv c -> new Conv(id[o], nin[0], c.w(), c.b(), unpadded(c.geo()), false);
-                case Depthwise d -> new Depthwise(id[o], nin[0], d.w(), d.b(), unpadded(d.geo()), false);
+                case Conv c -> new Conv(id[o], nin[0], c.w(), c.b(), padded(c.geo(), ownPad), false);
+                case Depthwise d -> new Depthwise(id[o], nin[0], d.w(), d.b(), padded(d.geo(), ownPad), false);
                 case Pool p -> {
                     long[] a = p.iArgs().clone();
-                    a[4] = 0;
-                    a[5] = 0;
-                    a[8] = 0; // explicit: the Window holds the padding
+                    a[4] = ownPad[0];
+                    a[5] = ownPad[1];
+                    a[8] = 0; // explicit: the Window or the pads above hold the padding
                     yield new Pool(id[o], nin[0], p.max(), a);
                 }
                 case Concat c -> new Concat(id[o], nin, c.axis());
@@ -227,10 +237,10 @@ final class GraphCrop {
         return shapes.size() - 1;
     }
 
-    private static int[] unpadded(int[] geo) {
+    private static int[] padded(int[] geo, int[] pad) {
         int[] g = geo.clone();
-        g[4] = 0;
-        g[5] = 0;
+        g[4] = pad[0];
+        g[5] = pad[1];
         return g;
     }
 

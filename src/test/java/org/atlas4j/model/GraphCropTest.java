@@ -246,21 +246,30 @@ public class GraphCropTest {
         return sum;
     }
 
-    @Test
-    void averagePoolsExcludingTheirPaddingFallBackWhereTheWindowMeetsIt() {
-        NetGraph g = net(DataType.FLOAT, H, W, true);
-        // at "inc" the centre's window stays inside the map: the pool's padding is not read, the crop is exact
-        NativeGraph inner = NativeGraphTest.compiled(g, "inc", 3, H, W, true);
-        NativeGraph.Crop ok = inner.cropToCentre();
-        assertNotNull(ok.engine(), ok.wholeMapReason());
-        int c = inner.layerChannels();
-        float[] x = randoms(2 * 3 * H * W, 8);
+    /**
+     * An average pool dividing by the cells inside the map (libnd4j's extraParam0 = 0): exact inside the map, and where
+     * the window meets the border through the pool's own padding (it reads its input's whole window there); a
+     * window reading a slice of its input with zeros would change the divisor, so that keeps the whole map.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"inc, 41, 37", "late, 13, 16", "c5, 16, 17"})
+    void averagePoolsExcludingTheirPadding(String layer, int h, int w) {
+        NetGraph g = net(DataType.FLOAT, h, w, true);
+        if (layer.equals("inc")) {
+            // at "late" on 41×37 the window reads a slice of the pool's input that meets its border: whole map
+            NativeGraph.Crop no = GraphCrop.centre(NativeGraphTest.compiled(g, "late", 3, h, w, true), 1.0);
+            assertNull(no.engine());
+            assertTrue(no.wholeMapReason().contains("average pool b4"), no.wholeMapReason());
+        }
+        NativeGraph whole = NativeGraphTest.compiled(g, layer, 3, h, w, true);
+        NativeGraph.Crop crop = GraphCrop.centre(whole, 1.0);
+        assertNotNull(crop.engine(), layer + ": " + crop.wholeMapReason());
+        int c = whole.layerChannels();
+        float[] x = randoms(2 * 3 * h * w, 8);
         float[] dc = randoms(2 * c, 9);
-        assertClose(pass(inner, x, dc, 2).grad(), pass(ok.engine(), x, dc, 2).grad(), 1e-5, "inc, exclude-padding pool");
-        // at "late" it reaches the border through that pool: whole map, with the reason
-        NativeGraph.Crop no = NativeGraphTest.compiled(g, "late", 3, H, W, true).cropToCentre();
-        assertNull(no.engine());
-        assertTrue(no.wholeMapReason().contains("average pool b4"), no.wholeMapReason());
+        Pass pw = pass(whole, x, dc, 2), pk = pass(crop.engine(), x, dc, 2);
+        assertClose(pw.centre(), pk.centre(), 1e-5, layer + ", exclude-padding pool, centre");
+        assertClose(pw.grad(), pk.grad(), 1e-5, layer + ", exclude-padding pool, input gradient");
     }
 
     @Test
