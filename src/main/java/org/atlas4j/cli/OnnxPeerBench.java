@@ -3,6 +3,7 @@ package org.atlas4j.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -150,6 +151,12 @@ final class OnnxPeerBench {
                             + " images on our side (the explain command's memory budget)");
                 }
             }
+            // render reads the layer's centre: our default computes only its receptive field (the native graph's crop);
+            // the whole map is measured too, the same work as the peer's
+            RenderCrop crop = o.stages().contains("render") ? RenderCrop.of(g, layer, in) : null;
+            if (crop != null) say("peers: render " + crop.describe());
+            List<Double> oursWhole = new ArrayList<>();
+            long rssAfterCropped = 0, rssAfterWhole = 0;
             for (int r = 0; r < o.rounds(); r++) {
                 say("peers: round " + (r + 1) + " of " + o.rounds() + " (" + String.join(", ", o.stages()) + ")");
                 for (String s : o.stages()) {
@@ -160,6 +167,17 @@ final class OnnxPeerBench {
                         default -> oursMaps(explainer, in, timedImages);
                     };
                     ours.get(s).add(rate);
+                    if (s.equals("render") && crop.window() != null) {
+                        // the cropped runs come first in round 1: the peak so far bounds them, the whole map's may raise it
+                        if (r == 0) rssAfterCropped = org.atlas4j.util.MemoryTrace.peakRssBytes();
+                        System.setProperty(Renderer.WHOLE_MAP_PROPERTY, "true");
+                        try {
+                            oursWhole.add(oursRender(g, layer, dirs, in, o, tmp.resolve("w" + r)));
+                        } finally {
+                            System.clearProperty(Renderer.WHOLE_MAP_PROPERTY);
+                        }
+                        if (r == 0) rssAfterWhole = org.atlas4j.util.MemoryTrace.peakRssBytes();
+                    }
                     Map<String, Object> a = new LinkedHashMap<>(base);
                     a.put("batch", o.batch());
                     a.put("images", timedImages);
@@ -182,6 +200,13 @@ final class OnnxPeerBench {
                     m.file(), layer, g.spatialLayer(layer).shapeString(), in[1], o.batch(), o.threads(), o.rounds(),
                     System.getProperty("java.version")));
             for (String s : o.stages()) {
+                if (s.equals("render") && crop.window() != null) {
+                    t.add(new PeerTable.Row("render: " + o.icons() + " icons × " + o.steps() + " steps at " + in[1] + " px, ours on the "
+                            + "centre's " + crop.window()[1] + "×" + crop.window()[3] + " receptive field, PyTorch whole map",
+                            "icon-steps/s", ours.get(s), peer.get(s)));
+                    t.add(new PeerTable.Row("  render, both whole map (same work)", "icon-steps/s", oursWhole, peer.get(s)));
+                    continue;
+                }
                 t.add(switch (s) {
                     case "collect" -> new PeerTable.Row("collect: forward to " + layer + " + logits", "img/s", ours.get(s), peer.get(s));
                     case "render" -> new PeerTable.Row("render: " + o.icons() + " icons × " + o.steps() + " steps at " + in[1] + " px",
@@ -197,6 +222,12 @@ final class OnnxPeerBench {
                     + "PyTorch %s%n", oursRssMb, peerRss.isEmpty() ? "not reported" : peerRss.entrySet().stream()
                             .map(e -> String.format(Locale.ROOT, "%s %.0f MB", e.getKey(), e.getValue()))
                             .collect(java.util.stream.Collectors.joining(", ")) + " (one process per stage and round)");
+            if (crop != null && crop.window() != null) {
+                rss += "render " + crop.describe() + String.format(Locale.ROOT, "; process peak RSS after round 1's cropped "
+                        + "render %.0f MB, after its whole-map render %.0f MB%n", rssAfterCropped / 1048576.0, rssAfterWhole / 1048576.0);
+            } else if (crop != null) {
+                rss += "render " + crop.describe() + "\n";
+            }
             String text = t.format() + rss + String.format(Locale.ROOT,
                     "same network: max |logit difference| %.2e; the cores may be shared with other processes (compare ratios, not absolutes)%n",
                     worst);
@@ -214,6 +245,19 @@ final class OnnxPeerBench {
             json.put("logitDifference", worst);
             json.put("stages", t.toJson());
             json.put("peakRssMbOurs", oursRssMb);
+            if (crop != null) {
+                Map<String, Object> rc = new LinkedHashMap<>();
+                rc.put("inputWindow", crop.window() == null ? List.of() : Arrays.stream(crop.window()).boxed().toList());
+                rc.put("wholeMapReason", crop.reason());
+                rc.put("forwardMacsWhole", crop.wholeMacs());
+                rc.put("forwardMacsCropped", crop.croppedMacs());
+                rc.put("oursWholeMapIconStepsPerSecond", oursWhole);
+                rc.put("sessionBytesPerIconWhole", crop.wholeBytesPerIcon());
+                rc.put("sessionBytesPerIconCropped", crop.croppedBytesPerIcon());
+                rc.put("peakRssMbAfterRound1Cropped", rssAfterCropped / 1048576.0);
+                rc.put("peakRssMbAfterRound1Whole", rssAfterWhole / 1048576.0);
+                json.put("renderCrop", rc);
+            }
             json.put("peakRssMbPeer", peerRss);
             if (o.profile()) json.put("profile", prof);
             Files.createDirectories(outDir);
@@ -278,6 +322,37 @@ final class OnnxPeerBench {
         sb.append("profile: PyTorch render step, ").append(o.icons()).append(" icons (torch.autograd.profiler, self CPU time)\n");
         sb.append(peer("render", a, o.threads()).get("profile").asText()).append('\n');
         return sb.toString();
+    }
+
+    /** The native graph's receptive-field crop of the layer's centre (what render computes), or why there is none. */
+    record RenderCrop(int[] window, String reason, long wholeMacs, long croppedMacs, long wholeBytesPerIcon, long croppedBytesPerIcon) {
+        static RenderCrop of(NetGraph g, String layer, int[] in) {
+            var c = org.atlas4j.model.NativeGraph.compile(g, layer, in[0], in[1], in[2]);
+            if (c.engine() == null) return new RenderCrop(null, "no native graph: " + c.unsupported(), 0, 0, 0, 0);
+            var crop = c.engine().cropToCentre();
+            RenderCrop r = new RenderCrop(crop.inputWindow(), crop.wholeMapReason(), crop.wholeMacs(), crop.croppedMacs(),
+                    bytesPerIcon(c.engine()), crop.engine() == null ? 0 : bytesPerIcon(crop.engine()));
+            if (crop.engine() != null) crop.engine().close();
+            c.engine().close();
+            return r;
+        }
+
+        /** A render session's activation and gradient buffers for one icon (what the render batch is sized by). */
+        static long bytesPerIcon(org.atlas4j.model.NativeGraph e) {
+            var s = e.session(1);
+            try {
+                return s.bufferBytes();
+            } finally {
+                s.close();
+            }
+        }
+
+        String describe() {
+            if (window == null) return "computes the whole map (" + reason + ")";
+            return String.format(Locale.ROOT, "crop: the centre's receptive field is %d×%d input pixels, %.0f%% of the whole map's "
+                    + "forward multiply-adds; session buffers per icon %.1f MB (whole map %.1f MB)", window[1], window[3],
+                    100.0 * croppedMacs / Math.max(1, wholeMacs), croppedBytesPerIcon / 1e6, wholeBytesPerIcon / 1e6);
+        }
     }
 
     /** icon-steps/s of render: a one-step run subtracted from a run of one more step than timed (same icons). */

@@ -61,7 +61,7 @@ public final class NativeGraph {
     // ---- the schedule's ops (inputs/outputs are variable ids; constants are already in the stored layout) ------
 
     sealed interface Op permits Conv, Depthwise, Pool, Unary, Binary, Concat, Pad, Reduce, MatMul, Reshape, Permute,
-            Softmax, Identity {
+            Softmax, Identity, Window {
         int out();
 
         int[] ins();
@@ -128,6 +128,19 @@ public final class NativeGraph {
         public int[] ins() { return new int[] {in}; }
     }
 
+    /**
+     * Rows from r0 and columns from c0 of a rank-4 input (as many as the output holds inside its borders), with
+     * borders pads = {top, bottom, left, right} of a constant: the slice and explicit padding a receptive-field crop
+     * gives each op ({@link GraphCrop}).
+     */
+    record Window(int out, int in, int r0, int c0, int[] pads, double value) implements Op {
+        public int[] ins() { return new int[] {in}; }
+    }
+
+    /** The input window [row, rows, column, columns] of a cropped engine within the whole {@code height×width} input. */
+    record InputCrop(int height, int width, int r0, int rows, int c0, int cols) {
+    }
+
     private final List<Op> ops;
     /** Logical (NCHW) shape of each variable at batch 1. */
     private final List<long[]> shapes;
@@ -139,9 +152,17 @@ public final class NativeGraph {
     private final int target;
     /** Index of the last op reading each variable (−1: none). */
     private final int[] lastUse;
+    /** Non-null for a receptive-field crop: sessions read this window of the whole input (see {@link #cropToCentre}). */
+    private final InputCrop crop;
 
     private NativeGraph(List<Op> ops, List<long[]> shapes, List<String> names, DataType dataType, boolean channelsLast,
             int target, List<String> kept) {
+        this(ops, shapes, names, dataType, channelsLast, target, kept, null);
+    }
+
+    private NativeGraph(List<Op> ops, List<long[]> shapes, List<String> names, DataType dataType, boolean channelsLast,
+            int target, List<String> kept, InputCrop crop) {
+        this.crop = crop;
         this.ops = ops;
         this.shapes = shapes;
         this.names = names;
@@ -154,6 +175,47 @@ public final class NativeGraph {
             for (int i : ops.get(k).ins()) lastUse[i] = k;
         }
         for (String v : kept) lastUse[names.indexOf(v)] = Integer.MAX_VALUE; // read by the caller: never recycled
+    }
+
+    /** A schedule computed by {@link GraphCrop} from this engine's, sharing its weights. */
+    NativeGraph cropped(List<Op> cropOps, List<long[]> cropShapes, List<String> cropNames, int cropTarget, InputCrop window) {
+        return new NativeGraph(List.copyOf(cropOps), List.copyOf(cropShapes), List.copyOf(cropNames), dataType, channelsLast,
+                cropTarget, List.of(), window);
+    }
+
+    /** What {@link #cropToCentre} decided: the cropped engine, or null and why the whole map is computed. */
+    public record Crop(NativeGraph engine, String wholeMapReason, long wholeMacs, long croppedMacs) {
+        /** Input window [row, rows, column, columns] the cropped engine reads (null when not cropped). */
+        public int[] inputWindow() {
+            return engine == null ? null : engine.cropWindow();
+        }
+    }
+
+    /**
+     * The engine computing only what the layer's centre position (the one the render objective reads) depends on: the
+     * receptive-field window of that position through every branch, with the whole computation's zero padding made
+     * explicit where a window meets a border, so the centre's value and input gradient are the whole map's. Null
+     * engine, with the reason, when an op needs the whole map (global pooling, dense) or the crop would save little.
+     */
+    public Crop cropToCentre() {
+        return GraphCrop.centre(this);
+    }
+
+    /** Input window [row, rows, column, columns] a cropped engine reads of the whole input (null: the whole map). */
+    public int[] cropWindow() {
+        return crop == null ? null : new int[] {crop.r0(), crop.rows(), crop.c0(), crop.cols()};
+    }
+
+    int targetId() {
+        return target;
+    }
+
+    List<long[]> shapes() {
+        return shapes;
+    }
+
+    boolean channelsLast() {
+        return channelsLast;
     }
 
     /** The graph from the input to {@code layer} for inputs of {@code channels×height×width}, channels-last inside. */
@@ -1011,8 +1073,37 @@ public final class NativeGraph {
                     INDArray x = in.apply(i.in());
                     yield () -> y.assign(x);
                 }
+                case Window wi -> {
+                    INDArray[] parts = windowParts(wi, view(in.apply(wi.in())), view(y));
+                    double v = affine ? wi.value() : 0;
+                    INDArray src = parts[0], dst = parts[1];
+                    // the borders too on every pass: pooled buffers are shared with other variables
+                    yield () -> {
+                        for (int k = 2; k < parts.length; k++) parts[k].assign(v);
+                        dst.assign(src);
+                    };
+                }
                 default -> throw new IllegalStateException("not a linear op: " + op);
             };
+        }
+
+        /** {source window of x, interior of y, then y's non-empty border strips} as logical views. */
+        private INDArray[] windowParts(Window wi, INDArray x, INDArray y) {
+            int[] p = wi.pads();
+            long ho = y.size(2), wo = y.size(3);
+            long rows = ho - p[0] - p[1], cols = wo - p[2] - p[3];
+            List<INDArray> parts = new ArrayList<>();
+            parts.add(x.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(wi.r0(), wi.r0() + rows),
+                    NDArrayIndex.interval(wi.c0(), wi.c0() + cols)));
+            parts.add(y.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(p[0], p[0] + rows),
+                    NDArrayIndex.interval(p[2], p[2] + cols)));
+            if (p[0] > 0) parts.add(y.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, p[0]), NDArrayIndex.all()));
+            if (p[1] > 0) parts.add(y.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(ho - p[1], ho), NDArrayIndex.all()));
+            if (p[2] > 0) parts.add(y.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(p[0], p[0] + rows),
+                    NDArrayIndex.interval(0, p[2])));
+            if (p[3] > 0) parts.add(y.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(p[0], p[0] + rows),
+                    NDArrayIndex.interval(wo - p[3], wo)));
+            return parts.toArray(INDArray[]::new);
         }
 
         private int[] poolArgs(Pool p) {
@@ -1094,6 +1185,16 @@ public final class NativeGraph {
                 case Softmax s -> exec(DynamicCustomOp.builder("softmax_bp").addInputs(act[s.in()], g).addOutputs(into[0])
                         .addIntegerArguments(axis(s.axis(), g.rank())).build());
                 case Identity i -> contribute(into[0], g);
+                case Window wi -> {
+                    INDArray t = view(into[0]);
+                    INDArray[] parts = windowParts(wi, t, view(g));
+                    INDArray tin = parts[0], gin = parts[1];
+                    boolean whole = tin.length() == t.length();
+                    yield () -> {
+                        if (!whole) t.assign(0); // the rows and columns other consumers need: nothing from here
+                        tin.assign(gin);
+                    };
+                }
             };
             // a gradient that is not the variable's first was written into scratch: add it in
             List<Runnable> adds = new ArrayList<>();
@@ -1330,6 +1431,10 @@ public final class NativeGraph {
 
         /** Forward from [b, c, h, w] (logical NCHW) to the layer; returns its NCHW view (valid until the next call). */
         public INDArray forward(INDArray input) {
+            if (crop != null && input.size(2) == crop.height() && input.size(3) == crop.width()) {
+                input = input.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(crop.r0(), crop.r0() + crop.rows()),
+                        NDArrayIndex.interval(crop.c0(), crop.c0() + crop.cols()));
+            }
             view(act[0]).assign(input);
             run();
             return view(act[target]);
@@ -1337,6 +1442,7 @@ public final class NativeGraph {
 
         /** Forward from row-major [b, c, h, w] floats to the layer map, as an NCHW view (valid until the next call). */
         public INDArray forwardMap(float[] input) {
+            if (crop != null) input = cropInput(input);
             if (dataType == DataType.FLOAT) inputNchw.data().asNioFloat().put(0, input, 0, (int) inputNchw.length());
             else inputNchw.assign(Nd4j.create(input, inputNchw.shape(), 'c'));
             view(act[0]).assign(inputNchw);
@@ -1669,8 +1775,47 @@ public final class NativeGraph {
             inputGradNchw.assign(view(grad[0]));
             INDArray gi = inputGradNchw;
             float[] v = dataType == DataType.FLOAT ? null : gi.castTo(DataType.FLOAT).data().asFloat();
-            if (v == null) gi.data().asNioFloat().get(0, inputGrad, 0, (int) gi.length());
-            else System.arraycopy(v, 0, inputGrad, 0, v.length);
+            float[] into = crop != null ? cropGrad() : inputGrad;
+            if (v == null) gi.data().asNioFloat().get(0, into, 0, (int) gi.length());
+            else System.arraycopy(v, 0, into, 0, v.length);
+            if (crop != null) uncrop(into, inputGrad);
+        }
+
+        private float[] cropIn;
+        private float[] cropGradBuf;
+
+        /** The crop's window of a whole row-major [b, c, h, w] input. */
+        private float[] cropInput(float[] whole) {
+            if (cropIn == null) cropIn = new float[(int) inputNchw.length()];
+            int c = (int) shapes.get(0)[1], rows = crop.rows(), cols = crop.cols();
+            for (int n = 0; n < b; n++) {
+                for (int ch = 0; ch < c; ch++) {
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(whole, ((n * c + ch) * crop.height() + crop.r0() + r) * crop.width() + crop.c0(),
+                                cropIn, ((n * c + ch) * rows + r) * cols, cols);
+                    }
+                }
+            }
+            return cropIn;
+        }
+
+        private float[] cropGrad() {
+            if (cropGradBuf == null) cropGradBuf = new float[(int) inputNchw.length()];
+            return cropGradBuf;
+        }
+
+        /** The window's gradient into the whole input's, zero outside the receptive field. */
+        private void uncrop(float[] window, float[] whole) {
+            int c = (int) shapes.get(0)[1], rows = crop.rows(), cols = crop.cols();
+            java.util.Arrays.fill(whole, 0, b * c * crop.height() * crop.width(), 0f);
+            for (int n = 0; n < b; n++) {
+                for (int ch = 0; ch < c; ch++) {
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(window, ((n * c + ch) * rows + r) * cols, whole,
+                                ((n * c + ch) * crop.height() + crop.r0() + r) * crop.width() + crop.c0(), cols);
+                    }
+                }
+            }
         }
     }
 
@@ -1708,6 +1853,7 @@ public final class NativeGraph {
                 default -> { }
             }
         }
+        if (crop != null) seen.retainAll(backwardWeights.values()); // the weights are the whole engine's
         backwardWeights.clear();
         for (INDArray a : seen) closeQuietly(a);
     }

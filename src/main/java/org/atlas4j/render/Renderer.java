@@ -33,7 +33,7 @@ public final class Renderer {
     public static final String TILES = "tiles";
     public static final String META = "render.json";
 
-    /** System property: true makes the native chain compute the whole layer map (no receptive-field crop). */
+    /** System property: true makes the native chain and graph compute the whole layer map (no receptive-field crop). */
     public static final String WHOLE_MAP_PROPERTY = "atlas4j.render.wholeMap";
 
     /** Lucid's square root of the ImageNet colour correlation matrix (used for 3-channel models). */
@@ -333,7 +333,7 @@ public final class Renderer {
      */
     record Engine(NetGraph graph, Options options, int[] inputShape, NativeChain chain, NativeGraph dag,
             DirectionObjective sameDiff, java.util.Map<Integer, NativeChain.Session> sessions,
-            java.util.Map<Integer, NativeGraph.Session> dagSessions, long dagBytesPerIcon) {
+            java.util.Map<Integer, NativeGraph.Session> dagSessions, long dagBytesPerIcon, String dagWhole) {
         static Engine choose(NetGraph graph, Options o, int channels, int h, int w, long[] mapShape) {
             // the whole-map switch exists for the benchmark's like-for-like row against PyTorch (same work per step)
             NativeChain.Compiled c = NativeChain.compile(graph, o.layer(), channels, h, w, !Boolean.getBoolean(WHOLE_MAP_PROPERTY));
@@ -350,12 +350,20 @@ public final class Renderer {
                     dagWhy = "the native graph's map size disagrees with the graph";
                 }
             }
+            // the objective reads the map's centre only: the receptive-field crop of the graph computes just that
+            String dagWhole = null;
+            if (dag != null) {
+                NativeGraph.Crop crop = Boolean.getBoolean(WHOLE_MAP_PROPERTY) ? null : dag.cropToCentre();
+                if (crop != null && crop.engine() != null) dag = crop.engine();
+                else dagWhole = crop == null ? "asked for (" + WHOLE_MAP_PROPERTY + ")" : crop.wholeMapReason();
+            }
             Engine e = new Engine(graph, o, new int[] {channels, h, w}, chain, dag,
                     chain == null && dag == null ? new DirectionObjective(graph, o.layer(), o.cossimPow()) : null,
-                    new java.util.HashMap<>(), new java.util.HashMap<>(), dag == null ? 0 : bytesPerIcon(dag));
+                    new java.util.HashMap<>(), new java.util.HashMap<>(), dag == null ? 0 : bytesPerIcon(dag), dagWhole);
             String why = chain != null ? (chain.cropped() ? " of " + h + "×" + w + " input pixels (exact)"
                     : " (the receptive field reaches the padding)")
-                    : dag != null ? " (not a plain chain: " + c.unsupported() + ")"
+                    : dag != null ? (dagWhole == null ? " of " + h + "×" + w + " input pixels (exact; not a plain chain: "
+                            + c.unsupported() + ")" : " (" + dagWhole + "; not a plain chain: " + c.unsupported() + ")")
                     : " (" + dagWhy + " is not covered by the native engines)";
             Progress.info("render: " + e.describe() + why);
             return e;
@@ -434,7 +442,11 @@ public final class Renderer {
 
         /** The engine in a few words, as render.json records it. */
         String describe() {
-            if (chain == null) return dag != null ? "native op graph, whole map" : "SameDiff graph";
+            if (chain == null && dag != null) {
+                int[] win = dag.cropWindow();
+                return win != null ? "native op graph, receptive field " + win[1] + "×" + win[3] : "native op graph, whole map";
+            }
+            if (chain == null) return "SameDiff graph";
             int[] win = chain.inputWindow();
             return chain.cropped() ? "native op chain, receptive field " + win[1] + "×" + win[3] : "native op chain, whole map";
         }

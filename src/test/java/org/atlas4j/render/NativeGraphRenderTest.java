@@ -60,7 +60,8 @@ public class NativeGraphRenderTest {
         Renderer.Engine e = Renderer.Engine.choose(g, o, 3, 12, 12, map);
         assertNull(e.chain(), "a branchy network is not a chain");
         assertNotNull(e.dag(), "the native graph covers it");
-        assertEquals("native op graph, whole map", e.describe());
+        // the merge's centre reads 7×7 of the 12×12 input: the receptive-field crop, still equal to SameDiff below
+        assertEquals("native op graph, receptive field 7×7", e.describe());
         int b = 3, d = (int) map[1];
         Random r = new Random(5);
         float[] x = new float[b * 3 * 12 * 12];
