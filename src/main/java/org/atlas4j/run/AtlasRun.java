@@ -267,10 +267,11 @@ public final class AtlasRun {
             Progress.info(String.format(Locale.ROOT, "collect: waited %.1f s of %.1f s for image decoding (the rest overlapped "
                     + "the model)", fd.decodeWaitSeconds(), r.seconds()));
             if (!fd.skipped().isEmpty() || !fd.failed().isEmpty() || !fd.damaged().isEmpty()) {
-                Progress.info(String.format(Locale.ROOT, "collect: %d files skipped (unreadable, damaged or too large), %d "
-                        + "failed to decode (used as black images), %d damaged but kept (--keep-damaged); list in %s",
-                        fd.skipped().size(), fd.failed().size(), fd.damaged().size(),
-                        stageDir("collect").resolve("skipped-files.json")));
+                // files that fail only when decoded are left out of the atlas like those refused at open
+                Progress.info(String.format(Locale.ROOT, "collect: %d images, %d skipped (listed in %s: %d unreadable, "
+                        + "damaged or too large, %d failed to decode)%s", r.count(), fd.skipped().size() + fd.failed().size(),
+                        stageDir("collect").resolve("skipped-files.json"), fd.skipped().size(), fd.failed().size(),
+                        fd.damaged().isEmpty() ? "" : ", " + fd.damaged().size() + " damaged but kept (--keep-damaged)"));
             }
         }
         recordStage("collect", r.seconds(), info);
