@@ -87,7 +87,6 @@ class DecodeFailureTest {
         List<String> names = folder(bad, true);
         var c = collect(bad, dir, "b");
         assertEquals(0, c.exit(), c.err());
-        assertTrue(c.err().contains("collect: " + GOOD + " images, 1 skipped (listed in"), c.err());
 
         Path col = dir.resolve("b/collect");
         JsonNode listed = new ObjectMapper().readTree(col.resolve("skipped-files.json").toFile());
@@ -134,5 +133,20 @@ class DecodeFailureTest {
         var red = CliErrorsTest.atlas("reduce", "--output", dir.toString(), "--name", "b", "--neighbors", "4", "--epochs", "20");
         assertEquals(0, red.exit(), red.err());
         assertEquals(GOOD, Npy.read(dir.resolve("b/reduce/layout.npy")).rows());
+    }
+
+    @Test
+    void withRandomCropsEveryCropOfTheFileIsLeftOut() throws Exception {
+        CliErrorsTest.assumeDemoModel();
+        Path bad = dir.resolve("bad");
+        folder(bad, true);
+        var c = collect(bad, dir, "k", "--crops-per-image", "3");
+        assertEquals(0, c.exit(), c.err());
+        Path col = dir.resolve("k/collect");
+        List<String> rows = Files.readAllLines(col.resolve(Collector.SAMPLES));
+        assertEquals(GOOD * 3 + 1, rows.size(), "header + 3 crops of each good image");
+        for (String r : rows.subList(1, rows.size())) assertFalse(r.contains("p" + BROKEN_AT + ".png"), r);
+        assertEquals(GOOD * 3, Npy.read(col.resolve(Collector.ACTIVATIONS)).rows());
+        assertEquals(GOOD * 3, Npy.read(col.resolve(Collector.ATTRIBUTION)).rows());
     }
 }

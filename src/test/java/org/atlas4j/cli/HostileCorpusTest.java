@@ -187,6 +187,7 @@ class HostileCorpusTest {
                 "--neighbors", "4", "--epochs", "20", "--attempts", "1");
         assertEquals(0, run.exit(), "run failed:\n" + run.log());
         assertFalse(run.log().contains("OutOfMemoryError"), run.log());
+        assertTrue(run.log().contains("collect: " + good.size() + " images, " + bad.size() + " skipped (listed in"), run.log());
         // every good file exactly once in the samples, no bad one
         List<String> rows = Files.readAllLines(dir.resolve("h/collect/samples.csv"));
         int fileCol = Arrays.asList(rows.get(0).split(",")).indexOf("file");
