@@ -246,8 +246,8 @@ public final class Collector {
                         + "for them); nothing to collect");
             }
             if (written < n) {
-                Progress.info(String.format(Locale.ROOT, "collect: %d of %d samples left out: their image failed to decode "
-                        + "(listed as failedToDecode)", n - written, n));
+                Progress.info(String.format(Locale.ROOT, "collect: %d of %d samples left out: their image failed to decode",
+                        n - written, n));
                 for (Sink k : sinks) {
                     k.acts.declareRows(written);
                     if (k.attr != null) k.attr.declareRows(written);

@@ -21,6 +21,9 @@ public final class SubsetDataset implements ImageDataset {
         return new SubsetDataset(base, idx);
     }
 
+    /** The dataset the images are selected from. */
+    public ImageDataset base() { return base; }
+
     /** Index of element {@code i} in the underlying dataset. */
     public int baseIndex(int i) { return indices[i]; }
 

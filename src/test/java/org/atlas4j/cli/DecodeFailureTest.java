@@ -148,5 +148,13 @@ class DecodeFailureTest {
         for (String r : rows.subList(1, rows.size())) assertFalse(r.contains("p" + BROKEN_AT + ".png"), r);
         assertEquals(GOOD * 3, Npy.read(col.resolve(Collector.ACTIVATIONS)).rows());
         assertEquals(GOOD * 3, Npy.read(col.resolve(Collector.ATTRIBUTION)).rows());
+
+        // under --limit (a subset of the folder) the file is left out and still listed
+        var l = collect(bad, dir, "l", "--crops-per-image", "3", "--limit", String.valueOf(GOOD * 3 + 2));
+        assertEquals(0, l.exit(), l.err());
+        assertEquals(1 + (GOOD * 3 + 2) - 3, Files.readAllLines(dir.resolve("l/collect/samples.csv")).size(),
+                "header + the first 26 crops but the broken file's 3");
+        JsonNode listed = new ObjectMapper().readTree(dir.resolve("l/collect/skipped-files.json").toFile());
+        assertEquals(Set.of("p" + BROKEN_AT + ".png"), HostileCorpusTest.reasons(listed.get("failedToDecode")).keySet());
     }
 }
