@@ -242,8 +242,7 @@ public final class Collector {
                 org.atlas4j.util.KillPoint.reached("collect.batch", sinks.get(0).dir);
             }
             if (written == 0) {
-                throw new org.atlas4j.util.UserError("none of the " + n + " images could be decoded (see the reasons listed "
-                        + "for them); nothing to collect");
+                throw new org.atlas4j.util.UserError("none of the " + n + " images could be decoded; nothing to collect");
             }
             if (written < n) {
                 Progress.info(String.format(Locale.ROOT, "collect: %d of %d samples left out: their image failed to decode",

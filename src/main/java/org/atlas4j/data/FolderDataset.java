@@ -314,15 +314,15 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
 
     /** Files that passed the header check but failed to decode (their samples are left out), one entry per file. */
     public List<Skipped> failed() {
-        synchronized (failed) {
-            return List.copyOf(failed.values());
+        synchronized (failed) { // by name: two decoder threads record them in either order
+            return failed.values().stream().sorted(java.util.Comparator.comparing(Skipped::file)).toList();
         }
     }
 
     /** Damaged files used anyway (only with keepDamaged), one entry per file, with what is wrong with them. */
     public List<Skipped> damaged() {
         synchronized (damaged) {
-            return List.copyOf(damaged.values());
+            return damaged.values().stream().sorted(java.util.Comparator.comparing(Skipped::file)).toList();
         }
     }
 

@@ -252,7 +252,18 @@ public final class AtlasRun {
                 cfg.data.limit, dataSampling()), null);
         if (!force && upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META)) return;
         Files.createDirectories(stageDir("collect"));
-        var r = Collector.run(model().graph(), data(), o, stageDir("collect"));
+        Collector.Result r;
+        try {
+            r = Collector.run(model().graph(), data(), o, stageDir("collect"));
+        } catch (UserError e) {
+            var fd = folder();
+            if (fd == null || fd.failed().isEmpty()) throw e;
+            // nothing decoded: say why, and list the files as a successful collect would
+            listSkipped(fd, 0);
+            var first = fd.failed().get(0);
+            throw new UserError(e.getMessage() + " (e.g. " + first.file() + ": " + first.reason() + "; every file with its "
+                    + "reason in " + stageDir("collect").resolve("skipped-files.json") + ")");
+        }
         writeStamp("collect", st);
         Map<String, Object> info = new java.util.LinkedHashMap<>(Map.of("images", r.count(), "dim", r.dim(),
                 "imagesPerSecond", r.imagesPerSecond(), "accuracy", r.accuracy()));

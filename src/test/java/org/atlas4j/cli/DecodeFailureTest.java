@@ -136,6 +136,21 @@ class DecodeFailureTest {
     }
 
     @Test
+    void aFolderOfWhichNothingDecodesIsOneClearErrorAndNoOutput() throws Exception {
+        CliErrorsTest.assumeDemoModel();
+        Path in = dir.resolve("none");
+        Files.createDirectories(in);
+        brokenIdatPng(in.resolve("a.png"));
+        brokenIdatPng(in.resolve("b.png"));
+        CliErrorsTest.assertCleanFailure(collect(in, dir, "n"), "none of the 2 images could be decoded",
+                "a.png: corrupt image data", "skipped-files.json");
+        JsonNode listed = new ObjectMapper().readTree(dir.resolve("n/collect/skipped-files.json").toFile());
+        assertEquals(Set.of("a.png", "b.png"), HostileCorpusTest.reasons(listed.get("failedToDecode")).keySet());
+        assertFalse(Files.exists(dir.resolve("n/collect/" + Collector.ACTIVATIONS)));
+        assertFalse(Files.exists(dir.resolve("n/collect/" + Collector.SAMPLES)));
+    }
+
+    @Test
     void withRandomCropsEveryCropOfTheFileIsLeftOut() throws Exception {
         CliErrorsTest.assumeDemoModel();
         Path bad = dir.resolve("bad");
