@@ -227,6 +227,7 @@ public final class ExplainJob {
                     keys[j] = source.name(batch.get(j)).hashCode() & 0xffffffffL;
                 }
                 List<Explainer.Result> results = explainer.explain(java.util.Arrays.copyOf(x, b * len), b, targets, keys);
+                for (int j = 0; j < b; j++) requireFinite(results.get(j), source.name(batch.get(j)), out);
                 for (int j = 0; j < b; j++) {
                     int idx = batch.get(j);
                     String name = source.name(idx);
@@ -344,6 +345,19 @@ public final class ExplainJob {
 
     static String dirName(String name) {
         return name.replace("/", "__").replaceAll("[^A-Za-z0-9._-]", "_");
+    }
+
+    /** Refuses an image whose maps or class probabilities are not finite, before any of its files is written. */
+    static void requireFinite(Explainer.Result r, String name, Path out) {
+        Path d = out.resolve(dirName(name));
+        for (var e : r.maps().entrySet()) {
+            float[] m = e.getValue();
+            org.atlas4j.util.Finite.requireFinite(m, 0, m.length, "the " + e.getKey().id() + " map of image " + name,
+                    d.resolve(e.getKey().fileId() + ".npy"), org.atlas4j.util.Finite.MODEL_CAUSE);
+        }
+        float[] p = r.probabilities();
+        org.atlas4j.util.Finite.requireFinite(p, 0, p.length, "the class probabilities of image " + name,
+                d.resolve(IMAGE_JSON), org.atlas4j.util.Finite.MODEL_CAUSE);
     }
 
     private static ImageRecord write(Path out, String name, String key, float[] x, int offset, int[] shape,

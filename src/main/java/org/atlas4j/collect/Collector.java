@@ -17,6 +17,7 @@ import org.atlas4j.data.ImageDataset;
 import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.NetGraph;
+import org.atlas4j.util.Finite;
 import org.atlas4j.util.Progress;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -57,6 +58,13 @@ public final class Collector {
     private Collector() {
     }
 
+    /** Every image failed to decode: nothing to write (the caller can name the files and their reasons). */
+    public static final class NothingDecoded extends org.atlas4j.util.UserError {
+        public NothingDecoded(String message) {
+            super(message);
+        }
+    }
+
     /** Provenance columns of samples.csv for image-file datasets: the file (relative to the image folder) and the box shown. */
     public static final String SOURCE_COLUMNS = "file,crop_x,crop_y,crop_w,crop_h";
 
@@ -65,6 +73,12 @@ public final class Collector {
         String f = s.file();
         if (f.contains(",") || f.contains("\"") || f.contains("\n")) f = "\"" + f.replace("\"", "\"\"") + "\"";
         return f + "," + s.x() + "," + s.y() + "," + s.w() + "," + s.h();
+    }
+
+    /** "sample 12 (boat/x.jpg)": the index, and the file for image-folder datasets. */
+    static String sampleName(ImageDataset data, int i) {
+        ImageDataset.Source s = data.source(i);
+        return "sample " + i + (s != null ? " (" + s.file() + ")" : "");
     }
 
     /** The sampled position of image {@code i}: a pure function of (seed, i), so any subset reproduces it. */
@@ -176,8 +190,9 @@ public final class Collector {
                 for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
                 // the whole batch still runs (a placeholder costs one image's work); its rows are dropped below
                 boolean[] use = new boolean[b];
+                int[] keptIdx = new int[b]; // the dataset index of each row written
                 int kept = 0;
-                for (int i = 0; i < b; i++) if (use[i] = data.usable(s + i)) kept++;
+                for (int i = 0; i < b; i++) if (use[i] = data.usable(s + i)) keptIdx[kept++] = s + i;
                 INDArray x = null;
                 java.util.Map<String, INDArray> out;
                 if (nat != null) {
@@ -216,6 +231,8 @@ public final class Collector {
                                 + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1]
                                 + (k.sources ? "," + sourceColumns(data.source(idx)) : "") + "\n");
                     }
+                    Finite.requireFinite(k.block, kept, k.d, j -> sampleName(data, keptIdx[j]) + " at layer " + k.layer,
+                            "activation", k.dir.resolve(ACTIVATIONS), Finite.MODEL_CAUSE);
                     accumulateSecondMoment(k.moment, k.block, kept, k.d);
                     k.acts.writeRows(k.block, kept);
                     if (k.attr != null) {
@@ -234,15 +251,22 @@ public final class Collector {
                             if (j != i) System.arraycopy(k.attrBlock, i * k.classes, k.attrBlock, j * k.classes, k.classes);
                             j++;
                         }
+                        Finite.requireFinite(k.attrBlock, kept, k.classes, j -> sampleName(data, keptIdx[j]) + " at layer "
+                                + k.layer, "attribution to class", k.dir.resolve(ATTRIBUTION), Finite.MODEL_CAUSE);
                         k.attr.writeRows(k.attrBlock, kept);
                     }
+                }
+                for (int i = 0; i < b; i++) { // the predicted class's probability went into samples.csv
+                    if (!use[i]) continue;
+                    Finite.requireFinite(probs.getDouble(i, pred.getInt(i)), "the class probability of "
+                            + sampleName(data, s + i), dirs.get(0).resolve(SAMPLES), Finite.MODEL_CAUSE);
                 }
                 written += kept;
                 p.step(b);
                 org.atlas4j.util.KillPoint.reached("collect.batch", sinks.get(0).dir);
             }
             if (written == 0) {
-                throw new org.atlas4j.util.UserError("none of the " + n + " images could be decoded; nothing to collect");
+                throw new NothingDecoded("none of the " + n + " images could be decoded; nothing to collect");
             }
             if (written < n) {
                 Progress.info(String.format(Locale.ROOT, "collect: %d of %d samples left out: their image failed to decode",
@@ -274,6 +298,9 @@ public final class Collector {
             mirror(k.moment, k.d);
             float[] m = new float[k.d * k.d];
             for (int i = 0; i < m.length; i++) m[i] = (float) (k.moment[i] / written);
+            Finite.requireFinite(m, k.d, k.d, c -> "the second moment of channel " + c + " at layer " + k.layer,
+                    "entry", k.dir.resolve(SECOND_MOMENT), "activations this large overflow float32 when squared; "
+                    + "check the model's pixelScaling (inputs far outside the training range)");
             Npy.writeFloat32(k.dir.resolve(SECOND_MOMENT), m, k.d, k.d);
             Result r = new Result(k.layer, written, k.d, k.h, k.w, o.seed(), o.excludeEdges(), data.describe(),
                     labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs, engine);

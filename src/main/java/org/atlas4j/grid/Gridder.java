@@ -114,6 +114,9 @@ public final class Gridder {
             throw new org.atlas4j.util.UserError("no grid cell holds more than " + o.threshold() + " samples (" + g.samples()
                     + " samples on a " + o.size() + "×" + o.size() + " grid); lower --threshold or --grid, or collect more images");
         }
+        org.atlas4j.util.Finite.requireFinite(means[0], g.cells().size(), dim, c -> "cell " + c, "mean activation",
+                dir.resolve(CELL_VECTORS), "the collected activations or the layout hold non-finite values; collect and "
+                        + "reduce again");
         Npy.writeFloat32(dir.resolve(CELL_VECTORS), means[0], g.cells().size(), dim);
         Json.write(dir.resolve(CELLS), g);
         return g;

@@ -85,6 +85,7 @@ public final class KerasImport {
             throw new UserError(file + " is not an HDF5 file (no HDF5 signature): a Keras model must be saved with "
                     + "model.save('x.h5'); for other formats pass --format dl4j|tfjs|onnx or the file's own extension");
         }
+        quietHdf5();
         String json;
         try (Hdf5Archive archive = new Hdf5Archive(file.toString())) {
             if (!archive.hasAttribute("model_config")) {
@@ -95,17 +96,33 @@ public final class KerasImport {
         } catch (UserError e) {
             throw e;
         } catch (Exception | UnsatisfiedLinkError e) {
-            throw new UserError("cannot read Keras HDF5 file " + file + ": " + e.getMessage(), e);
+            // the signature is there (checked above), so a file HDF5 cannot open is damaged, typically cut short
+            String why = String.valueOf(e.getMessage());
+            throw new UserError("cannot read Keras HDF5 file " + file + ": " + (why.contains("H5Fopen")
+                    ? "it is truncated or corrupt (HDF5 cannot open it). Copy the file again or save the model again "
+                            + "with model.save('x.h5')" : why), e);
         }
         String fixed = normalize(json, false);
         try {
             KerasModelBuilder b = new KerasModel().modelBuilder().modelHdf5Filename(file.toString()).modelJson(fixed)
                     .enforceTrainingConfig(false);
-            return new Imported(build(b, isSequential(fixed), null), inputShapeOf(fixed));
+            return new Imported(build(b, isSequential(fixed), null, file), inputShapeOf(fixed));
         } catch (UserError e) {
             throw e;
         } catch (Exception e) {
             throw importError(file, e);
+        }
+    }
+
+    /**
+     * Turns off libhdf5's automatic error printing: on a damaged file it writes a screen of "HDF5-DIAG" lines to the
+     * process's stderr before the Java exception our one-line message comes from.
+     */
+    static void quietHdf5() {
+        try {
+            org.bytedeco.hdf5.global.hdf5.H5Eset_auto2(org.bytedeco.hdf5.global.hdf5.H5E_DEFAULT(), null, null);
+        } catch (Throwable e) {
+            // the native library is missing or different: the diagnostics stay, the error is still reported
         }
     }
 
@@ -129,7 +146,7 @@ public final class KerasImport {
         Map<String, Map<String, INDArray>> weights = readWeights(modelJson, root.get("weightsManifest"));
         try {
             KerasModelBuilder b = new KerasModel().modelBuilder().modelJson(fixed).enforceTrainingConfig(false);
-            return new Imported(build(b, isSequential(fixed), weights), inputShapeOf(fixed));
+            return new Imported(build(b, isSequential(fixed), weights, modelJson), inputShapeOf(fixed));
         } catch (UserError e) {
             throw e;
         } catch (Exception e) {
@@ -137,7 +154,7 @@ public final class KerasImport {
         }
     }
 
-    private static Model build(KerasModelBuilder b, boolean sequential, Map<String, Map<String, INDArray>> weights)
+    private static Model build(KerasModelBuilder b, boolean sequential, Map<String, Map<String, INDArray>> weights, Path file)
             throws Exception {
         KerasModel km = sequential ? b.buildSequential() : b.buildModel();
         if (weights != null) {
@@ -157,8 +174,39 @@ public final class KerasImport {
             }
         }
         Model net = sequential ? ((KerasSequentialModel) km).getMultiLayerNetwork(false) : km.getComputationGraph(false);
+        checkWeightShapes(net, km.getLayers(), file);
         KerasModelUtils.copyWeightsToModel(net, km.getLayers());
         return net;
+    }
+
+    /**
+     * Refuses weights whose size the layer's config does not give: DL4J's copy assigns them silently (a Dense kernel
+     * of 12×5 into a 12×4 layer loaded without a word). The Keras layers hold their weights under DL4J's parameter
+     * names already, so each is compared with the built network's parameter of that name.
+     */
+    static void checkWeightShapes(Model net, Map<String, KerasLayer> layers, Path file) {
+        for (var e : layers.entrySet()) {
+            Map<String, INDArray> w = e.getValue().getWeights();
+            if (w == null || w.isEmpty()) continue;
+            org.deeplearning4j.nn.api.Layer l;
+            try {
+                l = net instanceof org.deeplearning4j.nn.graph.ComputationGraph cg ? cg.getLayer(e.getKey())
+                        : ((org.deeplearning4j.nn.multilayer.MultiLayerNetwork) net).getLayer(e.getKey());
+            } catch (RuntimeException notALayer) {
+                continue;
+            }
+            if (l == null) continue;
+            for (var p : w.entrySet()) {
+                INDArray want = l.paramTable().get(p.getKey());
+                if (want != null && want.length() != p.getValue().length()) {
+                    throw new UserError(file + ", layer '" + e.getKey() + "': its weight " + p.getKey() + " has shape "
+                            + java.util.Arrays.toString(p.getValue().shape()) + " (" + p.getValue().length()
+                            + " values) but the layer's config makes it " + java.util.Arrays.toString(want.shape()) + " ("
+                            + want.length() + " values): the weights and the model config do not belong together. Save "
+                            + "the model again in one piece (model.save, or tfjs.converters for TF.js)");
+                }
+            }
+        }
     }
 
     private static UserError importError(Path file, Exception e) {
@@ -239,8 +287,9 @@ public final class KerasImport {
                 try {
                     readValues(buf, dtype, q, values, name);
                 } catch (java.nio.BufferUnderflowException e) {
-                    throw new UserError("TF.js weight shards of " + modelJson + " are shorter than the manifest says (at "
-                            + name + "): a shard is missing or truncated");
+                    throw new UserError("TF.js weight shards " + group.get("paths") + " of " + modelJson + " are shorter "
+                            + "than the manifest says (at " + name + "): a shard is truncated. Copy the shards again with model.json, or convert the model "
+                            + "again");
                 }
                 int slash = name.lastIndexOf('/');
                 if (slash < 0) throw new UserError("TF.js weight name '" + name + "' has no layer prefix (layer/param)");

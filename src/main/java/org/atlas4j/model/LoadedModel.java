@@ -87,8 +87,10 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
         if (!Files.isReadable(main)) throw new UserError("model file is not readable: " + main);
         KerasImport.Imported imp = f == Format.KERAS ? KerasImport.importH5(main) : KerasImport.importTfjs(main);
         ModelCard card = ModelCard.readFor(main);
+        ModelChecks.inputShape(inputShape, "--input-shape");
         int[] shape = inputShape != null ? inputShape : card != null && card.inputShape() != null ? card.inputShape()
                 : imp.inputShape();
+        String source = ModelChecks.shapeSource(inputShape, card, main);
         if (shape == null || shape.length != 3) {
             throw new UserError("the input size of " + file + " is not fixed in its Keras config: give it in a model card "
                     + ModelCard.candidates(main).get(0) + " (inputShape: [C, H, W]) or with --input-shape C,H,W");
@@ -101,9 +103,13 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
             card = new ModelCard(main.getFileName().toString(), shape, List.of(), null, "pixels / 255",
                     "imported " + f.name().toLowerCase(java.util.Locale.ROOT) + " model, no model card");
         }
+        ModelChecks.channels(imp.network(), shape, main, source);
+        ModelChecks.finiteWeights(imp.network(), main);
+        checkScaling(card, shape, main);
         NetGraph graph = imp.network() instanceof ComputationGraph cg
                 ? SameDiffConverter.convert(cg, shape, org.nd4j.linalg.api.buffer.DataType.FLOAT)
                 : SameDiffConverter.convert((MultiLayerNetwork) imp.network(), shape);
+        ModelChecks.probe(graph, main, source);
         return new LoadedModel(main, sha256(main), imp.network(), graph, card, f, channelsLast(imp.network()));
     }
 
@@ -137,9 +143,14 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
                 throw new UserError("model file " + file + " is a zip but not a DL4J model (no configuration.json); "
                         + "save models with ModelSerializer.writeModel");
             }
+            if (zip.getEntry("coefficients.bin") == null) {
+                throw new UserError("DL4J model " + file + " holds no coefficients.bin (its weights): it was saved without "
+                        + "them or assembled by hand; save it again with ModelSerializer.writeModel");
+            }
             isGraph = new String(zip.getInputStream(zip.getEntry("configuration.json")).readAllBytes()).contains("\"vertices\"");
         } catch (java.util.zip.ZipException e) {
-            throw new UserError("model file " + file + " is not a DL4J model zip (" + e.getMessage() + ")");
+            throw new UserError("model file " + file + " is truncated or not a zip file (" + e.getMessage() + "); valid: a "
+                    + "DL4J model zip as ModelSerializer.writeModel saves it. Copy the file again or save the model again");
         } catch (IOException e) {
             throw new UserError("cannot read model file " + file + ": " + e.getMessage());
         }
@@ -148,10 +159,12 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
             net = isGraph ? ModelSerializer.restoreComputationGraph(file.toFile(), false)
                     : ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
         } catch (IOException | RuntimeException e) {
-            throw new UserError("cannot load DL4J model " + file + ": " + e.getMessage(), e);
+            throw dl4jLoadError(file, e);
         }
         ModelCard card = ModelCard.readFor(file);
+        ModelChecks.inputShape(inputShape, "--input-shape");
         int[] shape = inputShape != null ? inputShape : card != null ? card.inputShape() : null;
+        String source = ModelChecks.shapeSource(inputShape, card, file);
         if (shape == null || shape.length != 3) {
             throw new UserError("the input shape of " + file + " is unknown: put a model card " + ModelCard.cardPath(file)
                     + " beside it or pass --input-shape C,H,W");
@@ -159,10 +172,42 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
         if (card == null) {
             card = new ModelCard(file.getFileName().toString(), shape, List.of(), null, "as given", "no model card");
         }
+        ModelChecks.channels(net, shape, file, source);
+        ModelChecks.finiteWeights(net, file);
+        checkScaling(card, shape, file);
         NetGraph graph = net instanceof ComputationGraph cg
                 ? SameDiffConverter.convert(cg, shape, org.nd4j.linalg.api.buffer.DataType.FLOAT)
                 : SameDiffConverter.convert((MultiLayerNetwork) net, shape);
+        ModelChecks.probe(graph, file, source);
         return new LoadedModel(file, sha256(file), net, graph, card, Format.DL4J, channelsLast(net));
+    }
+
+    /** Why DL4J could not restore a zip whose entries are present, said in terms of the file. */
+    static UserError dl4jLoadError(Path file, Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage() == null ? "" : t.getMessage();
+            if (t instanceof java.io.EOFException) {
+                return new UserError("DL4J model " + file + " is truncated: its coefficients.bin (the weights) ends early. "
+                        + "Copy the file again or save the model again with ModelSerializer.writeModel", e);
+            }
+            if (t instanceof java.util.zip.ZipException) {
+                return new UserError("DL4J model " + file + " is corrupt (" + m + "); copy the file again or save the model "
+                        + "again with ModelSerializer.writeModel", e);
+            }
+            java.util.regex.Matcher len = java.util.regex.Pattern.compile("expected length (\\d+), got length (\\d+)").matcher(m);
+            if (len.find()) {
+                return new UserError(String.format(java.util.Locale.ROOT, "DL4J model %s: coefficients.bin holds %,d weights "
+                        + "but the layers in configuration.json need %,d: the two do not belong together (an edited "
+                        + "configuration or files from different models); save the model again with ModelSerializer.writeModel",
+                        file, Long.parseLong(len.group(2)), Long.parseLong(len.group(1))), e);
+            }
+            if (t instanceof com.fasterxml.jackson.core.JsonProcessingException
+                    || t.getClass().getName().startsWith("org.nd4j.shade.jackson")) {
+                return new UserError("DL4J model " + file + ": its configuration.json is not a valid DL4J configuration ("
+                        + m.lines().findFirst().orElse("") + "); save the model again with ModelSerializer.writeModel", e);
+            }
+        }
+        return new UserError("cannot load DL4J model " + file + ": " + e.getMessage(), e);
     }
 
     /** An ONNX export: translated directly into our SameDiff graph (no DL4J network exists). */
@@ -170,8 +215,10 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
         if (Files.isDirectory(file)) throw new UserError("an ONNX model is one .onnx file, got the folder " + file);
         OnnxModel onnx = OnnxModel.read(file);
         ModelCard card = ModelCard.readFor(file);
+        ModelChecks.inputShape(inputShape, "--input-shape");
         int[] shape = inputShape != null ? inputShape : card != null && card.inputShape() != null ? card.inputShape()
                 : onnx.inputShape();
+        String source = ModelChecks.shapeSource(inputShape, card, file);
         if (shape == null || shape.length != 3) {
             throw new UserError("the input size of " + file + " is not fixed in the ONNX graph: give it in a model card "
                     + ModelCard.cardPath(file) + " (inputShape: [C, H, W]) or with --input-shape C,H,W");
@@ -185,8 +232,21 @@ public record LoadedModel(Path file, String sha256, Model network, NetGraph grap
             card = new ModelCard(file.getFileName().toString(), shape, List.of(), null, "pixels / 255",
                     "imported onnx model, no model card (torchvision models want pixelScaling: imagenet)");
         }
+        checkScaling(card, shape, file);
         NetGraph graph = onnx.toNetGraph(shape, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        ModelChecks.probe(graph, file, source);
         return new LoadedModel(file, sha256(file), null, graph, card, Format.ONNX, false, onnx);
+    }
+
+    /** An unknown or unusable pixelScaling in the card is refused at load, not when the first image is read. */
+    private static void checkScaling(ModelCard card, int[] shape, Path model) {
+        String sc = card.pixelScaling();
+        if (sc == null || "as given".equals(sc)) return;
+        try {
+            org.atlas4j.data.PixelScaling.parse(sc, shape[0]);
+        } catch (UserError e) {
+            throw new UserError("model card " + ModelChecks.cardFile(model) + ": " + e.getMessage(), e);
+        }
     }
 
     public static String sha256(Path file) {

@@ -101,6 +101,7 @@ public record ModelCard(String modelFile, int[] inputShape, List<String> classNa
             } catch (java.io.IOException e) {
                 throw new UserError("model card " + p + " is not valid: " + e.getMessage());
             }
+            ModelChecks.inputShape(card.inputShape(), "model card " + p);
             return card.withClassNamesFile(p);
         }
         return null;

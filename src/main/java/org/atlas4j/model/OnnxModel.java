@@ -87,6 +87,13 @@ public final class OnnxModel {
         Onnx.ModelProto m;
         try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
             m = Onnx.ModelProto.parseFrom(in);
+        } catch (org.nd4j.shade.protobuf.InvalidProtocolBufferException e) {
+            String why = String.valueOf(e.getMessage());
+            boolean truncated = why.contains("truncated") || why.contains("ended unexpectedly");
+            throw new UserError("cannot read ONNX model " + file + ": " + (truncated ? "the file is truncated (it ends in "
+                    + "the middle of a field); copy it again or export it again" : "it is corrupt or not an .onnx file ("
+                    + why.lines().findFirst().orElse("") + "); valid: one .onnx file as torch.onnx.export writes it "
+                    + "(external-data models must be saved as one file)"));
         } catch (IOException e) {
             throw new UserError("cannot read ONNX model " + file + ": " + e.getMessage()
                     + " (is it an .onnx file? external-data models must be saved as one file)");
@@ -94,6 +101,7 @@ public final class OnnxModel {
         if (!m.hasGraph() || m.getGraph().getNodeCount() == 0) {
             throw new UserError("ONNX model " + file + " has no graph nodes (is it an .onnx file?)");
         }
+        ModelChecks.onnxInitializers(m.getGraph(), file.toString());
         return new OnnxModel(m, file.toString());
     }
 

@@ -8,6 +8,7 @@ import java.util.concurrent.ForkJoinPool;
 import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.util.Progress;
+import org.atlas4j.util.Finite;
 import org.atlas4j.util.UserError;
 
 import org.atlas4j.util.logging.AtlasLoggerProvider;
@@ -61,6 +62,9 @@ public final class Reducer {
     }
 
     /** Raw coordinates in {@code dims} dimensions (N×dims row-major), e.g. 1 for a comparison's y axis. */
+    static final String LAYOUT_CAUSE = "the activations were finite, so the layout itself diverged; run reduce again "
+            + "with another --seed or --method, and report it with the run's collect folder";
+
     public static float[] fit(float[] data, int n, int d, Options o, int dims) {
         if (n < 3) throw new UserError("need at least 3 samples for a 2-D layout, got " + n);
         double[][] x = new double[n][d];
@@ -111,6 +115,8 @@ public final class Reducer {
         for (int i = 0; i < n; i++) {
             for (int k = 0; k < dims; k++) out[dims * i + k] = (float) y[i][k];
         }
+        // the inputs were finite: a NaN here is the layout's own numerics (or a coordinate beyond float range)
+        Finite.requireFinite(out, n, dims, i -> "sample " + i, "layout coordinate", "the layout", LAYOUT_CAUSE);
         return out;
     }
 
@@ -211,6 +217,8 @@ public final class Reducer {
                 o.method(), n, d, o.metric(), o.neighbors(), o.minDist()));
         float[] raw = fit(data, n, d, o);
         float[] norm = LayoutNormalizer.normalize(raw, 1, 99);
+        Finite.requireFinite(norm, n, 2, i -> "sample " + i, "normalized layout coordinate", dir.resolve(LAYOUT),
+                LAYOUT_CAUSE);
         Npy.writeFloat32(dir.resolve(RAW_LAYOUT), raw, n, 2);
         Npy.writeFloat32(dir.resolve(LAYOUT), norm, n, 2);
         double secs = (System.nanoTime() - t0) / 1e9;

@@ -17,6 +17,7 @@ import org.atlas4j.io.Json;
 import org.atlas4j.model.NativeChain;
 import org.atlas4j.model.NativeGraph;
 import org.atlas4j.model.NetGraph;
+import org.atlas4j.util.Finite;
 import org.atlas4j.util.Progress;
 import org.atlas4j.util.SymmetricEigen;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -221,6 +222,11 @@ public final class Renderer {
                 for (int i = 0; i < b; i++) {
                     int cell = start + i;
                     String tile = TILES + "/" + String.format(Locale.ROOT, "cell-%04d.png", cell);
+                    // a NaN objective never beats −∞, so such an icon keeps blank pixels: refused, not drawn grey
+                    Finite.requireFinite(initial[i], "the starting objective of cell " + cell + "'s icon", dir.resolve(tile),
+                            RENDER_CAUSE);
+                    Finite.requireFinite(best[i], "the objective of cell " + cell + "'s icon", dir.resolve(tile), RENDER_CAUSE);
+                    Finite.requireFinite(bestPx, i * plane, plane, "the icon of cell " + cell, dir.resolve(tile), RENDER_CAUSE);
                     writeTile(bestPx, i, channels, height, width, dir.resolve(tile));
                     results.add(new CellResult(cell, tile, initial[i], best[i]));
                 }
@@ -281,6 +287,10 @@ public final class Renderer {
             }
         };
     }
+
+    static final String RENDER_CAUSE = "likely cause: a NaN or infinite weight in the model, a layer that overflows on "
+            + "the optimised pixels, or a too-large render.learningRate; check the model (atlas layers --model M) or lower "
+            + "the learning rate, then render again";
 
     static void writeTile(float[] px, int i, int channels, int h, int w, Path file) {
         BufferedImage img = new BufferedImage(w, h, channels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);

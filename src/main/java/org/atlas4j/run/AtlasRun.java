@@ -255,7 +255,7 @@ public final class AtlasRun {
         Collector.Result r;
         try {
             r = Collector.run(model().graph(), data(), o, stageDir("collect"));
-        } catch (UserError e) {
+        } catch (Collector.NothingDecoded e) {
             var fd = folder();
             if (fd == null || fd.failed().isEmpty()) throw e;
             // nothing decoded: say why, and list the files as a successful collect would
@@ -584,6 +584,8 @@ public final class AtlasRun {
                 layout[2 * i] = (x[i] + 1) / 2; // [−1,1] → [0,1] for the grid
                 layout[2 * i + 1] = yn[2 * i + 1];
             }
+            org.atlas4j.util.Finite.requireFinite(layout, keep.length, 2, i -> "sample " + keep[i], "comparison layout "
+                    + "coordinate", rd.resolve(Reducer.LAYOUT), org.atlas4j.util.Finite.MODEL_CAUSE);
             Npy.writeFloat32(rd.resolve(Reducer.RAW_LAYOUT), raw, keep.length, 2);
             Npy.writeFloat32(rd.resolve(Reducer.LAYOUT), layout, keep.length, 2);
             sub.writeStamp("reduce", st);
