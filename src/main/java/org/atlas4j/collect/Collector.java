@@ -26,6 +26,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Stage 1: one random spatial activation per image at the chosen layer, streamed to disk.
  * Memory is bounded by one batch: vectors go straight into {@code activations.npy}, metadata into {@code samples.csv}.
+ * A sample whose image failed to decode ({@link ImageDataset#usable}) is left out of every output; the rows that remain
+ * keep their dataset index (samples.csv's {@code index}) and the position drawn for it, so they do not depend on it.
  */
 public final class Collector {
     public static final String ACTIVATIONS = "activations.npy";
@@ -54,6 +56,13 @@ public final class Collector {
     }
 
     private Collector() {
+    }
+
+    /** Every image failed to decode: nothing to write (the caller can name the files and their reasons). */
+    public static final class NothingDecoded extends org.atlas4j.util.UserError {
+        public NothingDecoded(String message) {
+            super(message);
+        }
     }
 
     /** Provenance columns of samples.csv for image-file datasets: the file (relative to the image folder) and the box shown. */
@@ -155,6 +164,7 @@ public final class Collector {
         int len = data.imageLength();
         int correct = 0;
         int labelled = 0;
+        int written = 0;
         long t0 = System.nanoTime();
         List<Sink> sinks = new ArrayList<>();
         String engine;
@@ -178,6 +188,11 @@ public final class Collector {
             for (int s = 0; s < n; s += step) {
                 int b = Math.min(step, n - s);
                 for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
+                // the whole batch still runs (a placeholder costs one image's work); its rows are dropped below
+                boolean[] use = new boolean[b];
+                int[] keptIdx = new int[b]; // the dataset index of each row written
+                int kept = 0;
+                for (int i = 0; i < b; i++) if (use[i] = data.usable(s + i)) keptIdx[kept++] = s + i;
                 INDArray x = null;
                 java.util.Map<String, INDArray> out;
                 if (nat != null) {
@@ -193,7 +208,7 @@ public final class Collector {
                 INDArray pred = probs.argMax(1);
                 for (int i = 0; i < b; i++) {
                     int label = data.label(s + i);
-                    if (label >= 0) {
+                    if (use[i] && label >= 0) {
                         labelled++;
                         if (label == pred.getInt(i)) correct++;
                     }
@@ -204,21 +219,22 @@ public final class Collector {
                     INDArray map = readable(out.get(k.variable));
                     java.nio.FloatBuffer fm = map.data().asNioFloat();
                     long[] st = map.stride();
-                    for (int i = 0; i < b; i++) {
+                    for (int i = 0, j = 0; i < b; i++) {
+                        if (!use[i]) continue;
                         int idx = s + i;
                         int[] pos = position(o.seed(), idx, k.h, k.w, o.excludeEdges());
                         long base = i * st[0] + pos[0] * st[2] + pos[1] * st[3];
-                        for (int c = 0; c < k.d; c++) k.block[i * k.d + c] = fm.get((int) (base + c * st[1]));
+                        for (int c = 0; c < k.d; c++) k.block[j * k.d + c] = fm.get((int) (base + c * st[1]));
+                        j++;
                         int pr = pred.getInt(i);
                         k.csv.write(idx + "," + data.label(idx) + "," + pr + ","
                                 + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1]
                                 + (k.sources ? "," + sourceColumns(data.source(idx)) : "") + "\n");
                     }
-                    final int first = s;
-                    Finite.requireFinite(k.block, b, k.d, i -> sampleName(data, first + i) + " at layer " + k.layer,
+                    Finite.requireFinite(k.block, kept, k.d, j -> sampleName(data, keptIdx[j]) + " at layer " + k.layer,
                             "activation", k.dir.resolve(ACTIVATIONS), Finite.MODEL_CAUSE);
-                    accumulateSecondMoment(k.moment, k.block, b, k.d);
-                    k.acts.writeRows(k.block, b);
+                    accumulateSecondMoment(k.moment, k.block, kept, k.d);
+                    k.acts.writeRows(k.block, kept);
                     if (k.attr != null) {
                         float[] a;
                         try (INDArray nchw = map.dup('c')) { // freed now, not at a garbage collection
@@ -230,17 +246,35 @@ public final class Collector {
                             attribute(graph, x, out.get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
                                     new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
                         }
-                        Finite.requireFinite(k.attrBlock, b, k.classes, i -> sampleName(data, first + i) + " at layer "
+                        for (int i = 0, j = 0; i < b; i++) { // rows in batch order; kept ones moved up (j <= i)
+                            if (!use[i]) continue;
+                            if (j != i) System.arraycopy(k.attrBlock, i * k.classes, k.attrBlock, j * k.classes, k.classes);
+                            j++;
+                        }
+                        Finite.requireFinite(k.attrBlock, kept, k.classes, j -> sampleName(data, keptIdx[j]) + " at layer "
                                 + k.layer, "attribution to class", k.dir.resolve(ATTRIBUTION), Finite.MODEL_CAUSE);
-                        k.attr.writeRows(k.attrBlock, b);
+                        k.attr.writeRows(k.attrBlock, kept);
                     }
                 }
                 for (int i = 0; i < b; i++) { // the predicted class's probability went into samples.csv
+                    if (!use[i]) continue;
                     Finite.requireFinite(probs.getDouble(i, pred.getInt(i)), "the class probability of "
                             + sampleName(data, s + i), dirs.get(0).resolve(SAMPLES), Finite.MODEL_CAUSE);
                 }
+                written += kept;
                 p.step(b);
                 org.atlas4j.util.KillPoint.reached("collect.batch", sinks.get(0).dir);
+            }
+            if (written == 0) {
+                throw new NothingDecoded("none of the " + n + " images could be decoded; nothing to collect");
+            }
+            if (written < n) {
+                Progress.info(String.format(Locale.ROOT, "collect: %d of %d samples left out: their image failed to decode",
+                        n - written, n));
+                for (Sink k : sinks) {
+                    k.acts.declareRows(written);
+                    if (k.attr != null) k.attr.declareRows(written);
+                }
             }
             for (Sink k : sinks) k.close();
             if (fast != null) fast.close();
@@ -263,12 +297,12 @@ public final class Collector {
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             mirror(k.moment, k.d);
             float[] m = new float[k.d * k.d];
-            for (int i = 0; i < m.length; i++) m[i] = (float) (k.moment[i] / n);
+            for (int i = 0; i < m.length; i++) m[i] = (float) (k.moment[i] / written);
             Finite.requireFinite(m, k.d, k.d, c -> "the second moment of channel " + c + " at layer " + k.layer,
                     "entry", k.dir.resolve(SECOND_MOMENT), "activations this large overflow float32 when squared; "
                     + "check the model's pixelScaling (inputs far outside the training range)");
             Npy.writeFloat32(k.dir.resolve(SECOND_MOMENT), m, k.d, k.d);
-            Result r = new Result(k.layer, n, k.d, k.h, k.w, o.seed(), o.excludeEdges(), data.describe(),
+            Result r = new Result(k.layer, written, k.d, k.h, k.w, o.seed(), o.excludeEdges(), data.describe(),
                     labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs, engine);
             Json.write(k.dir.resolve(META), r);
             results.add(r);

@@ -18,9 +18,9 @@ import org.atlas4j.util.UserError;
  * sample (fitted to the model's size), or with {@link RandomCrops.Options#perImage()} = K, K seeded random crops
  * (samples {@code f·K .. f·K+K-1} come from file f). Files whose header no Java image reader accepts, that declare
  * more pixels than the cap, or whose last bytes show them cut short are skipped, counted and listed at open; a file
- * that fails later, when its pixels are decoded (corrupt data, decoder warnings), becomes black samples and is listed
- * in {@link #failed()}. With {@link Sampling#keepDamaged()} damaged files are used as decoded and listed in
- * {@link #damaged()}. Big images are decoded with subsampling down to
+ * that fails later, when its pixels are decoded (corrupt data, decoder warnings), yields placeholder samples that
+ * {@link #usable(int)} marks, so collect leaves them out, and is listed in {@link #failed()}. With
+ * {@link Sampling#keepDamaged()} damaged files are used as far as they decode and listed in {@link #damaged()}. Big images are decoded with subsampling down to
  * twice the resolution the model (or the crop) needs. Decoding runs on 1–2 background threads a bounded window ahead
  * of the reader ({@link DecodeAhead}), each file decoded once per unit of up to {@value #CROPS_PER_UNIT} of its crops.
  */
@@ -74,6 +74,8 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
     private final Map<String, Skipped> failed = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
     /** Damaged files kept (keepDamaged): found cut short at open, or warned about when decoded. */
     private final Map<String, Skipped> damaged = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
+    /** Units (see {@link #unitOf}) whose decode failed: their samples are placeholders, not images. */
+    private final java.util.Set<Integer> failedUnits = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final DecodeAhead ahead;
     /** The previous index read, to tell sequential reads (collect) from random ones (the viewer). */
     private volatile int lastIndex = -1;
@@ -310,17 +312,17 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
 
     public List<Skipped> skipped() { return skipped; }
 
-    /** Files that passed the header check but failed to decode (their samples are black), one entry per file. */
+    /** Files that passed the header check but failed to decode (their samples are left out), one entry per file. */
     public List<Skipped> failed() {
-        synchronized (failed) {
-            return List.copyOf(failed.values());
+        synchronized (failed) { // by name: two decoder threads record them in either order
+            return failed.values().stream().sorted(java.util.Comparator.comparing(Skipped::file)).toList();
         }
     }
 
     /** Damaged files used anyway (only with keepDamaged), one entry per file, with what is wrong with them. */
     public List<Skipped> damaged() {
         synchronized (damaged) {
-            return List.copyOf(damaged.values());
+            return damaged.values().stream().sorted(java.util.Comparator.comparing(Skipped::file)).toList();
         }
     }
 
@@ -367,6 +369,17 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         System.arraycopy(img, 0, dst, offset, img.length);
     }
 
+    /** The decode unit sample {@code index} belongs to: its file's crops are decoded in units of {@value #CROPS_PER_UNIT}. */
+    private int unitOf(int index) {
+        return index / perFile * unitsPerFile + index % perFile / CROPS_PER_UNIT;
+    }
+
+    /** False when the sample's decode failed: its pixels are a black placeholder (its file is in {@link #failed()}). */
+    @Override
+    public boolean usable(int index) {
+        return !failedUnits.contains(unitOf(index));
+    }
+
     private int unitSize(int unit) {
         int k0 = (unit % unitsPerFile) * CROPS_PER_UNIT;
         return Math.min(CROPS_PER_UNIT, perFile - k0);
@@ -392,8 +405,8 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
     }
 
     /**
-     * Decodes file f once for its samples k0 .. k0+n-1 (crops, or the whole image); a failure becomes black samples
-     * and one entry in failed().
+     * Decodes file f once for its samples k0 .. k0+n-1 (crops, or the whole image); a failure becomes black
+     * placeholder samples (not usable()) and one entry in failed().
      */
     private float[][] decode(int f, int k0, int n) {
         float[][] out = new float[n][];
@@ -415,6 +428,8 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
             }
             return out;
         } catch (ImageFiles.UnreadableImageException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
+            // before the samples are handed out, so usable() answers for them once copyImage returns
+            failedUnits.add(f * unitsPerFile + k0 / CROPS_PER_UNIT);
             failed.putIfAbsent(key(f), new Skipped(key(f), e instanceof ImageFiles.UnreadableImageException ? e.getMessage()
                     : e.getClass().getSimpleName() + ": " + e.getMessage()));
             float black = pre.scaling().apply(0, 0);

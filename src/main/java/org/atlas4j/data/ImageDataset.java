@@ -15,6 +15,14 @@ public interface ImageDataset {
     /** Writes image {@code index} as channels×height×width floats at {@code offset}. */
     void copyImage(int index, float[] dst, int offset);
 
+    /**
+     * False when sample {@code index} could not be decoded (its pixels are placeholders): collect leaves it out of the
+     * atlas. Known once {@link #copyImage} has returned for it.
+     */
+    default boolean usable(int index) {
+        return true;
+    }
+
     /** True label of image {@code index}, or -1 when unlabelled. */
     int label(int index);
 

@@ -21,6 +21,9 @@ public final class SubsetDataset implements ImageDataset {
         return new SubsetDataset(base, idx);
     }
 
+    /** The dataset the images are selected from. */
+    public ImageDataset base() { return base; }
+
     /** Index of element {@code i} in the underlying dataset. */
     public int baseIndex(int i) { return indices[i]; }
 
@@ -29,6 +32,7 @@ public final class SubsetDataset implements ImageDataset {
     @Override public int height() { return base.height(); }
     @Override public int width() { return base.width(); }
     @Override public void copyImage(int index, float[] dst, int offset) { base.copyImage(indices[index], dst, offset); }
+    @Override public boolean usable(int index) { return base.usable(indices[index]); }
     @Override public int label(int index) { return base.label(indices[index]); }
     @Override public Source source(int index) { return base.source(indices[index]); }
     @Override public List<String> classNames() { return base.classNames(); }

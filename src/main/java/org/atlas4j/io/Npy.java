@@ -176,6 +176,20 @@ public final class Npy {
      * The complete v1.0 header: magic, version, uint16 LE length, the dict, space padding and '\n', with the
      * total length a multiple of 64.
      */
+    /** The header for {@code shape} padded with spaces to exactly {@code length} bytes (at least its own length). */
+    static byte[] paddedHeader(String descr, int length, long... shape) {
+        byte[] own = header(descr, shape);
+        if (own.length > length) throw new IllegalArgumentException("npy header for " + Arrays.toString(shape) + " needs "
+                + own.length + " bytes, not " + length);
+        byte[] out = Arrays.copyOf(own, length);
+        Arrays.fill(out, own.length - 1, length - 1, (byte) ' ');
+        out[length - 1] = '\n';
+        int headerLen = length - MAGIC.length - 4;
+        out[MAGIC.length + 2] = (byte) headerLen;
+        out[MAGIC.length + 3] = (byte) (headerLen >>> 8);
+        return out;
+    }
+
     static byte[] header(String descr, long... shape) {
         StringBuilder dims = new StringBuilder();
         for (int i = 0; i < shape.length; i++) {
@@ -472,7 +486,9 @@ public final class Npy {
     public static final class Writer implements AutoCloseable {
         private final Path target;
         private final Path tmp;
-        private final int rows;
+        /** Rows declared at open (the header's length was laid out for them). */
+        private final int declared;
+        private int rows;
         private final int cols;
         private final FileChannel ch;
         private final ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
@@ -483,6 +499,7 @@ public final class Npy {
         private Writer(Path target, Path tmp, int rows, int cols, FileChannel ch) {
             this.target = target;
             this.tmp = tmp;
+            this.declared = rows;
             this.rows = rows;
             this.cols = cols;
             this.ch = ch;
@@ -521,6 +538,19 @@ public final class Npy {
 
         public long rowsWritten() {
             return rowsWritten;
+        }
+
+        /**
+         * Lowers the row count the file will declare, for rows left out while writing (images that failed to decode);
+         * the header is rewritten at close, padded to its original length so the data does not move.
+         */
+        public void declareRows(int newRows) {
+            ensureOpen();
+            if (newRows < rowsWritten || newRows > declared) {
+                throw new IllegalArgumentException("cannot declare " + newRows + " rows for " + target + ": " + rowsWritten
+                        + " written, " + declared + " declared at open");
+            }
+            rows = newRows;
         }
 
         /** Appends one row of exactly {@code cols} values. */
@@ -606,6 +636,11 @@ public final class Npy {
             finished = true;
             try {
                 drain();
+                if (rows != declared) {
+                    ByteBuffer hb = ByteBuffer.wrap(paddedHeader("<f4", header("<f4", declared, cols).length, rows, cols));
+                    long pos = 0;
+                    while (hb.hasRemaining()) pos += ch.write(hb, pos);
+                }
                 ch.force(true);
                 ch.close();
                 AtomicFiles.commit(tmp, target);

@@ -252,28 +252,53 @@ public final class AtlasRun {
                 cfg.data.limit, dataSampling()), null);
         if (!force && upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META)) return;
         Files.createDirectories(stageDir("collect"));
-        var r = Collector.run(model().graph(), data(), o, stageDir("collect"));
+        Collector.Result r;
+        try {
+            r = Collector.run(model().graph(), data(), o, stageDir("collect"));
+        } catch (Collector.NothingDecoded e) {
+            var fd = folder();
+            if (fd == null || fd.failed().isEmpty()) throw e;
+            // nothing decoded: say why, and list the files as a successful collect would
+            listSkipped(fd, 0);
+            var first = fd.failed().get(0);
+            throw new UserError(e.getMessage() + " (e.g. " + first.file() + ": " + first.reason() + "; every file with its "
+                    + "reason in " + stageDir("collect").resolve("skipped-files.json") + ")");
+        }
         writeStamp("collect", st);
         Map<String, Object> info = new java.util.LinkedHashMap<>(Map.of("images", r.count(), "dim", r.dim(),
                 "imagesPerSecond", r.imagesPerSecond(), "accuracy", r.accuracy()));
-        if (data() instanceof org.atlas4j.data.FolderDataset fd) {
+        if (folder() != null) {
+            var fd = folder();
             // unreadable files are counted and listed, never silently lost
             info.put("skippedFiles", fd.skipped());
             info.put("failedToDecode", fd.failed());
             info.put("damagedKept", fd.damaged());
             info.put("decodeWaitSeconds", fd.decodeWaitSeconds());
-            Json.write(stageDir("collect").resolve("skipped-files.json"), Map.of("skipped", fd.skipped(), "failedToDecode",
-                    fd.failed(), "damagedKept", fd.damaged()));
             Progress.info(String.format(Locale.ROOT, "collect: waited %.1f s of %.1f s for image decoding (the rest overlapped "
                     + "the model)", fd.decodeWaitSeconds(), r.seconds()));
-            if (!fd.skipped().isEmpty() || !fd.failed().isEmpty() || !fd.damaged().isEmpty()) {
-                Progress.info(String.format(Locale.ROOT, "collect: %d files skipped (unreadable, damaged or too large), %d "
-                        + "failed to decode (used as black images), %d damaged but kept (--keep-damaged); list in %s",
-                        fd.skipped().size(), fd.failed().size(), fd.damaged().size(),
-                        stageDir("collect").resolve("skipped-files.json")));
-            }
+            listSkipped(fd, r.count());
         }
         recordStage("collect", r.seconds(), info);
+    }
+
+    /** The image folder behind data() (also under --limit), or null for other datasets. */
+    private org.atlas4j.data.FolderDataset folder() throws Exception {
+        ImageDataset d = data();
+        if (d instanceof org.atlas4j.data.SubsetDataset s) d = s.base();
+        return d instanceof org.atlas4j.data.FolderDataset fd ? fd : null;
+    }
+
+    /** Writes collect/skipped-files.json and, when files were left out or kept damaged, says how many. */
+    private void listSkipped(org.atlas4j.data.FolderDataset fd, int count) {
+        Path list = stageDir("collect").resolve("skipped-files.json");
+        Json.write(list, Map.of("skipped", fd.skipped(), "failedToDecode", fd.failed(), "damagedKept", fd.damaged()));
+        if (!fd.skipped().isEmpty() || !fd.failed().isEmpty() || !fd.damaged().isEmpty()) {
+            // files that fail only when decoded are left out of the atlas like those refused at open
+            Progress.info(String.format(Locale.ROOT, "collect: %d %s, %d skipped (listed in %s: %d unreadable, damaged or too "
+                    + "large, %d failed to decode)%s", count, fd.samplesPerFile() > 1 ? "samples" : "images",
+                    fd.skipped().size() + fd.failed().size(), list, fd.skipped().size(), fd.failed().size(),
+                    fd.damaged().isEmpty() ? "" : ", " + fd.damaged().size() + " damaged but kept (--keep-damaged)"));
+        }
     }
 
     public void reduce(boolean force) throws Exception {
@@ -671,6 +696,7 @@ public final class AtlasRun {
                     new Collector.Options(layers.get(0), cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges),
                     layers, dirs);
             for (int i = 0; i < runs.size(); i++) {
+                if (folder() != null) runs.get(i).listSkipped(folder(), results.get(i).count());
                 runs.get(i).writeStamp("collect", stamps.get(i));
                 runs.get(i).recordStage("collect", results.get(i).seconds(), Map.of("images", results.get(i).count(),
                         "dim", results.get(i).dim(), "imagesPerSecond", results.get(i).imagesPerSecond(), "layers", layers));

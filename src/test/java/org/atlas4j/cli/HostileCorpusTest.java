@@ -187,6 +187,7 @@ class HostileCorpusTest {
                 "--neighbors", "4", "--epochs", "20", "--attempts", "1");
         assertEquals(0, run.exit(), "run failed:\n" + run.log());
         assertFalse(run.log().contains("OutOfMemoryError"), run.log());
+        assertTrue(run.log().contains("collect: " + good.size() + " images, " + bad.size() + " skipped (listed in"), run.log());
         // every good file exactly once in the samples, no bad one
         List<String> rows = Files.readAllLines(dir.resolve("h/collect/samples.csv"));
         int fileCol = Arrays.asList(rows.get(0).split(",")).indexOf("file");
@@ -206,9 +207,12 @@ class HostileCorpusTest {
             String reason = skipped.containsKey(b.getKey()) ? skipped.get(b.getKey()) : failed.get(b.getKey());
             assertTrue(reason.toLowerCase(java.util.Locale.ROOT).contains(b.getValue().toLowerCase(java.util.Locale.ROOT)),
                     b.getKey() + ": " + reason);
-            // found at open: skipped, not in the samples; found only when decoded (corrupt data): a listed black sample
-            if (skipped.containsKey(b.getKey())) assertFalse(seen.containsKey(b.getKey()), b.getKey());
+            // found at open or only when decoded (corrupt data): listed, and in none of the samples
+            assertFalse(seen.containsKey(b.getKey()), b.getKey() + " in samples.csv");
         }
+        assertEquals(good.size(), rows.size() - 1, "samples.csv: the good images only");
+        assertEquals(good.size(), org.atlas4j.io.Npy.read(dir.resolve("h/collect/activations.npy")).rows());
+        assertEquals(good.size(), org.atlas4j.io.Npy.read(dir.resolve("h/reduce/layout.npy")).rows(), "layout");
         assertEquals(Set.of("corrupt.png", "corrupt.jpg"), failed.keySet(), "only corrupt data needs a decode to be found");
         assertTrue(Files.exists(dir.resolve("h/atlas.png")) || Files.exists(dir.resolve("h/stitch/atlas.png")),
                 "the run got to its atlas");
@@ -255,12 +259,13 @@ class HostileCorpusTest {
         var d = CliErrorsTest.atlas("collect", "--model", CliErrorsTest.DEMO_MODEL.toString(), "--images", in.toString(),
                 "--output", dir.toString(), "--name", "d");
         assertEquals(0, d.exit(), d.err());
-        // without it: the cut one skipped at open, the corrupt one found when decoded (a listed black sample)
+        // without it: the cut one skipped at open, the corrupt one found when decoded; both listed, neither a sample
         JsonNode dl = new ObjectMapper().readTree(dir.resolve("d/collect/skipped-files.json").toFile());
         assertEquals(Set.of("cut.jpg"), reasons(dl.get("skipped")).keySet());
         assertEquals(Set.of("corrupt.jpg"), reasons(dl.get("failedToDecode")).keySet());
         assertEquals(0, dl.get("damagedKept").size());
-        assertEquals(5, Files.readAllLines(dir.resolve("d/collect/samples.csv")).size(), "header + 4 samples");
+        assertEquals(4, Files.readAllLines(dir.resolve("d/collect/samples.csv")).size(), "header + 3 samples");
+        assertEquals(3, org.atlas4j.io.Npy.read(dir.resolve("d/collect/activations.npy")).rows());
 
         var e = CliErrorsTest.atlas("explain", "--model", CliErrorsTest.DEMO_MODEL.toString(), "--images", in.toString(),
                 "--out", dir.resolve("e").toString(), "--method", "gradcam", "--keep-damaged");

@@ -240,6 +240,29 @@ class NpyTest {
     }
 
     @Test
+    void fewerRowsDeclaredBeforeCloseRewriteTheHeaderInPlace() throws IOException {
+        for (int declared : new int[] {10, 1_000_000_000}) {
+            Path f = dir.resolve("fewer" + declared + ".npy");
+            int headerBytes = Npy.header("<f4", declared, 3).length;
+            Npy.Writer w = Npy.Writer.open(f, declared, 3);
+            float[] rows = new float[7 * 3];
+            for (int i = 0; i < rows.length; i++) rows[i] = i * 0.5f;
+            w.writeRows(rows, 7);
+            assertThrows(IllegalArgumentException.class, () -> w.declareRows(6), "fewer than written");
+            assertThrows(IllegalArgumentException.class, () -> w.declareRows(declared + 1), "more than declared");
+            w.declareRows(7);
+            w.close();
+            Npy.NpyArray a = Npy.read(f);
+            assertArrayEquals(new int[] {7, 3}, a.shape());
+            assertArrayEquals(rows, a.data());
+            assertEquals(headerBytes + 7 * 3 * 4, Files.size(f), "the data did not move");
+            assertEquals(0, headerBytes % 64);
+            String head = new String(Files.readAllBytes(f), 0, headerBytes, StandardCharsets.ISO_8859_1);
+            assertTrue(head.contains("'shape': (7, 3), }") && head.endsWith(" \n"), head);
+        }
+    }
+
+    @Test
     void exceptionInsideTryWithResourcesCreatesNoTargetAndKeepsOldFile() throws IOException {
         Path f = dir.resolve("keep.npy");
         Npy.writeFloat32(f, new float[] {1, 2}, 1, 2);
