@@ -291,7 +291,11 @@ public final class AtlasRun {
     /** Writes collect/skipped-files.json and, when files were left out or kept damaged, says how many. */
     private void listSkipped(org.atlas4j.data.FolderDataset fd, int count) {
         Path list = stageDir("collect").resolve("skipped-files.json");
-        Json.write(list, Map.of("skipped", fd.skipped(), "failedToDecode", fd.failed(), "damagedKept", fd.damaged()));
+        Map<String, Object> lists = new java.util.LinkedHashMap<>(); // a fixed key order: Map.of's varies by JVM
+        lists.put("skipped", fd.skipped());
+        lists.put("failedToDecode", fd.failed());
+        lists.put("damagedKept", fd.damaged());
+        Json.write(list, lists);
         if (!fd.skipped().isEmpty() || !fd.failed().isEmpty() || !fd.damaged().isEmpty()) {
             // files that fail only when decoded are left out of the atlas like those refused at open
             Progress.info(String.format(Locale.ROOT, "collect: %d %s, %d skipped (listed in %s: %d unreadable, damaged or too "
