@@ -126,7 +126,7 @@ public final class NetGraph {
             }
         }
         for (INDArray a : arrays) {
-            if (a != null && !own.contains(a)) closeQuietly(a);
+            if (a != null && !own.contains(a)) NativeGraph.closeQuietly(a);
         }
         releaseCaches();
     }
@@ -155,16 +155,8 @@ public final class NetGraph {
         releaseCaches();
         for (SDVariable v : sd.variables()) {
             if (v.getVariableType() == VariableType.VARIABLE || v.getVariableType() == VariableType.CONSTANT) {
-                closeQuietly(v.getArr());
+                NativeGraph.closeQuietly(v.getArr());
             }
-        }
-    }
-
-    private static void closeQuietly(INDArray a) {
-        try {
-            if (a != null && a.closeable()) a.close();
-        } catch (RuntimeException e) {
-            // a view or an already released array: the garbage collector frees it
         }
     }
 
