@@ -100,7 +100,8 @@ final class SharedOptions {
 
     /** The viewer's extra zoom levels. */
     static final class Levels {
-        @Option(names = "--levels", paramLabel = "<levels>", split = ",", description = "Extra grid sizes rendered as the viewer's zoom levels, e.g. 10,40")
+        @Option(names = "--levels", paramLabel = "<levels>", split = ",", description = "Extra grid sizes rendered as the viewer's zoom levels: 10,40 adds a 10×10 "
+                + "and a 40×40 level")
         List<Integer> sizes;
     }
 
