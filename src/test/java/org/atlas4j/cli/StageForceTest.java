@@ -34,7 +34,7 @@ class StageForceTest {
         CliErrorsTest.assumeDemoModel();
         Progress.setQuiet(true);
         Path images = CommandMatrix.classImages(tmp.resolve("images"), List.of("a"), 6, 28, 5);
-        // one class folder: flat enough for the demo model's ten classes (the label does not matter here)
+        // one class folder, "a", not one of the card's classes: labels do not matter to what is redone
         run = tmp.resolve("out").resolve("f");
         var o = CliErrorsTest.atlas(args("run", images));
         assertEquals(0, o.exit(), o.err());
