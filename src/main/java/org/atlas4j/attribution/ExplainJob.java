@@ -163,20 +163,9 @@ public final class ExplainJob {
                 perPass, shape, pre, target, classNames);
         loop.run();
 
-        List<Entry> entries = new ArrayList<>();
         Map<String, Integer> zero = new LinkedHashMap<>();
         for (Method m : methods) zero.put(m.id(), 0);
-        for (var f : loop.records) {
-            ImageRecord rec = await(f);
-            entries.add(entry(rec));
-            countZero(rec, zero);
-        }
-        for (var e : zero.entrySet()) {
-            if (e.getValue() > 0) {
-                Progress.info(String.format(Locale.ROOT, "explain: warning: %s gave an all-zero map for %d image(s) (no "
-                        + "positive evidence for the class at this layer); those maps are saved as zeros", e.getKey(), e.getValue()));
-            }
-        }
+        List<Entry> entries = entries(loop.records, zero);
 
         explainer.close(); // its buffers are not needed by the sanity checks, which build their own engines
         List<String> sheets = contactSheets(out, entries, methods, o.sheetRows(), source.describe());
@@ -349,6 +338,23 @@ public final class ExplainJob {
                 explained++;
             }
         }
+    }
+
+    /** Every image's index entry, in order, once written; counts all-zero maps per method into {@code zero}. */
+    private static List<Entry> entries(List<java.util.concurrent.Future<ImageRecord>> records, Map<String, Integer> zero) {
+        List<Entry> entries = new ArrayList<>();
+        for (var f : records) {
+            ImageRecord rec = await(f);
+            entries.add(entry(rec));
+            countZero(rec, zero);
+        }
+        for (var e : zero.entrySet()) {
+            if (e.getValue() > 0) {
+                Progress.info(String.format(Locale.ROOT, "explain: warning: %s gave an all-zero map for %d image(s) (no "
+                        + "positive evidence for the class at this layer); those maps are saved as zeros", e.getKey(), e.getValue()));
+            }
+        }
+        return entries;
     }
 
     /** A record, once its write has finished; a failed write's own exception. */
