@@ -268,7 +268,7 @@ class PipelineIntegrationTest {
                 Files.readAllBytes(fresh.stageDir("collect").resolve(Collector.SAMPLES)), "samples.csv differs");
         assertArrayEquals(Files.readAllBytes(run.stageDir("collect").resolve(Collector.ACTIVATIONS)),
                 Files.readAllBytes(fresh.stageDir("collect").resolve(Collector.ACTIVATIONS)), "activations.npy differs");
-        // layout determinism across processes is ReducerTest's job (within one JVM Smile's ARPACK seed advances)
+        // layout determinism, in one JVM and across processes, is ReducerTest's job
     }
 
     @Test
