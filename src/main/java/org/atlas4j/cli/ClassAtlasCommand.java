@@ -34,7 +34,7 @@ final class ClassAtlasCommand implements Callable<Integer> {
         if (classThreshold < 0) throw new org.atlas4j.util.UserError("--class-threshold must be >= 0, got " + classThreshold);
         AtlasRun r = new AtlasRun(options.resolve());
         try (var lock = Main.lockRun(r.dir())) {
-            r.classAtlas(cls, top, classGrid, classThreshold, options.force);
+            new org.atlas4j.classatlas.ClassAtlasJob(r).run(cls, top, classGrid, classThreshold, options.force);
         }
         return 0;
     }

@@ -34,7 +34,7 @@ final class StageCommands {
 final class CollectCommand extends StageCommands.Stage {
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.collect(true);
+        r.collect(force);
     }
 }
 
@@ -43,7 +43,7 @@ final class CollectCommand extends StageCommands.Stage {
 final class ReduceCommand extends StageCommands.Stage {
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.reduce(true);
+        r.reduce(force);
     }
 }
 
@@ -52,7 +52,7 @@ final class ReduceCommand extends StageCommands.Stage {
 final class GridCommand extends StageCommands.Stage {
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.grid(true);
+        r.grid(force);
     }
 }
 
