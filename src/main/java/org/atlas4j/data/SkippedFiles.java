@@ -22,6 +22,18 @@ public final class SkippedFiles {
         return d instanceof FolderDataset fd ? fd : null;
     }
 
+    /**
+     * After a collect over an image folder: lists the files left out (see {@link #write}), logs how long decoding held
+     * the model up, and returns these facts for the run's provenance (unreadable files are counted, never lost).
+     */
+    public static Map<String, Object> report(FolderDataset fd, Path dir, int count, double collectSeconds) {
+        Progress.info(String.format(Locale.ROOT, "collect: waited %.1f s of %.1f s for image decoding (the rest overlapped "
+                + "the model)", fd.decodeWaitSeconds(), collectSeconds));
+        write(fd, dir, count);
+        return Map.of("skippedFiles", fd.skipped(), "failedToDecode", fd.failed(), "damagedKept", fd.damaged(),
+                "decodeWaitSeconds", fd.decodeWaitSeconds());
+    }
+
     /** Writes {@code dir/skipped-files.json} and, when files were left out or kept damaged, says how many. */
     public static Path write(FolderDataset fd, Path dir, int count) {
         Path list = dir.resolve(FILE);

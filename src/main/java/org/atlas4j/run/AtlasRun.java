@@ -44,9 +44,7 @@ public final class AtlasRun {
     private final StageStamps stamps;
     /** Stages a level run takes from its parent (collect and reduce are the same at every grid size). */
     private Map<String, Path> shared = Map.of();
-    private LoadedModel model;
-    private ImageDataset data;
-    private String layer;
+    private final RunInputs inputs;
 
     /** Reopens an existing run folder with the config recorded in its provenance. */
     public static AtlasRun open(Path runDir) {
@@ -57,25 +55,14 @@ public final class AtlasRun {
         this.cfg = cfg;
         this.dir = cfg.runDir();
         this.stamps = new StageStamps(dir, this::stageDir);
-        validate(cfg);
-    }
-
-    /** Every stage's options are checked before any work starts, so a typo fails in a second, not after collect. */
-    static void validate(RunConfig c) {
-        if (c.data.limit < 0) throw new UserError("--limit must be >= 0 (got " + c.data.limit + ")");
-        c.reduceOptions();
-        c.collectOptions("-");
-        c.gridOptions();
-        c.renderOptions("-");
-        c.stitchOptions();
+        this.inputs = new RunInputs(cfg);
+        cfg.validate();
     }
 
     /** A run of a config derived from this one's (a level, layer or subset), sharing the loaded model and images. */
     public AtlasRun variant(RunConfig child) {
         AtlasRun r = new AtlasRun(child);
-        r.model = model;
-        r.data = data;
-        if (java.util.Objects.equals(child.layer, cfg.layer)) r.layer = layer;
+        r.inputs.shareFrom(inputs);
         return r;
     }
 
@@ -98,20 +85,14 @@ public final class AtlasRun {
 
     /** The grid sizes of this run's zoom levels, ascending: the main size plus {@code grid.levels}. */
     public List<Integer> levelSizes() {
-        java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>(cfg.grid.levels);
-        sizes.add(cfg.grid.size);
-        for (int n : sizes) {
-            if (n < 1 || n > 200) throw new UserError("grid levels must be between 1 and 200, got " + n);
-        }
-        return List.copyOf(sizes);
+        return cfg.levelSizes();
     }
 
     /** The run of one extra zoom level: its own grid, render and stitch over this run's collect and layout. */
     public AtlasRun level(int n) throws Exception {
         if (n == cfg.grid.size) return this;
+        layer(); // loaded here, shared by every level
         AtlasRun sub = variant(cfg.forLevel(n, dir.resolve("levels")));
-        sub.model = model();
-        sub.layer = layer();
         sub.shared = Map.of("collect", stageDir("collect"), "reduce", stageDir("reduce"));
         return sub;
     }
@@ -129,30 +110,20 @@ public final class AtlasRun {
     }
 
     public LoadedModel model() {
-        if (model == null) {
-            model = LoadedModel.load(Path.of(cfg.model), cfg.inputShape,
-                    cfg.modelFormat == null ? null : LoadedModel.Format.parse(cfg.modelFormat));
-        }
-        return model;
+        return inputs.model();
     }
 
     public String layer() {
-        if (layer == null) layer = model().resolveLayer(cfg.layer);
-        model().graph().spatialLayer(layer);
-        return layer;
+        return inputs.layer();
     }
 
     public ImageDataset data() throws Exception {
-        if (data == null) {
-            data = cfg.dataSpec().open(model().card().classNames(),
-                    () -> model().preprocess(null, cfg.data.resize, java.awt.Color.BLACK), model().graph().inputShape());
-        }
-        return data;
+        return inputs.data();
     }
 
     /** How displayed icon values become the model's inputs: the card's pixel scaling and channel order, as collect used. */
     public ModelInput modelInput() {
-        return ModelInput.of(model().preprocess(null, cfg.data.resize, java.awt.Color.BLACK));
+        return inputs.modelInput();
     }
 
     // ---- stages ----
@@ -183,13 +154,7 @@ public final class AtlasRun {
         stamps.write("collect", st);
         Map<String, Object> info = new java.util.HashMap<>(Map.of("images", r.count(), "dim", r.dim(),
                 "imagesPerSecond", r.imagesPerSecond(), "accuracy", r.accuracy()));
-        if (fd != null) { // unreadable files are counted and listed, never silently lost
-            info.putAll(Map.of("skippedFiles", fd.skipped(), "failedToDecode", fd.failed(), "damagedKept", fd.damaged(),
-                    "decodeWaitSeconds", fd.decodeWaitSeconds()));
-            Progress.info(String.format(Locale.ROOT, "collect: waited %.1f s of %.1f s for image decoding (the rest overlapped "
-                    + "the model)", fd.decodeWaitSeconds(), r.seconds()));
-            SkippedFiles.write(fd, stageDir("collect"), r.count());
-        }
+        if (fd != null) info.putAll(SkippedFiles.report(fd, stageDir("collect"), r.count(), r.seconds()));
         recordStage("collect", r.seconds(), info);
     }
 
@@ -263,15 +228,7 @@ public final class AtlasRun {
     public Fidelity.Result fidelity() throws Exception {
         long t0 = System.nanoTime();
         stamps.read("render");
-        Renderer.Result rr = Renderer.Result.read(stageDir("render"));
-        Npy.NpyArray vectors = Npy.read(stageDir("grid").resolve(Gridder.CELL_VECTORS));
-        Npy.NpyArray moment = Npy.read(stageDir("collect").resolve(Collector.SECOND_MOMENT));
-        Npy.NpyArray acts = Npy.read(stageDir("collect").resolve(Collector.ACTIVATIONS));
-        List<Path> tiles = rr.results().stream().map(c -> stageDir("render").resolve(c.tile())).toList();
-        int[][] members = Gridder.Grid.read(stageDir("grid")).cells().stream().map(Gridder.Cell::members).toArray(int[][]::new);
-        var f = Fidelity.measure(model().graph(), rr.options().layer(), tiles, vectors.data(), vectors.rows(), moment.data(),
-                rr.options(), acts.data(), members, modelInput());
-        Fidelity.write(stageDir("render"), f);
+        var f = Fidelity.measure(model().graph(), stageDir("collect"), stageDir("grid"), stageDir("render"), modelInput());
         double secs = (System.nanoTime() - t0) / 1e9;
         Progress.info(f.summary() + "; " + Progress.format(secs));
         recordStage("fidelity", secs, Map.of("top1", f.top1(), "top5", f.top5(), "meanRatio", f.meanRatio(),

@@ -156,6 +156,26 @@ public final class RunConfig {
         return Path.of(output, name);
     }
 
+    /** Every stage's options are checked before any work starts, so a typo fails in a second, not after collect. */
+    public void validate() {
+        if (data.limit < 0) throw new UserError("--limit must be >= 0 (got " + data.limit + ")");
+        reduceOptions();
+        collectOptions("-");
+        gridOptions();
+        renderOptions("-");
+        stitchOptions();
+    }
+
+    /** The grid sizes of the zoom levels, ascending: the main size plus {@code grid.levels}. */
+    public java.util.List<Integer> levelSizes() {
+        java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>(grid.levels);
+        sizes.add(grid.size);
+        for (int n : sizes) {
+            if (n < 1 || n > 200) throw new UserError("grid levels must be between 1 and 200, got " + n);
+        }
+        return java.util.List.copyOf(sizes);
+    }
+
     // ---- each stage's options, built here and only here from the config ----
 
     public DatasetSpec dataSpec() {
