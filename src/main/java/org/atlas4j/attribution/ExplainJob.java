@@ -21,7 +21,7 @@ import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.LoadedModel;
 import org.atlas4j.model.NetGraph;
-import org.atlas4j.run.Versions;
+import org.atlas4j.provenance.Versions;
 import org.atlas4j.util.Progress;
 import org.atlas4j.util.UserError;
 

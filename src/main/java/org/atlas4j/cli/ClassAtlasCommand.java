@@ -34,7 +34,7 @@ final class ClassAtlasCommand implements Callable<Integer> {
         SharedOptions.atLeast("--class-threshold", classThreshold, 0);
         AtlasRun r = new AtlasRun(options.resolve());
         try (var lock = Main.lockRun(r.dir())) {
-            r.classAtlas(cls, top, classGrid, classThreshold, options.force());
+            new org.atlas4j.classatlas.ClassAtlasJob(r).run(cls, top, classGrid, classThreshold, options.force());
         }
         return 0;
     }

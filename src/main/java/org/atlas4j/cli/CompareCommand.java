@@ -37,7 +37,7 @@ final class CompareCommand implements Callable<Integer> {
         SharedOptions.atLeast("--compare-threshold", threshold, 0);
         AtlasRun r = new AtlasRun(options.resolve());
         try (var lock = Main.lockRun(r.dir())) {
-            r.compare(classes.get(0), classes.get(1), perClass, grid, threshold, options.force());
+            new org.atlas4j.classatlas.ComparisonJob(r).run(classes.get(0), classes.get(1), perClass, grid, threshold, options.force());
         }
         return 0;
     }

@@ -40,7 +40,7 @@ final class PatchTestCommand implements Callable<Integer> {
         }
         AtlasRun r = new AtlasRun(options.resolve());
         try (var lock = Main.lockRun(r.dir())) {
-            r.patchTest(from, to, icon, images, sizes);
+            new org.atlas4j.patch.PatchTestJob(r).run(from, to, icon, images, sizes);
         }
         return 0;
     }
