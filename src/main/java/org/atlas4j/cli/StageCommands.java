@@ -73,7 +73,7 @@ final class RenderCommand extends StageCommands.Stage {
 final class StitchCommand extends StageCommands.Stage {
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.stitch(); // keeps no stamp: always redone, so --force asks nothing more of it
+        r.stitch(null); // keeps no stamp: always redone, so --force asks nothing more of it
     }
 }
 

@@ -34,6 +34,18 @@ public final class SkippedFiles {
                 "decodeWaitSeconds", fd.decodeWaitSeconds());
     }
 
+    /**
+     * When no image of a folder decoded: the error says why with the first file's reason, and the files are listed as
+     * a successful collect would list them.
+     */
+    public static RuntimeException nothingDecoded(RuntimeException e, FolderDataset fd, Path dir) {
+        if (fd == null || fd.failed().isEmpty()) return e;
+        Path list = write(fd, dir, 0);
+        var first = fd.failed().get(0);
+        return new org.atlas4j.util.UserError(e.getMessage() + " (e.g. " + first.file() + ": " + first.reason()
+                + "; every file with its reason in " + list + ")");
+    }
+
     /** Writes {@code dir/skipped-files.json} and, when files were left out or kept damaged, says how many. */
     public static Path write(FolderDataset fd, Path dir, int count) {
         Path list = dir.resolve(FILE);

@@ -34,6 +34,12 @@ public final class Gridder {
         public static Grid read(Path dir) {
             return Json.read(dir.resolve(CELLS), Grid.class);
         }
+
+        /** The log line of a grid: kept, empty and dropped cells. */
+        public String summary() {
+            return String.format(java.util.Locale.ROOT, "grid: %d of %d cells kept (> %d samples), %d empty, %d below threshold",
+                    cells.size(), size * size, threshold, emptyCells, droppedCells);
+        }
     }
 
     private Gridder() {
@@ -107,6 +113,18 @@ public final class Gridder {
     }
 
     /** Runs the stage: writes cells.json and cell-vectors.npy into {@code dir}. */
+    /**
+     * The grid stage from its input files: collect's activations and samples, reduce's layout; {@code modelClasses}
+     * widens the label histograms to the model's classes (labels beyond them count too).
+     */
+    public static Grid run(Path collectDir, Path reduceDir, int modelClasses, Options o, Path dir) {
+        Npy.NpyArray layout = Npy.read(reduceDir.resolve(org.atlas4j.reduce.Reducer.LAYOUT));
+        Npy.NpyArray acts = Npy.read(collectDir.resolve(org.atlas4j.collect.Collector.ACTIVATIONS));
+        var samples = org.atlas4j.collect.SampleTable.read(collectDir.resolve(org.atlas4j.collect.Collector.SAMPLES));
+        int classes = Math.max(modelClasses, samples.maxLabel() + 1);
+        return run(layout.data(), acts.data(), acts.cols(), samples.labels(), classes, o, dir);
+    }
+
     public static Grid run(float[] layout, float[] activations, int dim, int[] labels, int numClasses, Options o, Path dir) {
         float[][] means = new float[1][];
         Grid g = fit(layout, activations, dim, labels, numClasses, o, means);

@@ -76,6 +76,14 @@ public final class AtomicFiles {
     }
 
     /** Atomically writes {@code text} as UTF-8. */
+    /** Deletes a folder and everything in it (nothing when it does not exist). */
+    public static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var walk = Files.walk(p)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+
     public static void writeString(Path target, String text) {
         writeBytes(target, text.getBytes(StandardCharsets.UTF_8));
     }

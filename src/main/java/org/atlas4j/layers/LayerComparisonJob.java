@@ -91,7 +91,7 @@ public final class LayerComparisonJob {
         r.reduce(force);
         r.grid(force);
         r.render(force);
-        var atlas = r.stitch();
+        var atlas = r.stitch(null);
         Gridder.Grid g = Gridder.Grid.read(r.stageDir("grid"));
         double purity = g.cells().stream().mapToDouble(Gridder.Cell::purity).average().orElse(0);
         var f = Json.read(r.stageDir("render").resolve(Fidelity.FILE), Fidelity.Result.class);

@@ -50,6 +50,12 @@ public final class Reducer {
         }
     }
 
+    /** A layout of activations written to a folder (our UMAP, or a comparison's axes); returns the samples laid out. */
+    @FunctionalInterface
+    public interface LayoutWriter {
+        int write(Npy.NpyArray activations, Path out) throws Exception;
+    }
+
     public record Result(String method, int samples, int dim, double seconds, Options options) {
     }
 

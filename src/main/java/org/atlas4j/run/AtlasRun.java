@@ -6,11 +6,9 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 import org.atlas4j.collect.Collector;
-import org.atlas4j.collect.SampleTable;
 import org.atlas4j.data.FolderDataset;
 import org.atlas4j.data.ImageDataset;
 import org.atlas4j.data.ModelInput;
@@ -27,7 +25,6 @@ import org.atlas4j.render.Fidelity;
 import org.atlas4j.render.Renderer;
 import org.atlas4j.stitch.Stitcher;
 import org.atlas4j.util.Progress;
-import org.atlas4j.util.UserError;
 import org.atlas4j.viewer.ViewerExport;
 
 /**
@@ -66,26 +63,15 @@ public final class AtlasRun {
         return r;
     }
 
-    public Path dir() {
-        return dir;
-    }
+    public Path dir() { return dir; }
 
-    public RunConfig config() {
-        return cfg;
-    }
+    public RunConfig config() { return cfg; }
 
-    public StageStamps stamps() {
-        return stamps;
-    }
+    public StageStamps stamps() { return stamps; }
 
     public Path stageDir(String stage) {
         Path sharedDir = shared.get(stage);
         return sharedDir != null ? sharedDir : dir.resolve(stage);
-    }
-
-    /** The grid sizes of this run's zoom levels, ascending: the main size plus {@code grid.levels}. */
-    public List<Integer> levelSizes() {
-        return cfg.levelSizes();
     }
 
     /** The run of one extra zoom level: its own grid, render and stitch over this run's collect and layout. */
@@ -99,41 +85,29 @@ public final class AtlasRun {
 
     /** Grids, renders and stitches every extra zoom level. */
     public void levels(boolean force) throws Exception {
-        for (int n : levelSizes()) {
+        for (int n : cfg.levelSizes()) {
             if (n == cfg.grid.size) continue;
             Progress.info("level " + n + "×" + n + ":");
             AtlasRun sub = level(n);
             sub.grid(force);
             sub.render(force);
-            sub.stitch();
+            sub.stitch(null);
         }
     }
 
-    public LoadedModel model() {
-        return inputs.model();
-    }
+    public LoadedModel model() { return inputs.model(); }
 
-    public String layer() {
-        return inputs.layer();
-    }
+    public String layer() { return inputs.layer(); }
 
-    public ImageDataset data() throws Exception {
-        return inputs.data();
-    }
+    public ImageDataset data() throws Exception { return inputs.data(); }
 
     /** How displayed icon values become the model's inputs: the card's pixel scaling and channel order, as collect used. */
-    public ModelInput modelInput() {
-        return inputs.modelInput();
-    }
+    public ModelInput modelInput() { return inputs.modelInput(); }
 
     // ---- stages ----
 
     /** The collect stage's stamp: its options, the model's hash and which images (with their sampling). */
-    public String collectStamp() {
-        var d = cfg.data;
-        return StageStamps.stamp("collect", List.of(cfg.collectOptions(layer()), model().sha256(), d.type, d.dir,
-                String.valueOf(d.images), String.valueOf(d.labels), d.limit, cfg.dataSpec().samplingStamp()), null);
-    }
+    public String collectStamp() { return cfg.collectStamp(layer(), model().sha256()); }
 
     public void collect(boolean force) throws Exception {
         String st = collectStamp();
@@ -144,12 +118,7 @@ public final class AtlasRun {
         try {
             r = Collector.run(model().graph(), data(), cfg.collectOptions(layer()), stageDir("collect"));
         } catch (Collector.NothingDecoded e) {
-            if (fd == null || fd.failed().isEmpty()) throw e;
-            // nothing decoded: say why, and list the files as a successful collect would
-            Path list = SkippedFiles.write(fd, stageDir("collect"), 0);
-            var first = fd.failed().get(0);
-            throw new UserError(e.getMessage() + " (e.g. " + first.file() + ": " + first.reason() + "; every file with its "
-                    + "reason in " + list + ")");
+            throw SkippedFiles.nothingDecoded(e, fd, stageDir("collect"));
         }
         stamps.write("collect", st);
         Map<String, Object> info = new java.util.HashMap<>(Map.of("images", r.count(), "dim", r.dim(),
@@ -163,17 +132,11 @@ public final class AtlasRun {
         reduce(force, o, o.method(), (acts, out) -> Reducer.run(acts.data(), acts.rows(), acts.cols(), o, out).samples());
     }
 
-    /** A layout of the collected activations written to {@code out}; returns the number of samples laid out. */
-    @FunctionalInterface
-    public interface Layout {
-        int write(Npy.NpyArray activations, Path out) throws Exception;
-    }
-
     /**
      * The reduce stage with any layout (comparisons lay out their own axes): skipped when stamped with the same
      * {@code options} over the same collect, else {@code layout} writes reduce/layout.npy and the stage is stamped.
      */
-    public void reduce(boolean force, Object options, String method, Layout layout) throws Exception {
+    public void reduce(boolean force, Object options, String method, Reducer.LayoutWriter layout) throws Exception {
         String st = StageStamps.stamp("reduce", options, stamps.read("collect"));
         if (!force && stamps.upToDate("reduce", st, Reducer.LAYOUT)) return;
         Files.createDirectories(stageDir("reduce"));
@@ -189,15 +152,10 @@ public final class AtlasRun {
         if (!force && stamps.upToDate("grid", st, Gridder.CELLS, Gridder.CELL_VECTORS)) return;
         Files.createDirectories(stageDir("grid"));
         long t0 = System.nanoTime();
-        Npy.NpyArray layout = Npy.read(stageDir("reduce").resolve(Reducer.LAYOUT));
-        Npy.NpyArray acts = Npy.read(stageDir("collect").resolve(Collector.ACTIVATIONS));
-        SampleTable samples = SampleTable.read(stageDir("collect").resolve(Collector.SAMPLES));
-        int classes = Math.max(model().card().classNames().size(), samples.maxLabel() + 1);
-        var g = Gridder.run(layout.data(), acts.data(), acts.cols(), samples.labels(), classes, o, stageDir("grid"));
+        var g = Gridder.run(stageDir("collect"), stageDir("reduce"), model().card().classNames().size(), o, stageDir("grid"));
         stamps.write("grid", st);
         double secs = (System.nanoTime() - t0) / 1e9;
-        Progress.info(String.format(Locale.ROOT, "grid: %d of %d cells kept (> %d samples), %d empty, %d below threshold; %s",
-                g.cells().size(), o.size() * o.size(), o.threshold(), g.emptyCells(), g.droppedCells(), Progress.format(secs)));
+        Progress.info(g.summary() + "; " + Progress.format(secs));
         recordStage("grid", secs, Map.of("cells", g.cells().size(), "keptSamples", g.keptSamples()));
     }
 
@@ -212,7 +170,7 @@ public final class AtlasRun {
         }
         // a stale partial render (other options or inputs) must not be resumed
         Path pending = rd.resolve("pending-stamp.json");
-        if (force || !Files.exists(pending) || !Files.readString(pending).equals(st)) deleteRecursively(rd);
+        if (force || !Files.exists(pending) || !Files.readString(pending).equals(st)) AtomicFiles.deleteRecursively(rd);
         Files.createDirectories(rd);
         AtomicFiles.writeString(pending, st);
         Npy.NpyArray vectors = Npy.read(stageDir("grid").resolve(Gridder.CELL_VECTORS));
@@ -236,10 +194,6 @@ public final class AtlasRun {
         return f;
     }
 
-    public Stitcher.Atlas stitch() throws Exception {
-        return stitch(null);
-    }
-
     /** @param captions per-cell captions, or null for each cell's most common true label */
     public Stitcher.Atlas stitch(List<String> captions) throws Exception {
         long t0 = System.nanoTime();
@@ -248,10 +202,7 @@ public final class AtlasRun {
         List<String> tiles = Renderer.Result.read(stageDir("render")).results().stream().map(Renderer.CellResult::tile).toList();
         var atlas = Stitcher.run(grid, stageDir("render"), tiles, model().card().classNames(), captions, cfg.stitchOptions(), dir);
         double secs = (System.nanoTime() - t0) / 1e9;
-        Progress.info(String.format(Locale.ROOT,
-                "stitch: %s (%d×%d px, %d tiles); neighbour label agreement %.2f (shuffled %.2f); mean tile difference %.3f; %s",
-                dir.resolve(Stitcher.PNG), atlas.width(), atlas.height(), atlas.cells(), atlas.neighbours().observed(),
-                atlas.neighbours().shuffledBaseline(), atlas.meanTileDifference(), Progress.format(secs)));
+        Progress.info(atlas.summary(dir.resolve(Stitcher.PNG)) + "; " + Progress.format(secs));
         recordStage("stitch", secs, Map.of("neighbourAgreement", atlas.neighbours().observed(),
                 "shuffledBaseline", atlas.neighbours().shuffledBaseline(), "meanTileDifference", atlas.meanTileDifference()));
         return atlas;
@@ -263,22 +214,20 @@ public final class AtlasRun {
         reduce(force);
         grid(force);
         render(force);
-        stitch();
+        stitch(null);
         levels(force);
-        viewer();
+        viewer(false);
         Progress.info("atlas: " + dir.resolve(Stitcher.PNG) + " and the viewer " + dir.resolve("index.html") + " ("
                 + Progress.format((System.nanoTime() - t0) / 1e9) + " in all)");
     }
 
-    /** Writes the interactive viewer ({@code index.html} and its data) for every rendered level. */
-    public Path viewer() throws Exception {
-        return viewer(false);
-    }
-
-    /** Skips when every level's render and the viewer's own code are as they were at the last export. */
+    /**
+     * Writes the interactive viewer ({@code index.html} and its data) for every rendered level; skipped when every
+     * level's render and the viewer's own code are as they were at the last export.
+     */
     public Path viewer(boolean force) throws Exception {
         List<String> upstream = new ArrayList<>();
-        for (int n : levelSizes()) upstream.add(n + ":" + level(n).stamps.readOrNone("render"));
+        for (int n : cfg.levelSizes()) upstream.add(n + ":" + level(n).stamps.readOrNone("render"));
         String st = StageStamps.stamp("viewer", ViewerExport.VERSION, String.join("|", upstream));
         if (!force && stamps.upToDate("viewer", st, "data.js") && Files.exists(dir.resolve("index.html"))) {
             return dir.resolve("index.html");
@@ -294,12 +243,5 @@ public final class AtlasRun {
         Provenance.recordStage(dir, cfg.name, Json.MAPPER.valueToTree(cfg), cfg.seed,
                 new Provenance.ModelRecord(cfg.model, model().sha256(), layer()), stage,
                 StageRecord.of(facts, seconds, Instant.now().toString()));
-    }
-
-    static void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);
-        }
     }
 }

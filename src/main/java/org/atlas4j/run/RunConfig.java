@@ -2,6 +2,7 @@ package org.atlas4j.run;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.atlas4j.collect.Collector;
 import org.atlas4j.data.DatasetSpec;
@@ -185,6 +186,12 @@ public final class RunConfig {
 
     public Collector.Options collectOptions(String layer) {
         return new Collector.Options(layer, collect.batchSize, seed, collect.excludeEdges, collect.attribution);
+    }
+
+    /** The collect stage's stamp: its options, the model's hash and which images (with their sampling). */
+    String collectStamp(String layer, String modelSha256) {
+        return StageStamps.stamp("collect", List.of(collectOptions(layer), modelSha256, data.type, data.dir,
+                String.valueOf(data.images), String.valueOf(data.labels), data.limit, dataSpec().samplingStamp()), null);
     }
 
     public Reducer.Options reduceOptions() {

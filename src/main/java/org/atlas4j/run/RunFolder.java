@@ -56,7 +56,7 @@ final class RunFolder {
     static ViewerExport.Input viewerInput(AtlasRun run) throws Exception {
         var model = run.model();
         List<ViewerExport.LevelFolders> levels = new ArrayList<>();
-        for (int n : run.levelSizes()) {
+        for (int n : run.config().levelSizes()) {
             AtlasRun lr = run.level(n);
             levels.add(new ViewerExport.LevelFolders(n, lr.stageDir("grid"), lr.stageDir("render")));
         }

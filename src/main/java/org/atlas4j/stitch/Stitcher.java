@@ -42,6 +42,12 @@ public final class Stitcher {
     /** What atlas.json holds, including structure measures. */
     public record Atlas(int gridSize, int tilePixels, int width, int height, int cells, NeighbourAgreement neighbours,
             double meanTileDifference, List<Placement> placements) {
+        /** The log line of an atlas written to {@code png}: its size and structure measures. */
+        public String summary(Path png) {
+            return String.format(java.util.Locale.ROOT,
+                    "stitch: %s (%d×%d px, %d tiles); neighbour label agreement %.2f (shuffled %.2f); mean tile difference %.3f",
+                    png, width, height, cells, neighbours.observed(), neighbours.shuffledBaseline(), meanTileDifference);
+        }
     }
 
     /**

@@ -93,12 +93,12 @@ class PipelineIntegrationTest {
         }
         Path index = run.dir().resolve("index.html");
         assertTrue(Files.exists(index), "the run wrote no viewer");
-        assertEquals(List.of(3, 6, 12), run.levelSizes());
+        assertEquals(List.of(3, 6, 12), run.config().levelSizes());
         try (var b = org.atlas4j.viewer.HeadlessBrowser.start(1200, 900)) {
             b.open(index);
             b.waitFor("window.atlasViewer && window.atlasViewer.ready", java.time.Duration.ofSeconds(20));
             int first = b.eval("atlasViewer.levelSize()").asInt();
-            java.util.List<Integer> sizes = run.levelSizes();
+            java.util.List<Integer> sizes = run.config().levelSizes();
             assertTrue(sizes.indexOf(first) < sizes.size() - 1, "starts at the finest level already: " + first);
             int next = sizes.get(sizes.indexOf(first) + 1);
             for (int k = 0; k < 20 && b.eval("atlasViewer.levelSize()").asInt() == first; k++) b.wheel(600, 450, -200);
