@@ -10,8 +10,9 @@
  *
  * <p>Reads: {@code grid/cell-vectors.npy} and {@code collect/second-moment.npy}. Writes, into {@code render/}:
  * {@code tiles/cell-NNNN.png} (one icon per kept cell), {@code render.json} (options and each cell's objective before
- * and after), {@code batches/batch-NNNN.json} (finished batches, so an interrupted render resumes) and, from the
- * {@code fidelity} command, {@code fidelity.json} (top-1 / top-5 agreement, objective ratio to the best real sample).
+ * and after), {@code batches/batch-NNNN.json} (finished batches, so an interrupted render resumes) and
+ * {@code fidelity.json} (top-1 / top-5 agreement and the objective's ratio to the best real sample; a run measures it
+ * after every render, {@code ./atlas fidelity} on demand).
  *
  * <p>Follows: Olah, Mordvintsev, Schubert, "Feature Visualization", Distill 2017, and its Lucid library (decorrelated
  * Fourier parameterization, ImageNet colour decorrelation, transformation robustness); Carter et al., "Activation
