@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /** Render switches reach the run config (and the render options it records). */
+@org.atlas4j.UnitTest
 class RunOptionsTest {
     @CommandLine.Command
     static final class Holder {

@@ -39,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * every stage's outputs, resuming (a second run skips every stamped stage), and same-seed determinism.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@org.atlas4j.IntegrationTest
 class PipelineIntegrationTest {
     static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
     static final List<String> STAGES = List.of("collect", "reduce", "grid", "render");
@@ -80,6 +81,7 @@ class PipelineIntegrationTest {
      */
     @Test
     @Order(0)
+    @org.atlas4j.BrowserTest
     void viewerZoomsAndHoversInHeadlessChromium() throws Exception {
         if (org.atlas4j.viewer.HeadlessBrowser.find() == null) {
             org.junit.jupiter.api.Assertions.assertNotEquals("true", System.getenv("CI"),
