@@ -12,10 +12,10 @@
  *
  * <p>Engines: {@link org.atlas4j.model.NativeChain} (plain chains) and {@link org.atlas4j.model.NativeGraph} (DAGs with
  * branches, residual adds, concatenations, depthwise convolutions) compile the graph from the input to one layer into
- * prepared libnd4j op calls with buffers allocated once per batch size, checked against SameDiff on a probe;
- * {@link org.atlas4j.model.GraphCrop} restricts a graph to the receptive field of the layer's centre, exactly. Whatever
- * they do not cover stays on SameDiff, with the reason said. {@link org.atlas4j.model.MemoryBudget} sizes batches to a
- * memory budget ({@code ATLAS_BATCH_MEMORY_MB}, default 1024). The package writes no run files; its only writer is
- * {@code ModelCard.write}, the card beside a model that {@code ./atlas convert} saves.
+ * prepared libnd4j op calls with buffers allocated once per batch size (the graph checked against SameDiff on a random
+ * probe); {@link org.atlas4j.model.GraphCrop} restricts a graph to the receptive field of the layer's centre, exactly.
+ * Whatever they do not cover stays on SameDiff, with the reason said. {@link org.atlas4j.model.MemoryBudget} sizes
+ * batches to a memory budget ({@code ATLAS_BATCH_MEMORY_MB}, default 1024). The package writes no run files; its only
+ * writer is {@code ModelCard.write}, the card beside a model that {@code ./atlas convert} saves.
  */
 package org.atlas4j.model;
