@@ -10,8 +10,8 @@
  * WebP and TIFF through TwelveMonkeys' ImageIO plugins ({@link org.atlas4j.data.ImageFiles}). Files no reader accepts,
  * declaring more pixels than the cap, or cut short are skipped and counted, never fatal; a file that fails when its
  * pixels are decoded is marked unusable so collect leaves it out. Decoding runs on one or two background threads a
- * bounded window ahead of the reader ({@link org.atlas4j.data.DecodeAhead}). Writes no files; the run records what was
- * skipped.
+ * bounded window ahead of the reader ({@link org.atlas4j.data.DecodeAhead}). Writes no images or arrays; the files left
+ * out, and why, are listed in the run's {@code collect/skipped-files.json}.
  *
  * <p>Model input: alpha over a background, resized by the card's policy (crop, pad, stretch) with the resampling of the
  * framework the model was trained with ({@link org.atlas4j.data.Resample}: Java2D, bilinear as torch's
