@@ -79,9 +79,9 @@ class PipelineIntegrationTest {
      * file system, zooms to the next level with the mouse wheel, hovers the largest visible cell and checks the tooltip
      * against cells.json (count) and the example sprite (real patches), then saves a screenshot.
      */
+    @org.atlas4j.BrowserTest
     @Test
     @Order(0)
-    @org.atlas4j.BrowserTest
     void viewerZoomsAndHoversInHeadlessChromium() throws Exception {
         if (org.atlas4j.viewer.HeadlessBrowser.find() == null) {
             org.junit.jupiter.api.Assertions.assertNotEquals("true", System.getenv("CI"),
