@@ -12,4 +12,6 @@ if [[ -z "${JAVA_HOME:-}" || ! -x "$JAVA_HOME/bin/java" ]] || ! "$JAVA_HOME/bin/
   exit 1
 fi
 export PATH="$JAVA_HOME/bin:$PATH"
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+# jansi.noreset: Debian's Maven ships Jansi without its native library, so Jansi cannot tell a pipe from a terminal and
+# writes a colour reset (ESC[0m) at exit whatever -B or -Dstyle.color=never say; this stops those stray bytes.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow -Djansi.noreset=true"

@@ -21,7 +21,7 @@ import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.LoadedModel;
 import org.atlas4j.model.NetGraph;
-import org.atlas4j.run.Versions;
+import org.atlas4j.provenance.Versions;
 import org.atlas4j.util.Progress;
 import org.atlas4j.util.UserError;
 
@@ -124,27 +124,14 @@ public final class ExplainJob {
         LoadedModel model = LoadedModel.load(o.model(), o.inputShape(), o.format());
         NetGraph graph = model.graph();
         int[] shape = graph.inputShape();
-        int classes = graph.classCount();
-        List<String> classNames = model.card().classNames().size() == classes ? model.card().classNames()
-                : java.util.stream.IntStream.range(0, classes).mapToObj(i -> "class " + i).toList();
+        List<String> classNames = classNames(model, graph.classCount());
         String layer = defaultLayer(graph, o.layer());
         NetGraph.LayerShape ls = graph.spatialLayer(layer);
         Progress.info(String.format(Locale.ROOT, "explain: layer %s (%s)%s", layer, ls.shapeString(),
                 o.layer() == null ? ", the last with spatial size above 1×1 (--layer to change)" : ""));
 
         List<Method> methods = new ArrayList<>(Method.parseList(o.methods()));
-        CamHead cam = null;
-        if (methods.stream().anyMatch(m -> m.base() == Method.Base.CAM)) {
-            try {
-                cam = CamHead.find(model, layer);
-            } catch (UserError e) {
-                boolean named = o.methods().stream().flatMap(s -> java.util.Arrays.stream(s.split(",")))
-                        .anyMatch(s -> s.trim().equalsIgnoreCase("cam"));
-                if (named) throw e;
-                methods.removeIf(m -> m.base() == Method.Base.CAM);
-                Progress.info("explain: CAM left out — " + e.getMessage());
-            }
-        }
+        CamHead cam = camHeadOrDrop(model, layer, methods, o.methods());
         int target = parseClass(o.classSpec(), classNames);
         Explainer explainer = new Explainer(graph, layer, cam,
                 new Explainer.Options(methods, o.smoothSamples(), o.smoothSigma(), o.seed(), o.batchSize()));
@@ -164,7 +151,6 @@ public final class ExplainJob {
         List<Skipped> damagedKept = new ArrayList<>();
         ImageFiles.Preprocess pre = model.preprocess(o.pixelScaling(), o.resize() == null ? null : o.resize().name(),
                 o.resizeFilter(), o.background());
-        PixelScaling scaling = pre.scaling();
         Source source = o.images() == null ? demoSource(o.dataDir(), o.demoCount())
                 : fileSource(o.images(), pre, o.imageLimits(), damagedKept);
         Path out = o.out();
@@ -173,101 +159,192 @@ public final class ExplainJob {
         } catch (java.io.IOException e) {
             throw new UserError("cannot create output folder " + out + ": " + e.getMessage());
         }
-        String settings = settingsKey(model, layer, methods, o, pre);
+        ImageLoop loop = new ImageLoop(source, out, settingsKey(model, layer, methods, o, pre), o.force(), explainer,
+                perPass, shape, pre, target, classNames);
+        loop.run();
 
-        int len = shape[0] * shape[1] * shape[2];
-        int n = source.size();
-        List<Skipped> skipped = new ArrayList<>();
-        // per image, in order: its record, or the pending write that will produce it
-        List<java.util.concurrent.Future<ImageRecord>> records = new ArrayList<>();
-        int explained = 0;
-        int resumed = 0;
-        int scale = Overlays.displayScale(shape[1], shape[2]);
-        // PNG encoding costs ~10× the maps here, so pictures are written on worker threads while the next batch
-        // computes; the semaphore bounds how many finished images wait in memory
-        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
-        java.util.concurrent.ExecutorService writers = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "explain-writer");
-            t.setDaemon(true);
-            return t;
-        });
-        java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(2 * perPass);
-        try (Progress bar = Progress.start("explain", n, "images")) {
-            int i = 0;
-            while (i < n) {
-                // gather up to one batch of images still to do; resumed and unreadable ones pass straight through
-                float[] x = new float[perPass * len];
-                List<Integer> batch = new ArrayList<>();
-                while (i < n && batch.size() < perPass) {
-                    String dir = dirName(source.name(i));
-                    String key = settings + ":" + source.stamp(i);
-                    ImageRecord done = o.force() ? null : readRecord(out.resolve(dir).resolve(IMAGE_JSON));
-                    if (done != null && done.key().equals(key)) {
-                        records.add(java.util.concurrent.CompletableFuture.completedFuture(done));
-                        resumed++;
-                        bar.step(1);
-                    } else {
-                        try {
-                            source.load(i, x, batch.size() * len);
-                            batch.add(i);
-                        } catch (ImageFiles.UnreadableImageException e) {
-                            skipped.add(new Skipped(source.name(i), e.getMessage()));
-                            Progress.info("explain: skipped " + source.name(i) + ": " + e.getMessage());
-                            bar.step(1);
-                        }
-                    }
-                    i++;
-                }
-                if (batch.isEmpty()) continue;
-                int b = batch.size();
-                int[] targets = new int[b];
-                long[] keys = new long[b];
-                for (int j = 0; j < b; j++) {
-                    targets[j] = target;
-                    keys[j] = source.name(batch.get(j)).hashCode() & 0xffffffffL;
-                }
-                List<Explainer.Result> results = explainer.explain(java.util.Arrays.copyOf(x, b * len), b, targets, keys);
-                for (int j = 0; j < b; j++) requireFinite(results.get(j), source.name(batch.get(j)), out);
-                for (int j = 0; j < b; j++) {
-                    int idx = batch.get(j);
-                    String name = source.name(idx);
-                    String key = settings + ":" + source.stamp(idx);
-                    float[] image = java.util.Arrays.copyOfRange(x, j * len, (j + 1) * len);
-                    Explainer.Result result = results.get(j);
-                    inFlight.acquireUninterruptibly();
-                    records.add(writers.submit(() -> {
-                        try {
-                            return write(out, name, key, image, 0, shape, pre, scale, result, classNames);
-                        } finally {
-                            inFlight.release();
-                            bar.step(1);
-                        }
-                    }));
-                    explained++;
-                }
-            }
-            writers.shutdown();
-            writers.awaitTermination(Long.MAX_VALUE, java.util.concurrent.TimeUnit.DAYS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while writing maps", e);
-        } finally {
-            writers.shutdownNow();
-        }
-        List<Entry> entries = new ArrayList<>();
         Map<String, Integer> zero = new LinkedHashMap<>();
         for (Method m : methods) zero.put(m.id(), 0);
-        for (var f : records) {
-            ImageRecord rec;
-            try {
-                rec = f.get();
+        List<Entry> entries = entries(loop.records, zero);
+
+        explainer.close(); // its buffers are not needed by the sanity checks, which build their own engines
+        List<String> sheets = contactSheets(out, entries, methods, o.sheetRows(), source.describe());
+        String sanity = null;
+        if (o.sanity()) {
+            sanity = runSanity(model, layer, eo, source, entries, o, loop.len, out);
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        int n = source.size();
+        List<Skipped> skipped = loop.skipped;
+        Index index = new Index(o.model().toString(), model.sha256(), layer, ls.shapeString(),
+                methods.stream().map(Method::id).toList(), o.classSpec(), o.smoothSamples(), o.smoothSigma(), o.seed(),
+                describeResize(pre), pre.scaling().spec(), source.describe(), n, loop.explained, loop.resumed,
+                skipped.size(), skipped, damagedKept, zero, sheets, sanity, secs, (loop.explained + loop.resumed) / secs,
+                Versions.all(), entries);
+        Json.write(out.resolve(INDEX), index);
+        AtomicFiles.writeString(out.resolve("report.txt"), report(index));
+        logSummary(index, damagedKept, out);
+        return index;
+    }
+
+    /** The card's class names when it names every class, else "class 0", "class 1", … */
+    private static List<String> classNames(LoadedModel model, int classes) {
+        return model.card().classNames().size() == classes ? model.card().classNames()
+                : java.util.stream.IntStream.range(0, classes).mapToObj(i -> "class " + i).toList();
+    }
+
+    /**
+     * The CAM head when a CAM method is asked for; when the head does not allow CAM, the CAM methods are dropped from
+     * {@code methods} with a note if "all" asked for them, and the error stands if CAM was named.
+     */
+    private static CamHead camHeadOrDrop(LoadedModel model, String layer, List<Method> methods, List<String> asked) {
+        if (methods.stream().noneMatch(m -> m.base() == Method.Base.CAM)) return null;
+        try {
+            return CamHead.find(model, layer);
+        } catch (UserError e) {
+            boolean named = asked.stream().flatMap(s -> java.util.Arrays.stream(s.split(",")))
+                    .anyMatch(s -> s.trim().equalsIgnoreCase("cam"));
+            if (named) throw e;
+            methods.removeIf(m -> m.base() == Method.Base.CAM);
+            Progress.info("explain: CAM left out — " + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * The pass over every image: resumed and unreadable images pass straight through, the rest are explained a batch
+     * at a time. PNG encoding costs ~10× the maps here, so pictures are written on worker threads while the next batch
+     * computes; a semaphore bounds how many finished images wait in memory.
+     */
+    private static final class ImageLoop {
+        final Source source;
+        final Path out;
+        final String settings;
+        final boolean force;
+        final Explainer explainer;
+        final int perPass;
+        final int[] shape;
+        final int len;
+        final ImageFiles.Preprocess pre;
+        final int target;
+        final List<String> classNames;
+        final int scale;
+        /** Per image, in order: its record, or the pending write that will produce it. */
+        final List<java.util.concurrent.Future<ImageRecord>> records = new ArrayList<>();
+        final List<Skipped> skipped = new ArrayList<>();
+        int explained;
+        int resumed;
+
+        ImageLoop(Source source, Path out, String settings, boolean force, Explainer explainer, int perPass,
+                int[] shape, ImageFiles.Preprocess pre, int target, List<String> classNames) {
+            this.source = source;
+            this.out = out;
+            this.settings = settings;
+            this.force = force;
+            this.explainer = explainer;
+            this.perPass = perPass;
+            this.shape = shape;
+            this.len = shape[0] * shape[1] * shape[2];
+            this.pre = pre;
+            this.target = target;
+            this.classNames = classNames;
+            this.scale = Overlays.displayScale(shape[1], shape[2]);
+        }
+
+        void run() {
+            int n = source.size();
+            int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+            java.util.concurrent.ExecutorService writers = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "explain-writer");
+                t.setDaemon(true);
+                return t;
+            });
+            java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(2 * perPass);
+            try (Progress bar = Progress.start("explain", n, "images")) {
+                int i = 0;
+                while (i < n) {
+                    float[] x = new float[perPass * len];
+                    List<Integer> batch = new ArrayList<>();
+                    i = gather(i, x, batch, bar);
+                    if (batch.isEmpty()) continue;
+                    explainAndWrite(x, batch, writers, inFlight, bar);
+                }
+                writers.shutdown();
+                writers.awaitTermination(Long.MAX_VALUE, java.util.concurrent.TimeUnit.DAYS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) throw re;
-                throw new IllegalStateException(e.getCause());
+                throw new IllegalStateException("interrupted while writing maps", e);
+            } finally {
+                writers.shutdownNow();
             }
+        }
+
+        /**
+         * Loads images from {@code i} on into {@code x} until one batch is full or none are left; resumed and
+         * unreadable ones are recorded and passed over. Returns the next image to look at.
+         */
+        private int gather(int i, float[] x, List<Integer> batch, Progress bar) {
+            int n = source.size();
+            while (i < n && batch.size() < perPass) {
+                String dir = dirName(source.name(i));
+                String key = settings + ":" + source.stamp(i);
+                ImageRecord done = force ? null : readRecord(out.resolve(dir).resolve(IMAGE_JSON));
+                if (done != null && done.key().equals(key)) {
+                    records.add(java.util.concurrent.CompletableFuture.completedFuture(done));
+                    resumed++;
+                    bar.step(1);
+                } else {
+                    try {
+                        source.load(i, x, batch.size() * len);
+                        batch.add(i);
+                    } catch (ImageFiles.UnreadableImageException e) {
+                        skipped.add(new Skipped(source.name(i), e.getMessage()));
+                        Progress.info("explain: skipped " + source.name(i) + ": " + e.getMessage());
+                        bar.step(1);
+                    }
+                }
+                i++;
+            }
+            return i;
+        }
+
+        /** Explains one gathered batch and hands each image's files to the writers. */
+        private void explainAndWrite(float[] x, List<Integer> batch, java.util.concurrent.ExecutorService writers,
+                java.util.concurrent.Semaphore inFlight, Progress bar) {
+            int b = batch.size();
+            int[] targets = new int[b];
+            long[] keys = new long[b];
+            for (int j = 0; j < b; j++) {
+                targets[j] = target;
+                keys[j] = source.name(batch.get(j)).hashCode() & 0xffffffffL;
+            }
+            List<Explainer.Result> results = explainer.explain(java.util.Arrays.copyOf(x, b * len), b, targets, keys);
+            for (int j = 0; j < b; j++) requireFinite(results.get(j), source.name(batch.get(j)), out);
+            for (int j = 0; j < b; j++) {
+                int idx = batch.get(j);
+                String name = source.name(idx);
+                String key = settings + ":" + source.stamp(idx);
+                float[] image = java.util.Arrays.copyOfRange(x, j * len, (j + 1) * len);
+                Explainer.Result result = results.get(j);
+                inFlight.acquireUninterruptibly();
+                records.add(writers.submit(() -> {
+                    try {
+                        return write(out, name, key, image, 0, shape, pre, scale, result, classNames);
+                    } finally {
+                        inFlight.release();
+                        bar.step(1);
+                    }
+                }));
+                explained++;
+            }
+        }
+    }
+
+    /** Every image's index entry, in order, once written; counts all-zero maps per method into {@code zero}. */
+    private static List<Entry> entries(List<java.util.concurrent.Future<ImageRecord>> records, Map<String, Integer> zero) {
+        List<Entry> entries = new ArrayList<>();
+        for (var f : records) {
+            ImageRecord rec = await(f);
             entries.add(entry(rec));
             countZero(rec, zero);
         }
@@ -277,23 +354,33 @@ public final class ExplainJob {
                         + "positive evidence for the class at this layer); those maps are saved as zeros", e.getKey(), e.getValue()));
             }
         }
+        return entries;
+    }
 
-        explainer.close(); // its buffers are not needed by the sanity checks, which build their own engines
-        List<String> sheets = contactSheets(out, entries, methods, o.sheetRows(), source.describe());
-        String sanity = null;
-        if (o.sanity()) {
-            sanity = runSanity(model, layer, eo, source, entries, o, len, out);
+    /** A record, once its write has finished; a failed write's own exception. */
+    private static ImageRecord await(java.util.concurrent.Future<ImageRecord> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException(e.getCause());
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
-        Index index = new Index(o.model().toString(), model.sha256(), layer, ls.shapeString(),
-                methods.stream().map(Method::id).toList(), o.classSpec(), o.smoothSamples(), o.smoothSigma(), o.seed(),
-                pre.resize().name().toLowerCase(Locale.ROOT) + (pre.filter() != ImageFiles.ResizeFilter.JAVA2D ? " " + pre.filter().id : "")
-                        + (pre.bgr() ? ", BGR" : ""), scaling.spec(), source.describe(), n, explained, resumed,
-                skipped.size(), skipped, damagedKept, zero, sheets, sanity, secs, (explained + resumed) / secs, Versions.all(), entries);
-        Json.write(out.resolve(INDEX), index);
-        AtomicFiles.writeString(out.resolve("report.txt"), report(index));
+    }
+
+    /** The index's resize field: the policy, the filter unless Java2D, and BGR when the model wants it. */
+    private static String describeResize(ImageFiles.Preprocess pre) {
+        return pre.resize().name().toLowerCase(Locale.ROOT) + (pre.filter() != ImageFiles.ResizeFilter.JAVA2D ? " " + pre.filter().id : "")
+                + (pre.bgr() ? ", BGR" : "");
+    }
+
+    private static void logSummary(Index ix, List<Skipped> damagedKept, Path out) {
+        List<Skipped> skipped = ix.skippedFiles();
         Progress.info(String.format(Locale.ROOT, "explain: %d images (%d computed, %d reused, %d skipped: unreadable, damaged "
-                + "or too large) in %s → %s", n, explained, resumed, skipped.size(), Progress.format(secs), out));
+                + "or too large) in %s → %s", ix.images(), ix.explained(), ix.resumed(), skipped.size(),
+                Progress.format(ix.seconds()), out));
         for (Skipped s : skipped.subList(0, Math.min(10, skipped.size()))) {
             Progress.info("  skipped " + s.file() + ": " + s.reason());
         }
@@ -302,7 +389,6 @@ public final class ExplainJob {
             Progress.info("explain: " + damagedKept.size() + " damaged files kept as decoded (--keep-damaged), e.g. "
                     + damagedKept.get(0).file() + ": " + damagedKept.get(0).reason());
         }
-        return index;
     }
 
     /** The last layer whose output has spatial size above 1×1, or the requested one (which must be spatial). */

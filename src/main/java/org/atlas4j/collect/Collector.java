@@ -167,44 +167,22 @@ public final class Collector {
         int written = 0;
         long t0 = System.nanoTime();
         List<Sink> sinks = new ArrayList<>();
-        String engine;
+        String engineName;
         try (Progress p = Progress.start("collect " + String.join(",", layers), n, "img")) {
             for (int l = 0; l < layers.size(); l++) sinks.add(new Sink(graph, layers.get(l), dirs.get(l), n, o, data.source(0) != null));
-            String[] vars = new String[sinks.size() + 1];
-            for (int l = 0; l < sinks.size(); l++) vars[l] = sinks.get(l).variable;
-            vars[sinks.size()] = outVar;
             float[] input = new float[o.batchSize() * len];
-            List<String> sinkVars = sinks.stream().map(k -> k.variable).toList();
-            NativeForward fast = o.attribution() ? null : sinks.size() == 1 ? NativeForward.of(graph, layers.get(0), data)
-                    : NativeForward.ofVariables(graph, sinkVars, data);
-            engine = fast == null ? "SameDiff graph" : fast.chain != null ? "native op chain" + fast.headName()
-                    : fast.tail == null ? "native op graph to the output" : "native op graph" + fast.headName();
-            // the native engines work through cache-sized chunks whatever the configured batch (samples are independent)
-            NativeAttribution nat = o.attribution() ? NativeAttribution.of(graph, sinks.stream().map(k -> k.variable).toList(), data)
-                    : null;
-            if (nat != null) engine = "native op graph to the logits (attribution)";
-            int step = nat != null ? Math.min(o.batchSize(), nat.chunk)
-                    : fast != null ? Math.min(o.batchSize(), fast.chunk) : o.batchSize();
-            for (int s = 0; s < n; s += step) {
-                int b = Math.min(step, n - s);
+            Engine engine = Engine.choose(graph, data, o, layers, sinks);
+            engineName = engine.name();
+            for (int s = 0; s < n; s += engine.step()) {
+                int b = Math.min(engine.step(), n - s);
                 for (int i = 0; i < b; i++) data.copyImage(s + i, input, i * len);
                 // the whole batch still runs (a placeholder costs one image's work); its rows are dropped below
                 boolean[] use = new boolean[b];
                 int[] keptIdx = new int[b]; // the dataset index of each row written
                 int kept = 0;
                 for (int i = 0; i < b; i++) if (use[i] = data.usable(s + i)) keptIdx[kept++] = s + i;
-                INDArray x = null;
-                java.util.Map<String, INDArray> out;
-                if (nat != null) {
-                    out = nat.forward(input, b, outVar);
-                } else if (fast != null) {
-                    out = fast.forward(input, b, sinkVars, outVar);
-                } else {
-                    x = Nd4j.create(input, new long[] {o.batchSize(), data.channels(), data.height(), data.width()}, 'c');
-                    if (b < o.batchSize()) x = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup();
-                    out = graph.forward(x, vars);
-                }
-                INDArray probs = out.get(outVar);
+                Pass pass = engine.forward(graph, data, o, input, b, outVar);
+                INDArray probs = pass.out().get(outVar);
                 INDArray pred = probs.argMax(1);
                 for (int i = 0; i < b; i++) {
                     int label = data.label(s + i);
@@ -214,47 +192,7 @@ public final class Collector {
                     }
                 }
                 for (Sink k : sinks) {
-                    // read the sampled positions straight from the map's memory through its strides (no copy of the
-                    // whole map): a plain NCHW array, or the native chain's channels-last buffer seen as NCHW
-                    INDArray map = readable(out.get(k.variable));
-                    java.nio.FloatBuffer fm = map.data().asNioFloat();
-                    long[] st = map.stride();
-                    for (int i = 0, j = 0; i < b; i++) {
-                        if (!use[i]) continue;
-                        int idx = s + i;
-                        int[] pos = position(o.seed(), idx, k.h, k.w, o.excludeEdges());
-                        long base = i * st[0] + pos[0] * st[2] + pos[1] * st[3];
-                        for (int c = 0; c < k.d; c++) k.block[j * k.d + c] = fm.get((int) (base + c * st[1]));
-                        j++;
-                        int pr = pred.getInt(i);
-                        k.csv.write(idx + "," + data.label(idx) + "," + pr + ","
-                                + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1]
-                                + (k.sources ? "," + sourceColumns(data.source(idx)) : "") + "\n");
-                    }
-                    Finite.requireFinite(k.block, kept, k.d, j -> sampleName(data, keptIdx[j]) + " at layer " + k.layer,
-                            "activation", k.dir.resolve(ACTIVATIONS), Finite.MODEL_CAUSE);
-                    accumulateSecondMoment(k.moment, k.block, kept, k.d);
-                    k.acts.writeRows(k.block, kept);
-                    if (k.attr != null) {
-                        float[] a;
-                        try (INDArray nchw = map.dup('c')) { // freed now, not at a garbage collection
-                            a = nchw.data().asFloat(); // NCHW, as attribute() indexes it
-                        }
-                        if (nat != null) {
-                            nat.attribute(k.variable, a, s, b, k.d, k.h, k.w, o, k.attrBlock);
-                        } else {
-                            attribute(graph, x, out.get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
-                                    new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
-                        }
-                        for (int i = 0, j = 0; i < b; i++) { // rows in batch order; kept ones moved up (j <= i)
-                            if (!use[i]) continue;
-                            if (j != i) System.arraycopy(k.attrBlock, i * k.classes, k.attrBlock, j * k.classes, k.classes);
-                            j++;
-                        }
-                        Finite.requireFinite(k.attrBlock, kept, k.classes, j -> sampleName(data, keptIdx[j]) + " at layer "
-                                + k.layer, "attribution to class", k.dir.resolve(ATTRIBUTION), Finite.MODEL_CAUSE);
-                        k.attr.writeRows(k.attrBlock, kept);
-                    }
+                    sampleLayer(k, graph, data, o, engine.nat(), pass, probs, pred, s, b, use, keptIdx, kept);
                 }
                 for (int i = 0; i < b; i++) { // the predicted class's probability went into samples.csv
                     if (!use[i]) continue;
@@ -277,8 +215,7 @@ public final class Collector {
                 }
             }
             for (Sink k : sinks) k.close();
-            if (fast != null) fast.close();
-            if (nat != null) nat.close();
+            engine.close();
         } catch (IOException | RuntimeException e) {
             for (Sink k : sinks) {
                 try {
@@ -291,23 +228,118 @@ public final class Collector {
             throw e;
         }
         double secs = (System.nanoTime() - t0) / 1e9;
+        double accuracy = labelled == 0 ? Double.NaN : correct / (double) labelled;
         List<Result> results = new ArrayList<>();
-        for (Sink k : sinks) {
-            java.nio.file.Files.move(k.csvTmp, k.dir.resolve(SAMPLES), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            mirror(k.moment, k.d);
-            float[] m = new float[k.d * k.d];
-            for (int i = 0; i < m.length; i++) m[i] = (float) (k.moment[i] / written);
-            Finite.requireFinite(m, k.d, k.d, c -> "the second moment of channel " + c + " at layer " + k.layer,
-                    "entry", k.dir.resolve(SECOND_MOMENT), "activations this large overflow float32 when squared; "
-                    + "check the model's pixelScaling (inputs far outside the training range)");
-            Npy.writeFloat32(k.dir.resolve(SECOND_MOMENT), m, k.d, k.d);
-            Result r = new Result(k.layer, written, k.d, k.h, k.w, o.seed(), o.excludeEdges(), data.describe(),
-                    labelled == 0 ? Double.NaN : correct / (double) labelled, secs, n / secs, engine);
-            Json.write(k.dir.resolve(META), r);
-            results.add(r);
-        }
+        for (Sink k : sinks) results.add(publish(k, written, o, data, accuracy, secs, n / secs, engineName));
         return results;
+    }
+
+    /** One batch's outputs by variable; {@code x} is the batch as an array when SameDiff ran (its attribution needs it). */
+    private record Pass(java.util.Map<String, INDArray> out, INDArray x) {
+    }
+
+    /**
+     * What runs the passes: the native forward engine, the native attribution engine (--attribution), or, when neither
+     * covers the graph, SameDiff. The native engines work through cache-sized chunks whatever the configured batch
+     * (samples are independent): {@code step} images a pass.
+     */
+    private record Engine(NativeForward fast, NativeAttribution nat, String name, int step, String[] vars,
+            List<String> sinkVars) {
+        static Engine choose(NetGraph graph, ImageDataset data, Options o, List<String> layers, List<Sink> sinks) {
+            String[] vars = new String[sinks.size() + 1];
+            for (int l = 0; l < sinks.size(); l++) vars[l] = sinks.get(l).variable;
+            vars[sinks.size()] = graph.output();
+            List<String> sinkVars = sinks.stream().map(k -> k.variable).toList();
+            NativeForward fast = o.attribution() ? null : sinks.size() == 1 ? NativeForward.of(graph, layers.get(0), data)
+                    : NativeForward.ofVariables(graph, sinkVars, data);
+            String name = fast == null ? "SameDiff graph" : fast.chain != null ? "native op chain" + fast.headName()
+                    : fast.tail == null ? "native op graph to the output" : "native op graph" + fast.headName();
+            NativeAttribution nat = o.attribution() ? NativeAttribution.of(graph, sinkVars, data) : null;
+            if (nat != null) name = "native op graph to the logits (attribution)";
+            int step = nat != null ? Math.min(o.batchSize(), nat.chunk)
+                    : fast != null ? Math.min(o.batchSize(), fast.chunk) : o.batchSize();
+            return new Engine(fast, nat, name, step, vars, sinkVars);
+        }
+
+        Pass forward(NetGraph graph, ImageDataset data, Options o, float[] input, int b, String outVar) {
+            if (nat != null) return new Pass(nat.forward(input, b, outVar), null);
+            if (fast != null) return new Pass(fast.forward(input, b, sinkVars, outVar), null);
+            INDArray x = Nd4j.create(input, new long[] {o.batchSize(), data.channels(), data.height(), data.width()}, 'c');
+            if (b < o.batchSize()) x = x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup();
+            return new Pass(graph.forward(x, vars), x);
+        }
+
+        void close() {
+            if (fast != null) fast.close();
+            if (nat != null) nat.close();
+        }
+    }
+
+    /**
+     * One layer's share of a batch: each usable image's activation at its sampled position, its samples.csv line, the
+     * second moment and, with --attribution, its attribution to every class.
+     */
+    private static void sampleLayer(Sink k, NetGraph graph, ImageDataset data, Options o, NativeAttribution nat,
+            Pass pass, INDArray probs, INDArray pred, int s, int b, boolean[] use, int[] keptIdx, int kept)
+            throws IOException {
+        // read the sampled positions straight from the map's memory through its strides (no copy of the
+        // whole map): a plain NCHW array, or the native chain's channels-last buffer seen as NCHW
+        INDArray map = readable(pass.out().get(k.variable));
+        java.nio.FloatBuffer fm = map.data().asNioFloat();
+        long[] st = map.stride();
+        for (int i = 0, j = 0; i < b; i++) {
+            if (!use[i]) continue;
+            int idx = s + i;
+            int[] pos = position(o.seed(), idx, k.h, k.w, o.excludeEdges());
+            long base = i * st[0] + pos[0] * st[2] + pos[1] * st[3];
+            for (int c = 0; c < k.d; c++) k.block[j * k.d + c] = fm.get((int) (base + c * st[1]));
+            j++;
+            int pr = pred.getInt(i);
+            k.csv.write(idx + "," + data.label(idx) + "," + pr + ","
+                    + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1]
+                    + (k.sources ? "," + sourceColumns(data.source(idx)) : "") + "\n");
+        }
+        Finite.requireFinite(k.block, kept, k.d, j -> sampleName(data, keptIdx[j]) + " at layer " + k.layer,
+                "activation", k.dir.resolve(ACTIVATIONS), Finite.MODEL_CAUSE);
+        accumulateSecondMoment(k.moment, k.block, kept, k.d);
+        k.acts.writeRows(k.block, kept);
+        if (k.attr == null) return;
+        float[] a;
+        try (INDArray nchw = map.dup('c')) { // freed now, not at a garbage collection
+            a = nchw.data().asFloat(); // NCHW, as attribute() indexes it
+        }
+        if (nat != null) {
+            nat.attribute(k.variable, a, s, b, k.d, k.h, k.w, o, k.attrBlock);
+        } else {
+            attribute(graph, pass.x(), pass.out().get(k.variable), k.variable, a, s, b, k.d, k.h, k.w, k.classes,
+                    new Options(k.layer, o.batchSize(), o.seed(), o.excludeEdges(), true), k.attrBlock);
+        }
+        for (int i = 0, j = 0; i < b; i++) { // rows in batch order; kept ones moved up (j <= i)
+            if (!use[i]) continue;
+            if (j != i) System.arraycopy(k.attrBlock, i * k.classes, k.attrBlock, j * k.classes, k.classes);
+            j++;
+        }
+        Finite.requireFinite(k.attrBlock, kept, k.classes, j -> sampleName(data, keptIdx[j]) + " at layer "
+                + k.layer, "attribution to class", k.dir.resolve(ATTRIBUTION), Finite.MODEL_CAUSE);
+        k.attr.writeRows(k.attrBlock, kept);
+    }
+
+    /** Moves a finished layer's samples.csv into place and writes its second moment and collect.json. */
+    private static Result publish(Sink k, int written, Options o, ImageDataset data, double accuracy, double secs,
+            double imagesPerSecond, String engine) throws IOException {
+        java.nio.file.Files.move(k.csvTmp, k.dir.resolve(SAMPLES), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        mirror(k.moment, k.d);
+        float[] m = new float[k.d * k.d];
+        for (int i = 0; i < m.length; i++) m[i] = (float) (k.moment[i] / written);
+        Finite.requireFinite(m, k.d, k.d, c -> "the second moment of channel " + c + " at layer " + k.layer,
+                "entry", k.dir.resolve(SECOND_MOMENT), "activations this large overflow float32 when squared; "
+                + "check the model's pixelScaling (inputs far outside the training range)");
+        Npy.writeFloat32(k.dir.resolve(SECOND_MOMENT), m, k.d, k.d);
+        Result r = new Result(k.layer, written, k.d, k.h, k.w, o.seed(), o.excludeEdges(), data.describe(),
+                accuracy, secs, imagesPerSecond, engine);
+        Json.write(k.dir.resolve(META), r);
+        return r;
     }
 
     /**

@@ -127,45 +127,9 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         if (!Files.isDirectory(root)) throw new UserError("image folder not found: " + root.toAbsolutePath());
         List<Path> files = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
-        List<String> names;
         List<Skipped> skipped = new ArrayList<>();
-        if (labelsCsv != null) {
-            names = readCsv(root, labelsCsv, files, labels);
-        } else {
-            List<Path> classDirs = new ArrayList<>();
-            List<Path> loose = new ArrayList<>();
-            try (var s = Files.list(root)) {
-                for (Path p : s.sorted().toList()) {
-                    if (p.getFileName().toString().startsWith(".")) continue;
-                    (Files.isDirectory(p) ? classDirs : loose).add(p);
-                }
-            } catch (IOException e) {
-                throw new UserError("cannot list " + root + ": " + e.getMessage());
-            }
-            if (!classDirs.isEmpty()) {
-                names = new ArrayList<>();
-                for (Path d : classDirs) {
-                    List<Path> in;
-                    try {
-                        in = ImageFiles.list(d);
-                    } catch (UserError e) {
-                        throw new UserError("class folder " + d + " holds no images; remove it or add images");
-                    }
-                    names.add(d.getFileName().toString());
-                    for (Path f : in) {
-                        files.add(f);
-                        labels.add(names.size() - 1);
-                    }
-                }
-                for (Path f : loose) skipped.add(new Skipped(root.relativize(f).toString(), "outside the class folders"));
-            } else {
-                names = List.of();
-                for (Path f : loose) {
-                    files.add(f);
-                    labels.add(-1);
-                }
-            }
-        }
+        List<String> names = labelsCsv != null ? readCsv(root, labelsCsv, files, labels)
+                : readFolders(root, files, labels, skipped);
         int[] toModel = modelClassIndices(names, modelClasses, root);
         if (toModel != null) {
             for (int i = 0; i < labels.size(); i++) if (labels.get(i) >= 0) labels.set(i, toModel[labels.get(i)]);
@@ -218,6 +182,48 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
                 sizes.stream().mapToInt(ImageFiles.Size::height).toArray(),
                 okLabels.stream().mapToInt(Integer::intValue).toArray(), List.copyOf(names), pre, sampling, skipped,
                 damagedAtOpen);
+    }
+
+    /**
+     * Lists the images under root: one subfolder per class (labels in the folders' sorted order, loose files skipped),
+     * or, with no subfolders, unlabelled loose files (label -1). Returns the class names, empty when unlabelled.
+     */
+    private static List<String> readFolders(Path root, List<Path> files, List<Integer> labels, List<Skipped> skipped) {
+        List<Path> classDirs = new ArrayList<>();
+        List<Path> loose = new ArrayList<>();
+        try (var s = Files.list(root)) {
+            for (Path p : s.sorted().toList()) {
+                if (p.getFileName().toString().startsWith(".")) continue;
+                (Files.isDirectory(p) ? classDirs : loose).add(p);
+            }
+        } catch (IOException e) {
+            throw new UserError("cannot list " + root + ": " + e.getMessage());
+        }
+        List<String> names;
+        if (!classDirs.isEmpty()) {
+            names = new ArrayList<>();
+            for (Path d : classDirs) {
+                List<Path> in;
+                try {
+                    in = ImageFiles.list(d);
+                } catch (UserError e) {
+                    throw new UserError("class folder " + d + " holds no images; remove it or add images");
+                }
+                names.add(d.getFileName().toString());
+                for (Path f : in) {
+                    files.add(f);
+                    labels.add(names.size() - 1);
+                }
+            }
+            for (Path f : loose) skipped.add(new Skipped(root.relativize(f).toString(), "outside the class folders"));
+        } else {
+            names = List.of();
+            for (Path f : loose) {
+                files.add(f);
+                labels.add(-1);
+            }
+        }
+        return names;
     }
 
     /** Model class index of each dataset class name, or null when the labels keep their own order. */

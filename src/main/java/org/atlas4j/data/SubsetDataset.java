@@ -24,9 +24,6 @@ public final class SubsetDataset implements ImageDataset {
     /** The dataset the images are selected from. */
     public ImageDataset base() { return base; }
 
-    /** Index of element {@code i} in the underlying dataset. */
-    public int baseIndex(int i) { return indices[i]; }
-
     @Override public int size() { return indices.length; }
     @Override public int channels() { return base.channels(); }
     @Override public int height() { return base.height(); }

@@ -43,11 +43,6 @@ public final class IdxReader {
             }
         }
 
-        /** Pixels per image. */
-        public int imageSize() {
-            return rows * cols;
-        }
-
         /** Image {@code i} as floats 0..255 (unscaled: callers choose their own normalisation). */
         public float[] image(int i) {
             Objects.checkIndex(i, count);
@@ -58,14 +53,6 @@ public final class IdxReader {
                 out[k] = pixels[base + k] & 0xff;
             }
             return out;
-        }
-
-        /** Unsigned pixel value 0..255 of image {@code i} at row {@code r}, column {@code c}. */
-        public int pixel(int i, int r, int c) {
-            Objects.checkIndex(i, count);
-            Objects.checkIndex(r, rows);
-            Objects.checkIndex(c, cols);
-            return pixels[(i * rows + r) * cols + c] & 0xff;
         }
 
         @Override

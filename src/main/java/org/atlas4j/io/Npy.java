@@ -41,8 +41,7 @@ public final class Npy {
     }
 
     /**
-     * An array read from a .npy file, C order, converted to float. Integers above 2^24 lose precision; use
-     * {@link Npy#readInt32} for exact ids.
+     * An array read from a .npy file, C order, converted to float. Integers above 2^24 lose precision.
      */
     public record NpyArray(int[] shape, float[] data) {
         public NpyArray {
@@ -59,10 +58,6 @@ public final class Npy {
                 throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + n
                         + " elements but data has " + data.length);
             }
-        }
-
-        public int ndim() {
-            return shape.length;
         }
 
         /** First dimension (the sample count for 2-D arrays). */
@@ -136,23 +131,6 @@ public final class Npy {
         AtomicFiles.write(file, out -> {
             out.write(header);
             writeFloats(out, data);
-        });
-    }
-
-    /** Writes a 1-D {@code <i4} array atomically. */
-    public static void writeInt32(Path file, int[] data) {
-        byte[] header = header("<i4", data.length);
-        AtomicFiles.write(file, out -> {
-            out.write(header);
-            ByteBuffer buf = ByteBuffer.allocate(chunkFor(data.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
-            IntBuffer view = buf.asIntBuffer();
-            for (int off = 0; off < data.length; ) {
-                int n = Math.min(view.capacity(), data.length - off);
-                view.clear();
-                view.put(data, off, n);
-                out.write(buf.array(), 0, n * 4);
-                off += n;
-            }
         });
     }
 
@@ -252,38 +230,6 @@ public final class Npy {
                 default -> throw new AssertionError(h.descr);
             }
             return new NpyArray(h.shape, data);
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not read " + file + ": " + e, e);
-        }
-    }
-
-    /**
-     * Reads a 1-D integer array exactly (no float round trip). Accepts {@code <i4}, and {@code <i8} when every
-     * value fits in an int, because numpy's default integer type on Linux is int64.
-     */
-    public static int[] readInt32(Path file) {
-        Objects.requireNonNull(file, "file");
-        try (FileChannel ch = openForRead(file)) {
-            Header h = readHeader(ch, file);
-            if (h.shape.length != 1) {
-                throw h.error(file, "readInt32 needs a 1-D array, shape is " + h.shapeString());
-            }
-            int[] data = new int[h.checkedCount(file)];
-            switch (h.descr) {
-                case "<i4" -> readChunks(ch, h, file, (buf, off, n) -> buf.asIntBuffer().get(data, off, n));
-                case "<i8" -> readChunks(ch, h, file, (buf, off, n) -> {
-                    LongBuffer v = buf.asLongBuffer();
-                    for (int i = 0; i < n; i++) {
-                        long x = v.get(i);
-                        if (x != (int) x) {
-                            throw h.error(file, "value " + x + " at index " + (off + i) + " does not fit in int32");
-                        }
-                        data[off + i] = (int) x;
-                    }
-                });
-                default -> throw h.error(file, "readInt32 needs dtype <i4 (or <i8), found '" + h.descr + "'");
-            }
-            return data;
         } catch (IOException e) {
             throw new UncheckedIOException("could not read " + file + ": " + e, e);
         }
@@ -536,10 +482,6 @@ public final class Npy {
             return cols;
         }
 
-        public long rowsWritten() {
-            return rowsWritten;
-        }
-
         /**
          * Lowers the row count the file will declare, for rows left out while writing (images that failed to decode);
          * the header is rewritten at close, padded to its original length so the data does not move.
@@ -551,14 +493,6 @@ public final class Npy {
                         + " written, " + declared + " declared at open");
             }
             rows = newRows;
-        }
-
-        /** Appends one row of exactly {@code cols} values. */
-        public void writeRow(float[] row) {
-            if (row.length != cols) {
-                throw new IllegalArgumentException("row has " + row.length + " values, expected " + cols);
-            }
-            writeRows(row, 1);
         }
 
         /** Appends the first {@code nRows} rows of a row-major block. */

@@ -71,12 +71,44 @@ final class GraphCrop {
 
     /** As {@link #centre(NativeGraph)}, keeping the whole map only when the crop computes more than maxShare of it. */
     static NativeGraph.Crop centre(NativeGraph g, double maxShare) {
+        long wholeMacs = g.forwardMacs();
+        long[] ts = g.shapes().get(g.targetId());
+        if (ts.length != 4) return new NativeGraph.Crop(null, "the layer is not a spatial map", wholeMacs, wholeMacs);
+        Windows ws = windows(g);
+        if (ws.refusal() != null) return whole(g, ws.refusal(), wholeMacs);
+        int[][] win = ws.win();
+        if (win[0] == null) return whole(g, "the centre does not depend on the input", wholeMacs);
+        Schedule sc = schedule(g, ws);
+        if (sc.refusal() != null) return whole(g, sc.refusal(), wholeMacs);
+        long[] s0 = g.shapes().get(0);
+        InputCrop ic = new InputCrop((int) s0[2], (int) s0[3], win[0][0], win[0][1] - win[0][0], win[0][2], win[0][3] - win[0][2]);
+        NativeGraph cropped = g.cropped(sc.ops(), sc.shapes(), sc.names(), sc.id()[g.targetId()], ic);
+        long macs = cropped.forwardMacs();
+        if (macs > maxShare * wholeMacs || (maxShare < 1 && macs == wholeMacs)) {
+            return new NativeGraph.Crop(null, String.format(java.util.Locale.ROOT, "the centre's receptive field (%d×%d of %d×%d input "
+                    + "pixels) needs %.0f%% of the whole map's multiply-adds", ic.rows(), ic.cols(), ic.height(), ic.width(),
+                    100.0 * macs / Math.max(1, wholeMacs)), wholeMacs, macs);
+        }
+        String slip = selfCheck(g, cropped);
+        if (slip != null) return new NativeGraph.Crop(null, slip, wholeMacs, macs);
+        return new NativeGraph.Crop(cropped, null, wholeMacs, macs);
+    }
+
+    /**
+     * The backward walk: the window {r0, r1, c0, c1} of every variable the centre depends on (null for the others),
+     * what each op reads of each input and the value its padding holds; or why the graph cannot be cropped.
+     */
+    private record Windows(int[][] win, Need[][] needs, double[] padValue, String refusal) {
+        static Windows refused(String why) {
+            return new Windows(null, null, null, why);
+        }
+    }
+
+    private static Windows windows(NativeGraph g) {
         List<Op> ops = g.ops();
         List<long[]> shapes = g.shapes();
         int target = g.targetId();
-        long wholeMacs = g.forwardMacs();
         long[] ts = shapes.get(target);
-        if (ts.length != 4) return new NativeGraph.Crop(null, "the layer is not a spatial map", wholeMacs, wholeMacs);
         int nv = shapes.size();
         int[][] win = new int[nv][];
         win[target] = new int[] {(int) ts[2] / 2, (int) ts[2] / 2 + 1, (int) ts[3] / 2, (int) ts[3] / 2 + 1};
@@ -88,8 +120,8 @@ final class GraphCrop {
             if (w == null) continue; // nothing the centre depends on
             int[] ins = op.ins();
             for (int i : ins) {
-                if (shapes.get(i).length != 4) return whole(g, "a rank-" + shapes.get(i).length + " variable before the layer ("
-                        + g.variables().get(i) + ")", wholeMacs);
+                if (shapes.get(i).length != 4) return Windows.refused("a rank-" + shapes.get(i).length + " variable before the layer ("
+                        + g.variables().get(i) + ")");
             }
             Need[] n = new Need[ins.length];
             Need same = new Need(w[0], w[1], w[2], w[3], new int[4]);
@@ -102,13 +134,13 @@ final class GraphCrop {
                     int[] pads = n[0].pads();
                     if (pads[0] > (geo[0] - 1) * geo[6] || pads[1] > (geo[0] - 1) * geo[6] || pads[2] > (geo[1] - 1) * geo[7]
                             || pads[3] > (geo[1] - 1) * geo[7]) {
-                        return whole(g, "pool " + g.variables().get(p.out()) + " has windows wholly in its padding", wholeMacs);
+                        return Windows.refused("pool " + g.variables().get(p.out()) + " has windows wholly in its padding");
                     }
                     padValue[k] = p.max() ? Double.NEGATIVE_INFINITY : 0;
                 }
                 case Pad p -> {
                     long[][] pp = p.pads();
-                    if (pp.length != 4 || pp[1][0] != 0 || pp[1][1] != 0) return whole(g, "a pad of the channel axis", wholeMacs);
+                    if (pp.length != 4 || pp[1][0] != 0 || pp[1][1] != 0) return Windows.refused("a pad of the channel axis");
                     long[] in = shapes.get(p.in());
                     int[] r = along(w[0] - pp[2][0], w[1] - pp[2][0], in[2]);
                     int[] c = along(w[2] - pp[3][0], w[3] - pp[3][0], in[3]);
@@ -116,20 +148,20 @@ final class GraphCrop {
                     padValue[k] = p.value();
                 }
                 case Concat c -> {
-                    if (c.axis() != 1) return whole(g, "a concatenation along axis " + c.axis(), wholeMacs);
+                    if (c.axis() != 1) return Windows.refused("a concatenation along axis " + c.axis());
                     Arrays.fill(n, same);
                 }
                 case Unary u -> n[0] = same;
                 case Identity i -> n[0] = same;
                 case Binary bi -> Arrays.fill(n, same);
                 default -> {
-                    return whole(g, op.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + " "
-                            + g.variables().get(op.out()) + " reads the whole map", wholeMacs);
+                    return Windows.refused(op.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + " "
+                            + g.variables().get(op.out()) + " reads the whole map");
                 }
             }
             for (int j = 0; j < ins.length; j++) {
                 if (n[j].r1() <= n[j].r0() || n[j].c1() <= n[j].c0()) {
-                    return whole(g, g.variables().get(op.out()) + " reads only padding at the centre", wholeMacs);
+                    return Windows.refused(g.variables().get(op.out()) + " reads only padding at the centre");
                 }
                 int[] u = win[ins[j]];
                 win[ins[j]] = u == null ? new int[] {n[j].r0(), n[j].r1(), n[j].c0(), n[j].c1()}
@@ -137,10 +169,26 @@ final class GraphCrop {
             }
             needs[k] = n;
         }
-        if (win[0] == null) return whole(g, "the centre does not depend on the input", wholeMacs);
+        return new Windows(win, needs, padValue, null);
+    }
 
-        // forward: the cropped schedule, variables renumbered; a Window wherever an op reads less than its input's
-        // window or needs padding
+    /**
+     * The forward walk: the cropped schedule (ops, variable shapes and names, each old variable's new id), with a
+     * {@link Window} wherever an op reads less than its input's window or needs padding; or why not.
+     */
+    private record Schedule(List<Op> ops, List<long[]> shapes, List<String> names, int[] id, String refusal) {
+        static Schedule refused(String why) {
+            return new Schedule(null, null, null, null, why);
+        }
+    }
+
+    private static Schedule schedule(NativeGraph g, Windows ws) {
+        List<Op> ops = g.ops();
+        List<long[]> shapes = g.shapes();
+        int nv = shapes.size();
+        int[][] win = ws.win();
+        Need[][] needs = ws.needs();
+        double[] padValue = ws.padValue();
         List<Op> out = new ArrayList<>();
         List<long[]> sh = new ArrayList<>();
         List<String> names = new ArrayList<>();
@@ -184,8 +232,8 @@ final class GraphCrop {
                 if (op instanceof Pool p && !p.max() && p.iArgs()[9] == 0) {
                     // libnd4j's avgpool2d extraParam0 = 0 divides by the window's cells inside the map: explicit
                     // zeros would change the divisor
-                    return whole(g, "average pool " + g.variables().get(p.out()) + " excludes its padding from the "
-                            + "divisor and the centre's window meets it on a slice", wholeMacs);
+                    return Schedule.refused("average pool " + g.variables().get(p.out()) + " excludes its padding from the "
+                            + "divisor and the centre's window meets it on a slice");
                 }
                 nin[j] = add(sh, names, new long[] {1, shapes.get(ins[j])[1], n.r1() - n.r0() + pd[0] + pd[1],
                         n.c1() - n.c0() + pd[2] + pd[3]}, g.variables().get(ins[j]) + "/window" + k);
@@ -214,17 +262,7 @@ final class GraphCrop {
                 default -> throw new IllegalStateException(op.toString());
             });
         }
-        InputCrop ic = new InputCrop((int) s0[2], (int) s0[3], win[0][0], win[0][1] - win[0][0], win[0][2], win[0][3] - win[0][2]);
-        NativeGraph cropped = g.cropped(out, sh, names, id[target], ic);
-        long macs = cropped.forwardMacs();
-        if (macs > maxShare * wholeMacs || (maxShare < 1 && macs == wholeMacs)) {
-            return new NativeGraph.Crop(null, String.format(java.util.Locale.ROOT, "the centre's receptive field (%d×%d of %d×%d input "
-                    + "pixels) needs %.0f%% of the whole map's multiply-adds", ic.rows(), ic.cols(), ic.height(), ic.width(),
-                    100.0 * macs / Math.max(1, wholeMacs)), wholeMacs, macs);
-        }
-        String slip = selfCheck(g, cropped);
-        if (slip != null) return new NativeGraph.Crop(null, slip, wholeMacs, macs);
-        return new NativeGraph.Crop(cropped, null, wholeMacs, macs);
+        return new Schedule(out, sh, names, id, null);
     }
 
     private static NativeGraph.Crop whole(NativeGraph g, String why, long wholeMacs) {

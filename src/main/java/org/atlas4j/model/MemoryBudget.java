@@ -10,7 +10,8 @@ import java.util.List;
  * <p>The per-sample cost is the sum of every layer's output (float32) up to the layer a stage reads, times a factor
  * for what the executor keeps beside it: inputs of the next ops and temporaries when only going forward; the
  * activations, their gradients and temporaries when also going backward. The factors were measured on Keras
- * MobileNetV2 under SameDiff (peak resident memory at batch 4 and 16: 3.1–4.2 GB); explain uses it today.
+ * MobileNetV2 under SameDiff (peak resident memory at batch 4 and 16: 3.1–4.2 GB); only explain sizes its passes by
+ * this estimate ({@link #batch}), every stage sizes its batches to the budget ({@link #budgetBytes}).
  *
  * <p>The budget defaults to 1 GB ({@value #DEFAULT_BUDGET_MB} MB: with the launcher's 1 GB heap a short whole run on
  * GoogLeNet peaked at 2.8 GB, at 1.5 GB and a 2 GB heap 3.8 GB), overridable with the system property

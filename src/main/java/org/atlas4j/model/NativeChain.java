@@ -249,18 +249,6 @@ public final class NativeChain {
         return window != null ? window[0].clone() : new int[] {0, height, 0, width};
     }
 
-    /** Multiply-adds per sample of one forward pass, as run (cropped or whole). */
-    public long forwardMacs() {
-        long macs = 0;
-        for (int i = 0; i < stages.size(); i++) {
-            if (stages.get(i) instanceof Conv c) {
-                long[] o = outShape(i, 1);
-                macs += o[1] * o[2] * o[3] * (long) c.kH() * c.kW() * c.inChannels();
-            }
-        }
-        return macs;
-    }
-
     /** Shape [b, h, w, c] of the output of stage i as computed (channels last, see {@link Session}). */
     private long[] outShape(int stage, int b) {
         return boundaryShape(stage + 1, b);

@@ -120,7 +120,11 @@ public final class Reducer {
         return out;
     }
 
-    /** UMAP with our exact cosine kNN graph (or Smile's own for euclidean), showing a bar over Smile's epochs. */
+    /**
+     * UMAP with a bar over its epochs. The default ({@code umap}, cosine, up to {@link #EXACT_KNN_LIMIT} rows): our
+     * exact kNN graph and {@link UmapLayout}. Otherwise Smile's UMAP, on our graph ({@code umap-smile}, cosine) or on
+     * its own NN-descent graph (euclidean, or more rows).
+     */
     private static double[][] umap(double[][] x, int k, int epochs, UMAP.Options uo, Options o) {
         // exact kNN is O(N²·D) on BLAS: 6–10 s at 70k × 96 here; beyond a few hundred thousand rows Smile's NN-descent
         // (approximate, used by UMAP.fit itself) is the better trade
@@ -132,9 +136,10 @@ public final class Reducer {
         }
         // Up to 10,000 points Smile 4.4.2 starts a connected graph from a spectral layout through ARPACK, which here
         // is slow (50 s at 10k), draws its start vector from a process-global seed, and sometimes fails outright
-        // ("Invalid matrix size: N x 0"). For every other graph it starts from PCA of the data. We give it that: k+1
-        // extra rows at the data's mean, linked only to each other, make the graph disconnected (PCA axes unchanged,
-        // the mean is the same); their positions are dropped afterwards.
+        // ("Invalid matrix size: N x 0"). For every other graph it starts from PCA of the data. When the graph is ours
+        // we give it that: k+1 extra rows at the data's mean, linked only to each other, make the graph disconnected
+        // (PCA axes unchanged, the mean is the same); their positions are dropped afterwards. Smile's own graph
+        // (euclidean) cannot be padded, so a connected one still takes the spectral start.
         if (allRowsEqual(x)) {
             // Smile's PCA start then fails with "Invalid dimension of feature space: D+1"; our UMAP falls back to a
             // random start instead, but with no differences between rows there is nothing to lay out either way

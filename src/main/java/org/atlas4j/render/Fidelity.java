@@ -9,7 +9,10 @@ import java.util.Locale;
 
 import javax.imageio.ImageIO;
 
+import org.atlas4j.collect.Collector;
+import org.atlas4j.grid.Gridder;
 import org.atlas4j.io.Json;
+import org.atlas4j.io.Npy;
 import org.atlas4j.model.NetGraph;
 import org.atlas4j.util.UserError;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -84,6 +87,24 @@ public final class Fidelity {
         double mean = ratios.length == 0 ? Double.NaN : java.util.Arrays.stream(ratios).average().orElse(Double.NaN);
         double median = ratios.length == 0 ? Double.NaN : ratios[ratios.length / 2];
         return new Result(k, top1 / (double) k, top5 / (double) k, mean, median, beat / (double) k, scores);
+    }
+
+    /**
+     * Measures a finished render from the stage folders: collect's activations and second moment, the grid's cells and
+     * cell vectors, the render's tiles and options; writes render/fidelity.json.
+     */
+    public static Result measure(NetGraph graph, Path collectDir, Path gridDir, Path renderDir,
+            org.atlas4j.data.ModelInput input) throws IOException {
+        Renderer.Result rr = Renderer.Result.read(renderDir);
+        Npy.NpyArray vectors = Npy.read(gridDir.resolve(Gridder.CELL_VECTORS));
+        Npy.NpyArray moment = Npy.read(collectDir.resolve(Collector.SECOND_MOMENT));
+        Npy.NpyArray acts = Npy.read(collectDir.resolve(Collector.ACTIVATIONS));
+        List<Path> tiles = rr.results().stream().map(c -> renderDir.resolve(c.tile())).toList();
+        int[][] members = Gridder.Grid.read(gridDir).cells().stream().map(Gridder.Cell::members).toArray(int[][]::new);
+        Result f = measure(graph, rr.options().layer(), tiles, vectors.data(), vectors.rows(), moment.data(), rr.options(),
+                acts.data(), members, input);
+        write(renderDir, f);
+        return f;
     }
 
     public static void write(Path renderDir, Result r) {

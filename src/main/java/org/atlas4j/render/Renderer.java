@@ -174,62 +174,20 @@ public final class Renderer {
                 int start = bi * batch;
                 int b = Math.min(batch, numCells - start);
                 Path batchFile = batches.resolve(String.format(Locale.ROOT, "batch-%04d.json", bi));
-                if (Files.exists(batchFile)) { // resume: this batch was finished by an earlier run
-                    BatchFile done = Json.read(batchFile, BatchFile.class);
-                    if (done.results().size() == b && done.results().get(0).cell() == start
-                            && done.results().stream().allMatch(r -> Files.exists(dir.resolve(r.tile())))) {
-                        all.addAll(done.results());
-                        p.step((long) b * o.steps() * o.attempts());
-                        continue;
-                    }
+                List<CellResult> done = finishedBatch(batchFile, start, b, dir);
+                if (done != null) { // resume: this batch was finished by an earlier run
+                    all.addAll(done);
+                    p.step((long) b * o.steps() * o.attempts());
+                    continue;
                 }
                 long tb = System.nanoTime();
                 float[] raw = Arrays.copyOfRange(dirs[0], start * d, (start + b) * d);
                 float[] wh = Arrays.copyOfRange(dirs[1], start * d, (start + b) * d);
                 Objective objective = inModelSpace(engine.objective(b, wh, raw, mask), input, b, height * width);
-                int plane = channels * height * width;
-                float[] bestPx = new float[b * plane];
-                double[] best = new double[b];
-                double[] initial = null;
-                Arrays.fill(best, Double.NEGATIVE_INFINITY);
-                for (int attempt = 0; attempt < o.attempts(); attempt++) { // best of k random starts, per icon
-                    // one stream per icon: an icon's start and transforms do not depend on which batch it is in
-                    Random[] rngs = new Random[b];
-                    for (int i = 0; i < b; i++) rngs[i] = new Random(o.seed() * 1_000_003L + (start + i) * 7_919L + attempt);
-                    BatchState st = new BatchState(fourier, b, channels, height, width, rngs);
-                    if (initial == null) {
-                        st.updateImage();
-                        initial = objective.values(st.img);
-                    }
-                    for (int step = 0; step < o.steps(); step++) {
-                        st.step(objective, tOpts, rngs, o.learningRate());
-                        p.step(b);
-                        if (step % 32 == 31) p.extra(String.format(Locale.ROOT, "batch %d/%d", bi + 1, nBatches));
-                    }
-                    iconSteps += (long) b * o.steps();
-                    st.updateImage();
-                    st.releaseOffHeap();
-                    double[] fin = objective.values(st.img);
-                    float[] px = st.img;
-                    for (int i = 0; i < b; i++) {
-                        if (fin[i] > best[i]) {
-                            best[i] = fin[i];
-                            System.arraycopy(px, i * plane, bestPx, i * plane, plane);
-                        }
-                    }
-                }
-                List<CellResult> results = new ArrayList<>();
-                for (int i = 0; i < b; i++) {
-                    int cell = start + i;
-                    String tile = TILES + "/" + String.format(Locale.ROOT, "cell-%04d.png", cell);
-                    // a NaN objective never beats −∞, so such an icon keeps blank pixels: refused, not drawn grey
-                    Finite.requireFinite(initial[i], "the starting objective of cell " + cell + "'s icon", dir.resolve(tile),
-                            RENDER_CAUSE);
-                    Finite.requireFinite(best[i], "the objective of cell " + cell + "'s icon", dir.resolve(tile), RENDER_CAUSE);
-                    Finite.requireFinite(bestPx, i * plane, plane, "the icon of cell " + cell, dir.resolve(tile), RENDER_CAUSE);
-                    writeTile(bestPx, i, channels, height, width, dir.resolve(tile));
-                    results.add(new CellResult(cell, tile, initial[i], best[i]));
-                }
+                String label = String.format(Locale.ROOT, "batch %d/%d", bi + 1, nBatches);
+                Best best = bestOfAttempts(objective, fourier, tOpts, o, start, b, channels, height, width, p, label);
+                iconSteps += (long) b * o.steps() * o.attempts();
+                List<CellResult> results = writeTiles(best, start, b, channels, height, width, dir);
                 Json.write(batchFile, new BatchFile(results, (System.nanoTime() - tb) / 1e9));
                 org.atlas4j.util.KillPoint.reached("render.batch", dir);
                 all.addAll(results);
@@ -246,6 +204,78 @@ public final class Renderer {
         Progress.info(String.format(Locale.ROOT, "render: objective %.4f → %.4f (mean over %d icons); %d of %d improved",
                 mi, mf, numCells, improved, numCells));
         return r;
+    }
+
+    /** A batch's results from an earlier run, or null when it is not complete on disk (then it is redone). */
+    private static List<CellResult> finishedBatch(Path batchFile, int start, int b, Path dir) {
+        if (!Files.exists(batchFile)) return null;
+        BatchFile done = Json.read(batchFile, BatchFile.class);
+        if (done.results().size() == b && done.results().get(0).cell() == start
+                && done.results().stream().allMatch(r -> Files.exists(dir.resolve(r.tile())))) {
+            return done.results();
+        }
+        return null;
+    }
+
+    /** A batch's best icons: their pixels, the objective of each at its best and at its first start. */
+    private record Best(float[] px, double[] objective, double[] initial) {
+    }
+
+    /**
+     * Optimises a batch of icons from {@code o.attempts()} random starts and keeps each icon's best. One random
+     * stream per icon, seeded by the cell and attempt: an icon's start and transforms do not depend on its batch.
+     */
+    private static Best bestOfAttempts(Objective objective, FourierImage fourier, RandomAffine.Options tOpts, Options o,
+            int start, int b, int channels, int height, int width, Progress p, String label) {
+        int plane = channels * height * width;
+        float[] bestPx = new float[b * plane];
+        double[] best = new double[b];
+        double[] initial = null;
+        Arrays.fill(best, Double.NEGATIVE_INFINITY);
+        for (int attempt = 0; attempt < o.attempts(); attempt++) {
+            Random[] rngs = new Random[b];
+            for (int i = 0; i < b; i++) rngs[i] = new Random(o.seed() * 1_000_003L + (start + i) * 7_919L + attempt);
+            BatchState st = new BatchState(fourier, b, channels, height, width, rngs);
+            if (initial == null) {
+                st.updateImage();
+                initial = objective.values(st.img);
+            }
+            for (int step = 0; step < o.steps(); step++) {
+                st.step(objective, tOpts, rngs, o.learningRate());
+                p.step(b);
+                if (step % 32 == 31) p.extra(label);
+            }
+            st.updateImage();
+            st.releaseOffHeap();
+            double[] fin = objective.values(st.img);
+            float[] px = st.img;
+            for (int i = 0; i < b; i++) {
+                if (fin[i] > best[i]) {
+                    best[i] = fin[i];
+                    System.arraycopy(px, i * plane, bestPx, i * plane, plane);
+                }
+            }
+        }
+        return new Best(bestPx, best, initial);
+    }
+
+    /** Writes a batch's tiles, refusing any icon whose objective or pixels are not finite. */
+    private static List<CellResult> writeTiles(Best best, int start, int b, int channels, int height, int width, Path dir) {
+        int plane = channels * height * width;
+        List<CellResult> results = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            int cell = start + i;
+            String tile = TILES + "/" + String.format(Locale.ROOT, "cell-%04d.png", cell);
+            // a NaN objective never beats −∞, so such an icon keeps blank pixels: refused, not drawn grey
+            Finite.requireFinite(best.initial()[i], "the starting objective of cell " + cell + "'s icon", dir.resolve(tile),
+                    RENDER_CAUSE);
+            Finite.requireFinite(best.objective()[i], "the objective of cell " + cell + "'s icon", dir.resolve(tile),
+                    RENDER_CAUSE);
+            Finite.requireFinite(best.px(), i * plane, plane, "the icon of cell " + cell, dir.resolve(tile), RENDER_CAUSE);
+            writeTile(best.px(), i, channels, height, width, dir.resolve(tile));
+            results.add(new CellResult(cell, tile, best.initial()[i], best.objective()[i]));
+        }
+        return results;
     }
 
     /**

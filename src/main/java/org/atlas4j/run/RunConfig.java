@@ -3,7 +3,14 @@ package org.atlas4j.run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import org.atlas4j.collect.Collector;
+import org.atlas4j.data.DatasetSpec;
 import org.atlas4j.data.FashionMnist;
+import org.atlas4j.grid.Gridder;
+import org.atlas4j.io.Json;
+import org.atlas4j.reduce.Reducer;
+import org.atlas4j.render.Renderer;
+import org.atlas4j.stitch.Stitcher;
 import org.atlas4j.util.UserError;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -147,5 +154,102 @@ public final class RunConfig {
 
     public Path runDir() {
         return Path.of(output, name);
+    }
+
+    /** Every stage's options are checked before any work starts, so a typo fails in a second, not after collect. */
+    public void validate() {
+        if (data.limit < 0) throw new UserError("--limit must be >= 0 (got " + data.limit + ")");
+        reduceOptions();
+        collectOptions("-");
+        gridOptions();
+        renderOptions("-");
+        stitchOptions();
+    }
+
+    /** The grid sizes of the zoom levels, ascending: the main size plus {@code grid.levels}. */
+    public java.util.List<Integer> levelSizes() {
+        java.util.TreeSet<Integer> sizes = new java.util.TreeSet<>(grid.levels);
+        sizes.add(grid.size);
+        for (int n : sizes) {
+            if (n < 1 || n > 200) throw new UserError("grid levels must be between 1 and 200, got " + n);
+        }
+        return java.util.List.copyOf(sizes);
+    }
+
+    // ---- each stage's options, built here and only here from the config ----
+
+    public DatasetSpec dataSpec() {
+        return new DatasetSpec(data.type, data.dir, data.images, data.labels, data.limit, data.resize, data.cropsPerImage,
+                data.cropScale, data.maxImageMegapixels, data.keepDamaged, seed);
+    }
+
+    public Collector.Options collectOptions(String layer) {
+        return new Collector.Options(layer, collect.batchSize, seed, collect.excludeEdges, collect.attribution);
+    }
+
+    public Reducer.Options reduceOptions() {
+        return new Reducer.Options(reduce.method, reduce.neighbors, reduce.minDist, reduce.metric, reduce.epochs,
+                reduce.perplexity, reduce.tsneMaxSamples, seed);
+    }
+
+    public Gridder.Options gridOptions() {
+        return new Gridder.Options(grid.size, grid.threshold);
+    }
+
+    public Renderer.Options renderOptions(String layer) {
+        return new Renderer.Options(layer, render.steps, render.learningRate, render.batchSize, render.iconSize,
+                render.cossimPow, render.whiten, render.transforms, seed, render.attempts);
+    }
+
+    public Stitcher.Options stitchOptions() {
+        return new Stitcher.Options(stitch.tilePixels, stitch.scaleBySamples, stitch.captions);
+    }
+
+    // ---- the config of a run derived from this one (its copy, so this one is never changed) ----
+
+    /** A deep copy (through JSON, as the config is written to provenance). */
+    public RunConfig copy() {
+        return Json.MAPPER.convertValue(Json.MAPPER.valueToTree(this), RunConfig.class);
+    }
+
+    /** The zoom level with grid size {@code n}: {@code <levelsDir>/<n>/}, one level of its own. */
+    public RunConfig forLevel(int n, Path levelsDir) {
+        RunConfig c = copy();
+        c.output = levelsDir.toString();
+        c.name = String.valueOf(n);
+        c.grid.size = n;
+        c.grid.levels = new java.util.ArrayList<>();
+        return c;
+    }
+
+    /**
+     * One layer of a layer comparison, in {@code <layersDir>/<name>/}: no attribution (the one-pass collect of several
+     * layers stores none) and one level per layer, which keeps the comparison affordable.
+     */
+    public RunConfig forLayer(String layerName, String folderName, Path layersDir) {
+        RunConfig c = copy();
+        c.output = layersDir.toString();
+        c.name = folderName;
+        c.layer = layerName;
+        c.collect.attribution = false;
+        c.grid.levels = new java.util.ArrayList<>();
+        return c;
+    }
+
+    /** A run over a subset of this run's samples (a class atlas or comparison) in {@code <parentDir>/<name>/}. */
+    public RunConfig forSubset(String subsetName, Path parentDir, int gridSize, int gridThreshold) {
+        RunConfig c = copy();
+        c.output = parentDir.toString();
+        c.name = subsetName;
+        c.grid.size = gridSize;
+        c.grid.threshold = gridThreshold;
+        return c;
+    }
+
+    /** The same run with per-sample class attributions collected (class atlases and comparisons need them). */
+    public RunConfig withAttribution() {
+        RunConfig c = copy();
+        c.collect.attribution = true;
+        return c;
     }
 }

@@ -63,10 +63,6 @@ public final class Progress implements AutoCloseable {
         if (bar != null) bar.setExtraMessage(message);
     }
 
-    public long done() {
-        return done;
-    }
-
     public double seconds() {
         return (System.nanoTime() - start) / 1e9;
     }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 
 import org.atlas4j.collect.Collector;
+import org.atlas4j.collect.SampleTable;
 import org.atlas4j.data.ImageDataset;
 import org.atlas4j.data.PixelScaling;
 import org.atlas4j.grid.Gridder;
@@ -18,8 +19,6 @@ import org.atlas4j.io.AtomicFiles;
 import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.render.Renderer;
-import org.atlas4j.run.AtlasRun;
-import org.atlas4j.run.SampleTable;
 import org.atlas4j.util.Progress;
 
 /**
@@ -57,84 +56,60 @@ public final class ViewerExport {
             List<LayerLink> layers, String[] colours, boolean hasAttribution) {
     }
 
-    public static Path write(AtlasRun run) throws Exception {
+    /**
+     * What the viewer shows of a run, as the run describes it.
+     *
+     * @param dir the run folder (index.html and viewer/ are written there)
+     * @param collectDir the collect stage's folder (samples, activations, attributions)
+     * @param data the images the samples came from (the examples are cut from them)
+     * @param modelClasses the model card's class names
+     * @param modelClassCount the model's class count (0 without logits)
+     * @param scaling how the model's input values map to displayed pixels
+     * @param levels every zoom level's grid and render folders, ascending by size
+     */
+    public record Input(Path dir, Path collectDir, ImageDataset data, List<String> modelClasses, int modelClassCount,
+            PixelScaling scaling, String runName, String layer, List<LevelFolders> levels) {
+    }
+
+    /** Where one zoom level's grid and render are. */
+    public record LevelFolders(int size, Path gridDir, Path renderDir) {
+    }
+
+    /** The collect stage's outputs the viewer reads, once for all levels. */
+    private record Collected(SampleTable samples, Npy.NpyArray acts, Npy.NpyArray attr, Collector.Result result) {
+        static Collected read(Path collect) {
+            Path attrFile = collect.resolve(Collector.ATTRIBUTION);
+            return new Collected(SampleTable.read(collect.resolve(Collector.SAMPLES)), Npy.read(collect.resolve(Collector.ACTIVATIONS)),
+                    Files.exists(attrFile) ? Npy.read(attrFile) : null, Collector.Result.read(collect));
+        }
+    }
+
+    /** Byte counts for the summary line. */
+    private static final class Sizes {
+        long sprites;
+        long tiles;
+    }
+
+    public static Path write(Input in) throws Exception {
         long t0 = System.nanoTime();
-        Path dir = run.dir();
+        Path dir = in.dir();
         Path vdir = dir.resolve("viewer");
         Files.createDirectories(vdir);
         for (String f : List.of("viewer.js", "viewer.css")) AtomicFiles.writeBytes(vdir.resolve(f), resource(f));
-
-        Path collect = run.stageDir("collect");
-        SampleTable samples = SampleTable.read(collect.resolve(Collector.SAMPLES));
-        Npy.NpyArray acts = Npy.read(collect.resolve(Collector.ACTIVATIONS));
-        Path attrFile = collect.resolve(Collector.ATTRIBUTION);
-        Npy.NpyArray attr = Files.exists(attrFile) ? Npy.read(attrFile) : null;
-        Collector.Result cr = Collector.Result.read(collect);
-        ImageDataset data = run.data();
-        // labels of the data (by count) and classes of the model (by attribution) differ for a user's own folders
-        List<String> labelNames = new ArrayList<>(!data.classNames().isEmpty() ? data.classNames() : run.model().card().classNames());
-        for (int c = labelNames.size(); c <= samples.maxLabel(); c++) labelNames.add("label " + c);
-        List<String> classNames = new ArrayList<>(run.model().card().classNames());
-        int modelClasses = attr != null ? attr.cols() : run.model().graph().logits() != null ? run.model().graph().classCount() : 0;
-        for (int c = classNames.size(); c < modelClasses; c++) classNames.add("class " + c);
-        PixelScaling scaling = run.model().preprocess(null, null, java.awt.Color.BLACK).scaling();
-
+        Collected col = Collected.read(in.collectDir());
         List<LevelView> levels = new ArrayList<>();
-        long spriteBytes = 0;
-        long tileBytes = 0;
-        for (int n : run.levelSizes()) {
-            AtlasRun lr = run.level(n);
-            Path gridDir = lr.stageDir("grid");
-            Path renderDir = lr.stageDir("render");
-            if (!Files.exists(gridDir.resolve(Gridder.CELLS)) || !Files.exists(renderDir.resolve(Renderer.META))) {
-                Progress.info("viewer: level " + n + "×" + n + " is not rendered yet; left out");
+        Sizes sizes = new Sizes();
+        for (LevelFolders lf : in.levels()) {
+            if (!Files.exists(lf.gridDir().resolve(Gridder.CELLS)) || !Files.exists(lf.renderDir().resolve(Renderer.META))) {
+                Progress.info("viewer: level " + lf.size() + "×" + lf.size() + " is not rendered yet; left out");
                 continue;
             }
-            Gridder.Grid grid = Gridder.Grid.read(gridDir);
-            Renderer.Result rr = Renderer.Result.read(renderDir);
-            Npy.NpyArray means = Npy.read(gridDir.resolve(Gridder.CELL_VECTORS));
-            int side = exampleSide(data.height(), cr.mapHeight());
-            BufferedImage sprite = new BufferedImage(EXAMPLES * side, Math.max(1, grid.cells().size()) * side,
-                    BufferedImage.TYPE_INT_RGB);
-            double meanCount = grid.cells().stream().mapToInt(Gridder.Cell::count).average().orElse(1);
-            List<CellView> cells = new ArrayList<>();
-            float[] img = new float[data.imageLength()];
-            for (Gridder.Cell c : grid.cells()) {
-                int[] chosen = typicalMembers(c, acts, means.row(c.id()), EXAMPLES);
-                for (int e = 0; e < chosen.length; e++) {
-                    int m = chosen[e];
-                    data.copyImage(samples.index()[m], img, 0);
-                    paste(sprite, e * side, c.id() * side, img, data.channels(), data.height(), data.width(), scaling,
-                            samples.y()[m], samples.x()[m], cr.mapHeight(), cr.mapWidth(), side);
-                }
-                List<int[]> top = new ArrayList<>();
-                int[] hist = c.labelHistogram();
-                Integer[] order = new Integer[hist.length];
-                for (int k = 0; k < hist.length; k++) order[k] = k;
-                java.util.Arrays.sort(order, (a, b) -> Integer.compare(hist[b], hist[a]));
-                for (int k = 0; k < Math.min(3, hist.length) && hist[order[k]] > 0; k++) top.add(new int[] {order[k], hist[order[k]]});
-                float[] at = null;
-                if (attr != null) {
-                    at = new float[attr.cols()];
-                    for (int m : c.members()) {
-                        for (int k = 0; k < at.length; k++) at[k] += attr.data()[m * attr.cols() + k];
-                    }
-                    for (int k = 0; k < at.length; k++) at[k] /= c.members().length;
-                }
-                Path tile = renderDir.resolve(rr.results().get(c.id()).tile());
-                tileBytes += Files.size(tile);
-                cells.add(new CellView(c.id(), c.row(), c.col(), c.count(), Math.min(1.0, Math.sqrt(c.count() / meanCount)),
-                        c.topLabel(), top, hist, at, dir.relativize(tile).toString().replace('\\', '/'), chosen.length, c.id()));
-            }
-            String spriteName = "examples-" + n + ".png";
-            AtomicFiles.write(vdir.resolve(spriteName), o -> javax.imageio.ImageIO.write(sprite, "png", o));
-            spriteBytes += Files.size(vdir.resolve(spriteName));
-            levels.add(new LevelView(grid.size(), cells, "viewer/" + spriteName, side, EXAMPLES));
+            levels.add(level(in, lf, col, vdir, sizes));
         }
         if (levels.isEmpty()) throw new org.atlas4j.util.UserError("nothing rendered in " + dir + " yet: run the render stage first");
 
-        PageData page = new PageData(run.config().name + " — layer " + run.layer(), run.layer(), labelNames, classNames, levels,
-                links(dir), layers(dir, run.layer()), COLOURS, attr != null);
+        PageData page = new PageData(in.runName() + " — layer " + in.layer(), in.layer(), labelNames(in, col.samples()),
+                classNames(in, col.attr()), levels, links(dir), layers(dir, in.layer()), COLOURS, col.attr() != null);
         String js = "window.ATLAS_DATA = " + Json.MAPPER.writeValueAsString(page) + ";\n";
         AtomicFiles.writeString(vdir.resolve("data.js"), js);
         String html = new String(resource("index.html"), StandardCharsets.UTF_8).replace("__TITLE__", escape(page.title()));
@@ -143,13 +118,78 @@ public final class ViewerExport {
         Progress.info(String.format(Locale.ROOT, "viewer: %s — %d level%s (%s); page %,d KB + example sprites %,d KB, tiles %,d KB "
                 + "loaded only when visible; %s", dir.resolve("index.html"), levels.size(), levels.size() == 1 ? "" : "s",
                 levels.stream().map(l -> l.size() + "×" + l.size()).reduce((a, b) -> a + ", " + b).orElse(""),
-                pageBytes / 1024, spriteBytes / 1024, tileBytes / 1024, Progress.format((System.nanoTime() - t0) / 1e9)));
+                pageBytes / 1024, sizes.sprites / 1024, sizes.tiles / 1024, Progress.format((System.nanoTime() - t0) / 1e9)));
         return dir.resolve("index.html");
     }
 
-    /** The example patch side this run's viewer uses. */
-    public static int exampleSideFor(AtlasRun run) throws Exception {
-        return exampleSide(run.data().height(), Collector.Result.read(run.stageDir("collect")).mapHeight());
+    /** Labels of the data (by count); they differ from the model's classes for a user's own folders. */
+    private static List<String> labelNames(Input in, SampleTable samples) {
+        List<String> names = new ArrayList<>(!in.data().classNames().isEmpty() ? in.data().classNames() : in.modelClasses());
+        for (int c = names.size(); c <= samples.maxLabel(); c++) names.add("label " + c);
+        return names;
+    }
+
+    /** Classes of the model (by attribution), named "class k" where the card has no name. */
+    private static List<String> classNames(Input in, Npy.NpyArray attr) {
+        List<String> names = new ArrayList<>(in.modelClasses());
+        int modelClasses = attr != null ? attr.cols() : in.modelClassCount();
+        for (int c = names.size(); c < modelClasses; c++) names.add("class " + c);
+        return names;
+    }
+
+    /** One zoom level: its cells as the page sees them, and its sprite of each cell's typical real examples. */
+    private static LevelView level(Input in, LevelFolders lf, Collected col, Path vdir, Sizes sizes) throws Exception {
+        Gridder.Grid grid = Gridder.Grid.read(lf.gridDir());
+        Renderer.Result rr = Renderer.Result.read(lf.renderDir());
+        Npy.NpyArray means = Npy.read(lf.gridDir().resolve(Gridder.CELL_VECTORS));
+        ImageDataset data = in.data();
+        int mapH = col.result().mapHeight();
+        int side = exampleSide(data.height(), mapH);
+        BufferedImage sprite = new BufferedImage(EXAMPLES * side, Math.max(1, grid.cells().size()) * side,
+                BufferedImage.TYPE_INT_RGB);
+        double meanCount = grid.cells().stream().mapToInt(Gridder.Cell::count).average().orElse(1);
+        List<CellView> cells = new ArrayList<>();
+        float[] img = new float[data.imageLength()];
+        SampleTable samples = col.samples();
+        for (Gridder.Cell c : grid.cells()) {
+            int[] chosen = typicalMembers(c, col.acts(), means.row(c.id()), EXAMPLES);
+            for (int e = 0; e < chosen.length; e++) {
+                int m = chosen[e];
+                data.copyImage(samples.index()[m], img, 0);
+                paste(sprite, e * side, c.id() * side, img, data.channels(), data.height(), data.width(), in.scaling(),
+                        samples.y()[m], samples.x()[m], mapH, col.result().mapWidth(), side);
+            }
+            Path tile = lf.renderDir().resolve(rr.results().get(c.id()).tile());
+            sizes.tiles += Files.size(tile);
+            cells.add(new CellView(c.id(), c.row(), c.col(), c.count(), Math.min(1.0, Math.sqrt(c.count() / meanCount)),
+                    c.topLabel(), topLabels(c.labelHistogram()), c.labelHistogram(), meanAttribution(c, col.attr()),
+                    in.dir().relativize(tile).toString().replace('\\', '/'), chosen.length, c.id()));
+        }
+        String spriteName = "examples-" + lf.size() + ".png";
+        AtomicFiles.write(vdir.resolve(spriteName), o -> javax.imageio.ImageIO.write(sprite, "png", o));
+        sizes.sprites += Files.size(vdir.resolve(spriteName));
+        return new LevelView(grid.size(), cells, "viewer/" + spriteName, side, EXAMPLES);
+    }
+
+    /** Up to three most common labels of a cell, as [label, count], most common first. */
+    private static List<int[]> topLabels(int[] hist) {
+        List<int[]> top = new ArrayList<>();
+        Integer[] order = new Integer[hist.length];
+        for (int k = 0; k < hist.length; k++) order[k] = k;
+        java.util.Arrays.sort(order, (a, b) -> Integer.compare(hist[b], hist[a]));
+        for (int k = 0; k < Math.min(3, hist.length) && hist[order[k]] > 0; k++) top.add(new int[] {order[k], hist[order[k]]});
+        return top;
+    }
+
+    /** The cell members' mean attribution to every class, or null without attributions. */
+    private static float[] meanAttribution(Gridder.Cell c, Npy.NpyArray attr) {
+        if (attr == null) return null;
+        float[] at = new float[attr.cols()];
+        for (int m : c.members()) {
+            for (int k = 0; k < at.length; k++) at[k] += attr.data()[m * attr.cols() + k];
+        }
+        for (int k = 0; k < at.length; k++) at[k] /= c.members().length;
+        return at;
     }
 
     /** Patch side in input pixels: four strides of the layer (its centre cell and the neighbours that feed it). */

@@ -14,7 +14,7 @@ import java.util.List;
 import javax.imageio.ImageIO;
 
 import org.atlas4j.collect.Collector;
-import org.atlas4j.run.SampleTable;
+import org.atlas4j.collect.SampleTable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

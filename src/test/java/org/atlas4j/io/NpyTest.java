@@ -74,10 +74,9 @@ class NpyTest {
         assertArrayEquals(new int[] {7}, a.shape());
         assertArrayEquals(f, a.data());
 
-        int[] ids = {0, -1, Integer.MAX_VALUE, Integer.MIN_VALUE, 42};
-        Npy.writeInt32(dir.resolve("i.npy"), ids);
-        assertArrayEquals(ids, Npy.readInt32(dir.resolve("i.npy")));
-        assertEquals(42f, Npy.read(dir.resolve("i.npy")).data()[4]);
+        int[] ids = {0, -1, 1 << 24, -(1 << 24), 42};
+        NpyInts.writeInt32(dir.resolve("i.npy"), ids);
+        assertArrayEquals(new float[] {0, -1, 1 << 24, -(1 << 24), 42}, Npy.read(dir.resolve("i.npy")).data());
 
         Npy.writeFloat32(dir.resolve("empty.npy"), new float[0], 0, 4);
         assertArrayEquals(new int[] {0, 4}, Npy.read(dir.resolve("empty.npy")).shape());
@@ -136,13 +135,8 @@ class NpyTest {
         assertArrayEquals(expectD, d.data());
         Path longs = rawNpy("l.npy", "<i8", new int[] {6}, i8.array());
         assertEquals(4998f, Npy.read(longs).data()[5]);
-        assertArrayEquals(new int[] {-2, 998, 1998, 2998, 3998, 4998}, Npy.readInt32(longs));
+        assertArrayEquals(new float[] {-2, 998, 1998, 2998, 3998, 4998}, Npy.read(longs).data());
         assertArrayEquals(expectU, Npy.read(rawNpy("u.npy", "|u1", new int[] {3, 2}, u1)).data());
-
-        ByteBuffer big = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40);
-        DataFormatException e = assertThrows(DataFormatException.class,
-                () -> Npy.readInt32(rawNpy("big.npy", "<i8", new int[] {1}, big.array())));
-        assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
     }
 
     @Test
@@ -169,11 +163,6 @@ class NpyTest {
         Files.writeString(notNpy, "hello");
         e = assertThrows(DataFormatException.class, () -> Npy.read(notNpy));
         assertTrue(e.getMessage().contains("not a .npy file"), e.getMessage());
-
-        Path floats = dir.resolve("floats.npy");
-        Npy.writeFloat32(floats, new float[3]);
-        e = assertThrows(DataFormatException.class, () -> Npy.readInt32(floats));
-        assertTrue(e.getMessage().contains("<f4"), e.getMessage());
 
         e = assertThrows(DataFormatException.class, () -> Npy.read(dir.resolve("missing.npy")));
         assertTrue(e.getMessage().contains("missing.npy"), e.getMessage());
@@ -209,7 +198,7 @@ class NpyTest {
             int r = 0;
             while (r < rows) {
                 if (r % 3 == 0) {
-                    w.writeRow(Arrays.copyOfRange(all, r * cols, (r + 1) * cols));
+                    w.writeRows(Arrays.copyOfRange(all, r * cols, (r + 1) * cols), 1);
                     r++;
                 } else {
                     int n = Math.min(257, rows - r);
@@ -218,7 +207,6 @@ class NpyTest {
                     r += n;
                 }
             }
-            assertEquals(rows, w.rowsWritten());
         }
         Npy.NpyArray a = Npy.read(f);
         assertArrayEquals(new int[] {rows, cols}, a.shape());
@@ -231,13 +219,13 @@ class NpyTest {
         Path f = dir.resolve("short.npy");
         Npy.Writer w = Npy.Writer.open(f, 10, 4);
         for (int i = 0; i < 5; i++) {
-            w.writeRow(new float[4]);
+            w.writeRows(new float[4], 1);
         }
         IllegalStateException e = assertThrows(IllegalStateException.class, w::close);
         assertTrue(e.getMessage().contains("wrote 5 of 10"), e.getMessage());
         assertEquals(List.of(), names());
         w.close(); // idempotent after failure
-        assertThrows(IllegalStateException.class, () -> w.writeRow(new float[4]));
+        assertThrows(IllegalStateException.class, () -> w.writeRows(new float[4], 1));
     }
 
     @Test
@@ -270,7 +258,7 @@ class NpyTest {
         RuntimeException boom = new RuntimeException("model crashed");
         RuntimeException thrown = assertThrows(RuntimeException.class, () -> {
             try (Npy.Writer w = Npy.Writer.open(f, 100, 2)) {
-                w.writeRow(new float[] {3, 4});
+                w.writeRows(new float[] {3, 4}, 1);
                 throw boom;
             }
         });
@@ -285,10 +273,10 @@ class NpyTest {
     void tooManyRowsAndBadArgumentsRejectedImmediately() throws IOException {
         Path f = dir.resolve("over.npy");
         try (Npy.Writer w = Npy.Writer.open(f, 2, 3)) {
-            assertThrows(IllegalArgumentException.class, () -> w.writeRow(new float[2]));
+            assertThrows(IllegalArgumentException.class, () -> w.writeRows(new float[2], 1));
             assertThrows(IllegalArgumentException.class, () -> w.writeRows(new float[5], 2));
             w.writeRows(new float[6], 2);
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.writeRow(new float[3]));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.writeRows(new float[3], 1));
             assertTrue(e.getMessage().contains("declared 2 rows"), e.getMessage());
         }
         assertArrayEquals(new int[] {2, 3}, Npy.read(f).shape());
@@ -298,7 +286,7 @@ class NpyTest {
     void abortDeletesTemp() throws IOException {
         Path f = dir.resolve("aborted.npy");
         Npy.Writer w = Npy.Writer.open(f, 1, 1);
-        w.writeRow(new float[] {1});
+        w.writeRows(new float[] {1}, 1);
         assertEquals(1, names().size()); // the temp file
         w.abort();
         w.close(); // no-op after abort
@@ -318,7 +306,7 @@ class NpyTest {
             float[] row = new float[cols];
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(data, r * cols, row, 0, cols);
-                w.writeRow(row);
+                w.writeRows(row, 1);
             }
         }
         assertArrayEquals(data, Npy.read(a).data());
@@ -361,7 +349,7 @@ class NpyTest {
         float[] v = randomFloats(10, 6);
         Npy.writeFloat32(dir.resolve("v.npy"), v);
         int[] ids = {3, -7, 1 << 30};
-        Npy.writeInt32(dir.resolve("i.npy"), ids);
+        NpyInts.writeInt32(dir.resolve("i.npy"), ids);
 
         String script = "import sys, numpy as np\n"
                 + "for p in sys.argv[1:]:\n"
@@ -414,7 +402,7 @@ class NpyTest {
         check(dir.resolve("f8.npy"), new int[] {3, 4}, base, 0.25f);
         check(dir.resolve("i4.npy"), new int[] {3, 4}, base, 1f);
         check(dir.resolve("u1.npy"), new int[] {3, 4}, base, 20f);
-        assertArrayEquals(new int[] {-2, -1, 0, 1, 2}, Npy.readInt32(dir.resolve("i8.npy")));
+        assertArrayEquals(new float[] {-2, -1, 0, 1, 2}, Npy.read(dir.resolve("i8.npy")).data());
         assertArrayEquals(new int[] {70000, 3}, Npy.read(dir.resolve("big.npy")).shape());
         DataFormatException e = assertThrows(DataFormatException.class, () -> Npy.read(dir.resolve("fortran.npy")));
         assertTrue(e.getMessage().contains("fortran_order"), e.getMessage());

@@ -49,15 +49,14 @@ class ReaderFuzzTest {
         Path f = dir.resolve("seed.npy");
         Npy.writeFloat32(f, new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
         seeds.add(Files.readAllBytes(f));
-        Npy.writeInt32(f, new int[] {7, 8, 9});
+        NpyInts.writeInt32(f, new int[] {7, 8, 9});
         seeds.add(Files.readAllBytes(f));
         Npy.writeFloat32Nd(f, new float[24], 2, 3, 4);
         seeds.add(Files.readAllBytes(f));
         fuzz("npy", ".npy", seeds, p -> {
             Npy.NpyArray a = Npy.read(p);
-            if (a.ndim() == 2) a.cols(); // a read array's accessors hold for its shape
+            if (a.shape().length == 2) a.cols(); // a read array's accessors hold for its shape
         }, NPY_FIELDS);
-        fuzz("npy-int32", ".npy", seeds, Npy::readInt32, NPY_FIELDS);
     }
 
     @Test

@@ -13,8 +13,12 @@ public final class ReduceInChildJvm {
     public static void main(String[] args) {
         Progress.setQuiet(true);
         Npy.NpyArray x = Npy.read(Path.of(args[0]));
-        float[] y = Reducer.fit(x.data(), x.rows(), x.cols(), new Reducer.Options("umap", 15, 0.1, "cosine", 50, 50,
-                10_000, Long.parseLong(args[2])));
+        float[] y = Reducer.fit(x.data(), x.rows(), x.cols(), options(Long.parseLong(args[2])));
         Npy.writeFloat32(Path.of(args[1]), y, x.rows(), 2);
+    }
+
+    /** The default method and metric, 50 epochs. */
+    static Reducer.Options options(long seed) {
+        return new Reducer.Options("umap", 15, 0.1, "cosine", 50, 50, 10_000, seed);
     }
 }

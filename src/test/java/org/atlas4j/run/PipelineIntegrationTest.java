@@ -17,11 +17,16 @@ import java.util.Set;
 
 import javax.imageio.ImageIO;
 
+import org.atlas4j.classatlas.ClassAtlasJob;
+import org.atlas4j.classatlas.ComparisonJob;
 import org.atlas4j.collect.Collector;
+import org.atlas4j.collect.SampleTable;
 import org.atlas4j.data.FashionMnist;
 import org.atlas4j.grid.Gridder;
 import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
+import org.atlas4j.layers.LayerComparisonJob;
+import org.atlas4j.provenance.Provenance;
 import org.atlas4j.reduce.Reducer;
 import org.atlas4j.render.Renderer;
 import org.atlas4j.stitch.Stitcher;
@@ -29,16 +34,17 @@ import org.atlas4j.util.Progress;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole pipeline on a 2,000-image slice of Fashion-MNIST with the demo model, run once for the class:
- * every stage's outputs, resuming (a second run skips every stamped stage), and same-seed determinism.
+ * every stage's outputs, resuming (a second run skips every stamped stage), and same-seed determinism. The steps run
+ * in random order (JUnit logs the seed; rerun one with -Djunit.jupiter.execution.order.random.seed=N): none depends on
+ * another; the class atlas and the comparison share a run folder with attributions, whose stamps make the second cheap.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@TestMethodOrder(MethodOrderer.Random.class)
 @org.atlas4j.IntegrationTest
 class PipelineIntegrationTest {
     static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
@@ -81,7 +87,6 @@ class PipelineIntegrationTest {
      */
     @org.atlas4j.BrowserTest
     @Test
-    @Order(0)
     void viewerZoomsAndHoversInHeadlessChromium() throws Exception {
         if (org.atlas4j.viewer.HeadlessBrowser.find() == null) {
             org.junit.jupiter.api.Assertions.assertNotEquals("true", System.getenv("CI"),
@@ -118,7 +123,10 @@ class PipelineIntegrationTest {
             assertTrue(b.eval("document.querySelector('#tooltip img.icon').naturalWidth").asInt() > 0, "icon did not load");
             int spriteHeight = b.eval("new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalHeight);"
                     + " i.onerror = () => r(-1); i.src = atlasViewer.data.levels.find(l => l.size === " + next + ").sprite; })").asInt();
-            assertEquals(levelGrid.cells().size() * org.atlas4j.viewer.ViewerExport.exampleSideFor(run), spriteHeight);
+            // four strides of the layer around the sampled position, at least 8 px, at most the image
+            int mapHeight = Collector.Result.read(run.stageDir("collect")).mapHeight();
+            int side = Math.max(8, Math.min(28, (int) Math.round(4 * 28.0 / mapHeight)));
+            assertEquals(levelGrid.cells().size() * side, spriteHeight);
             int loaded = b.eval("atlasViewer.loadedImages()").asInt();
             int total = b.eval("atlasViewer.data.levels.reduce((n, l) => n + l.cells.length, 0)").asInt();
             assertTrue(loaded < total, "tiles must load lazily: " + loaded + " of " + total + " requested");
@@ -129,7 +137,6 @@ class PipelineIntegrationTest {
     }
 
     @Test
-    @Order(0)
     void serveGivesThePageAndItsFilesOnLocalhostOnly() throws Exception {
         try (var server = new org.atlas4j.viewer.RunServer(run.dir(), 0)) {
             var http = java.net.http.HttpClient.newHttpClient();
@@ -153,8 +160,6 @@ class PipelineIntegrationTest {
     }
 
     @Test
-    @Order(1)
-    @SuppressWarnings("unchecked")
     void everyStageWritesItsOutputs() throws Exception {
         Path dir = run.dir();
         for (String f : List.of(Stitcher.PNG, Stitcher.SVG, Stitcher.JSON, AtlasRun.PROVENANCE)) {
@@ -212,14 +217,15 @@ class PipelineIntegrationTest {
         assertEquals(6 * cfg.stitch.tilePixels, png.getWidth());
         assertEquals(6 * cfg.stitch.tilePixels, png.getHeight());
 
-        // provenance: the model's hash (computed here independently) and every stage
-        Map<String, Object> prov = Json.read(dir.resolve(AtlasRun.PROVENANCE), Map.class);
+        // provenance: the model's hash (computed here independently), every stage, and the build's version
+        Provenance prov = Provenance.read(dir);
         String sha = java.util.HexFormat.of().formatHex(
                 java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(DEMO_MODEL)));
-        assertEquals(sha, ((Map<String, Object>) prov.get("model")).get("sha256"));
-        assertEquals(cfg.seed, ((Number) prov.get("seed")).longValue());
-        Map<String, Object> stages = (Map<String, Object>) prov.get("stages");
-        for (String s : List.of("collect", "reduce", "grid", "render", "stitch")) assertTrue(stages.containsKey(s), s);
+        assertEquals(sha, prov.model().sha256());
+        assertEquals(cfg.seed, prov.seed());
+        for (String s : List.of("collect", "reduce", "grid", "render", "stitch")) assertTrue(prov.stages().containsKey(s), s);
+        assertEquals(2000, prov.stages().get("collect").fact("images").asInt());
+        assertTrue(prov.versions().get("atlas4j").matches("\\d+\\.\\d+\\.\\d+.*"), prov.versions().toString());
     }
 
     record Snapshot(byte[] bytes, FileTime modified) {
@@ -238,11 +244,9 @@ class PipelineIntegrationTest {
     }
 
     @Test
-    @Order(2)
-    @SuppressWarnings("unchecked")
     void aSecondRunSkipsEveryStageAndChangesNothing() throws Exception {
         Path dir = run.dir();
-        Map<String, Object> stages = (Map<String, Object>) Json.read(dir.resolve(AtlasRun.PROVENANCE), Map.class).get("stages");
+        var stages = Provenance.read(dir).stages();
         Set<String> volatileFiles = Set.of(AtlasRun.PROVENANCE, Stitcher.SVG);
         Map<String, Snapshot> before = snapshot(dir, volatileFiles);
         new AtlasRun(cfg).all(false);
@@ -254,15 +258,13 @@ class PipelineIntegrationTest {
                 assertEquals(before.get(f).modified(), after.get(f).modified(), f + " was rewritten: its stage did not skip");
             }
         }
-        Map<String, Object> stagesAfter = (Map<String, Object>) Json.read(dir.resolve(AtlasRun.PROVENANCE), Map.class).get("stages");
+        var stagesAfter = Provenance.read(dir).stages();
         for (String s : STAGES) {
-            assertEquals(((Map<String, Object>) stages.get(s)).get("finished"), ((Map<String, Object>) stagesAfter.get(s)).get("finished"),
-                    s + " ran again although it was up to date");
+            assertEquals(stages.get(s).finished(), stagesAfter.get(s).finished(), s + " ran again although it was up to date");
         }
     }
 
     @Test
-    @Order(3)
     void sameSeedInAFreshFolderGivesTheSameSamplesAndActivations() throws Exception {
         AtlasRun fresh = new AtlasRun(config("it-again", out));
         fresh.collect(false);
@@ -270,11 +272,10 @@ class PipelineIntegrationTest {
                 Files.readAllBytes(fresh.stageDir("collect").resolve(Collector.SAMPLES)), "samples.csv differs");
         assertArrayEquals(Files.readAllBytes(run.stageDir("collect").resolve(Collector.ACTIVATIONS)),
                 Files.readAllBytes(fresh.stageDir("collect").resolve(Collector.ACTIVATIONS)), "activations.npy differs");
-        // layout determinism across processes is ReducerTest's job (within one JVM Smile's ARPACK seed advances)
+        // layout determinism, in one JVM and across processes, is ReducerTest's job
     }
 
     @Test
-    @Order(10)
     void fidelityReopensTheRunFromItsProvenance() throws Exception {
         Path folder = out.resolve("it");
         var f = AtlasRun.open(folder).fidelity();
@@ -287,14 +288,18 @@ class PipelineIntegrationTest {
         assertTrue(e.getMessage().contains("not an atlas run folder"), e.getMessage());
     }
 
+    /** The run class atlases and comparisons start from: its own folder, so they never change the shared run's collect. */
+    static AtlasRun attributed() {
+        return new AtlasRun(config("it-attr", out));
+    }
+
     @Test
-    @Order(11)
     void classAtlasKeepsExactlyTheFilteredSamples() throws Exception {
-        var atlas = run.classAtlas("Trouser", 150, 4, 2, false);
-        Path folder = out.resolve("it").resolve("class-trouser");
-        float[] attr = org.atlas4j.io.Npy.read(out.resolve("it").resolve("collect").resolve(Collector.ATTRIBUTION)).data();
+        var atlas = new ClassAtlasJob(attributed()).run("Trouser", 150, 4, 2, false);
+        Path folder = out.resolve("it-attr").resolve("class-trouser");
+        float[] attr = org.atlas4j.io.Npy.read(out.resolve("it-attr").resolve("collect").resolve(Collector.ATTRIBUTION)).data();
         int[] expected = org.atlas4j.classatlas.ClassFilter.select(attr, 10, 1, 150);
-        var sel = org.atlas4j.io.Json.read(folder.resolve("collect").resolve("selection.json"), AtlasRun.ClassSelection.class);
+        var sel = org.atlas4j.io.Json.read(folder.resolve("collect").resolve("selection.json"), ClassAtlasJob.ClassSelection.class);
         assertEquals(expected.length, sel.samples());
         assertEquals(2000, sel.ofSamples());
         assertEquals(expected.length, org.atlas4j.io.Npy.read(folder.resolve("reduce").resolve(Reducer.LAYOUT)).rows());
@@ -303,10 +308,9 @@ class PipelineIntegrationTest {
     }
 
     @Test
-    @Order(12)
     void comparisonLaysOutTheAttributionDifferenceInMinusOneToOne() throws Exception {
-        var duals = run.compare("Sandal", "Sneaker", 100, 5, 2, false);
-        Path folder = out.resolve("it").resolve("compare-sandal-vs-sneaker");
+        var duals = new ComparisonJob(attributed()).run("Sandal", "Sneaker", 100, 5, 2, false);
+        Path folder = out.resolve("it-attr").resolve("compare-sandal-vs-sneaker");
         var raw = org.atlas4j.io.Npy.read(folder.resolve("reduce").resolve(Reducer.RAW_LAYOUT));
         float min = Float.MAX_VALUE;
         float max = -Float.MAX_VALUE;
@@ -321,9 +325,8 @@ class PipelineIntegrationTest {
     }
 
     @Test
-    @Order(13)
     void compareLayersCollectsAllLayersInOnePassAndWritesOnePage() throws Exception {
-        var summaries = run.compareLayers(List.of("relu2", "relu3"), false);
+        var summaries = new LayerComparisonJob(run).run(List.of("relu2", "relu3"), false);
         assertEquals(2, summaries.size());
         Path folder = out.resolve("it");
         for (String f : List.of("layers.png", "layers.svg", "layers.json", "layers.html")) {

@@ -1,4 +1,4 @@
-package org.atlas4j.run;
+package org.atlas4j.layers;
 
 import java.awt.Color;
 import java.awt.Font;
@@ -23,7 +23,7 @@ final class LayerPage {
     private LayerPage() {
     }
 
-    static void write(Path dir, List<AtlasRun.LayerSummary> layers) throws Exception {
+    static void write(Path dir, List<LayerComparisonJob.LayerSummary> layers) throws Exception {
         int w = PANEL * layers.size();
         int h = PANEL + HEADER;
         BufferedImage page = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);

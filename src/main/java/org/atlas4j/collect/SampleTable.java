@@ -1,4 +1,4 @@
-package org.atlas4j.run;
+package org.atlas4j.collect;
 
 import java.io.BufferedReader;
 import java.io.IOException;
