@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * packages below it. Reads every reference to {@code org.atlas4j.<package>.<Type>} outside comments and strings
  * (imports and fully qualified names alike); a type's own package is the folder it is in.
  */
+@org.atlas4j.UnitTest
 class PackageCyclesTest {
     static final Path MAIN = Path.of(System.getProperty("atlas4j.cycles.src", "src/main/java"));
     static final Pattern REFERENCE = Pattern.compile("\\borg\\.atlas4j\\.((?:[a-z_][a-z0-9_]*\\.)*[a-z_][a-z0-9_]*)\\.(?:[A-Z*])");

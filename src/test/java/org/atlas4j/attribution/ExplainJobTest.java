@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /** The whole explain job on a folder of real files with a tiny saved model: outputs, skips, resume, sanity. */
+@org.atlas4j.UnitTest
 class ExplainJobTest {
     @TempDir
     Path tmp;

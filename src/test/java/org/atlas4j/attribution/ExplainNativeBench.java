@@ -18,6 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * (logits → input, keeping the layer's gradient) times, and where the time goes.
  */
 @EnabledIfSystemProperty(named = "atlas.explainBench", matches = ".+")
+@org.atlas4j.IntegrationTest
 class ExplainNativeBench {
     @Test
     void measure() {

@@ -20,6 +20,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+@org.atlas4j.UnitTest
 class ExplainerTest {
     static MultiLayerNetwork net;
     static NetGraph graph;

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
+@org.atlas4j.UnitTest
 class SanityTest {
     @Test
     void spearmanUsesAverageRanksForTies() {

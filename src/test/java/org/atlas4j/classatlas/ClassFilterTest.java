@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+@org.atlas4j.UnitTest
 class ClassFilterTest {
     @Test
     void keepsTopAttributedSamplesPlusTheStrongestPositiveOnes() {

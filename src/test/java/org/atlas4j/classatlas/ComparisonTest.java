@@ -8,6 +8,7 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
+@org.atlas4j.UnitTest
 class ComparisonTest {
     @Test
     void axisIsTheScaledClippedDifference() {

@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * ComputationGraph routes run the same matrix on the functional TF.js fixture (conv, BN, ReLU6, depthwise, separable,
  * add, concatenate).
  */
+@org.atlas4j.IntegrationTest
 class ArchitectureFamiliesTest {
     /** Folder names are card classes, deliberately not the card's first three: labels must follow the card. */
     static final List<String> FOLDERS = List.of("boat", "dog", "fish");

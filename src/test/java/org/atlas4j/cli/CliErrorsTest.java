@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** User mistakes end with a non-zero exit code and one clear message on stderr, never a stack trace. */
+@org.atlas4j.IntegrationTest
 class CliErrorsTest {
     static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
 

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a misleading message, a silent success or a native library's diagnostics, now one clear line each. Checked before
  * any collecting, so each case costs a model load.
  */
+@org.atlas4j.IntegrationTest
 class CommandErrorsTest {
     @TempDir
     static Path tmp;

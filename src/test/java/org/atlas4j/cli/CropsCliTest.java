@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** --crops-per-image end to end: K crops per file, reproducible, each sample's file and box in samples.csv. */
+@org.atlas4j.IntegrationTest
 class CropsCliTest {
     @TempDir
     Path dir;

@@ -29,6 +29,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * zlib stream) is listed and left out of every collect output — activations, attribution, samples.csv — and so of
  * the layout; the other images' rows are exactly those of a folder where that file is a good image.
  */
+@org.atlas4j.IntegrationTest
 class DecodeFailureTest {
     @TempDir
     Path dir;

@@ -39,6 +39,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * OutOfMemoryError, even a caught one; both must finish, use every good image exactly once and list every bad one
  * with its reason.
  */
+@org.atlas4j.IntegrationTest
 class HostileCorpusTest {
     @TempDir
     Path dir;

@@ -33,6 +33,7 @@ import onnx.Onnx;
  * fixtures, ends in exit code 2 with one line that names the file and what is wrong; never a stack trace, a native
  * crash or NaN in the outputs.
  */
+@org.atlas4j.IntegrationTest
 class HostileModelsTest {
     static final Path DEMO = CliErrorsTest.DEMO_MODEL;
     static final Path DEMO_CARD = Path.of("models/fashion-mnist-cnn.json");

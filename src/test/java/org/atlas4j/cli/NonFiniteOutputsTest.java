@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * No NaN or Inf is ever written: a model whose weights are finite but overflow float32 on every image makes collect and explain refuse with the sample or image it came from, and leaves no output file.
  */
+@org.atlas4j.IntegrationTest
 class NonFiniteOutputsTest {
     @TempDir
     static Path tmp;

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * bench --vs-peers --model on the small torch-exported fixture: argument errors through the CLI, and (when
  * /usr/bin/python3 imports torch) a whole run whose PyTorch side must reproduce atlas4j's logits from the same file.
  */
+@org.atlas4j.IntegrationTest
 class OnnxPeerBenchTest {
     static final Path SMALL = Path.of("src/test/resources/fixtures/onnx/small.onnx");
 

@@ -12,6 +12,7 @@ import org.atlas4j.util.UserError;
 import org.junit.jupiter.api.Test;
 
 /** The arithmetic and wording of bench --vs-peers --model's table, and its argument errors; nothing is timed. */
+@org.atlas4j.UnitTest
 class PeerTableTest {
     @Test
     void medianOfOddAndEvenCountsAndNone() {

@@ -24,6 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * model's input size) and {@code explain} with every method on 2 images. Skipped where torch cannot make the exports
  * (.ci/run installs Debian's python3-torch when it can).
  */
+@org.atlas4j.IntegrationTest
 class RealSizeNetsTest {
     @TempDir
     static Path tmp;

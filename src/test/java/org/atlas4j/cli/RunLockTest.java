@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * One writer per run folder: a second writing command (another process, or another command in this JVM) is refused
  * with one line naming the holder and exit code 2; a lock left by a process killed with SIGKILL is taken over.
  */
+@org.atlas4j.IntegrationTest
 class RunLockTest {
     @TempDir
     Path out;

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** Every flag, its own or a shared mixin's, reaches the run config; one not given keeps the config's value. */
+@org.atlas4j.UnitTest
 class RunOptionsTest {
     @CommandLine.Command
     static final class Holder {

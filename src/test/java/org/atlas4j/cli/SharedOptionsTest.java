@@ -29,6 +29,7 @@ import picocli.CommandLine.Model.OptionSpec;
  * name, description, default, type and splitting are the same wherever {@code --help} lists it; and every stage
  * command takes the same {@code --force}.
  */
+@org.atlas4j.UnitTest
 class SharedOptionsTest {
     /**
      * Names one command uses for something else, kept so that no user's command line breaks: command → why. Every

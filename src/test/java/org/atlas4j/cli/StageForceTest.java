@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * output file is not touched), with it the stage is redone (the file is written anew). The demo model on six small
  * pictures, a 2×2 grid and two render steps.
  */
+@org.atlas4j.IntegrationTest
 class StageForceTest {
     /** Each stage command and the output it writes last. */
     static final Map<String, String> OUTPUT = Map.of("collect", "collect/activations.npy", "reduce", "reduce/layout.npy",

@@ -20,6 +20,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Per-sample linear attribution a · ∂logit_c/∂a, against its exact value on a GAP + dense head. */
+@org.atlas4j.UnitTest
 class AttributionTest {
     @BeforeAll
     static void quiet() {

@@ -28,6 +28,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** Stage 1: the sampled positions, and that the streamed activations/moment/metadata equal DL4J's own numbers. */
+@org.atlas4j.UnitTest
 class CollectorTest {
 
     @BeforeAll

@@ -22,6 +22,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * to the output gives the layer's map and the probabilities, equal to SameDiff's, and the collected activations are
  * the map's values at the recorded positions.
  */
+@org.atlas4j.UnitTest
 class NativeGraphCollectTest {
     @BeforeAll
     static void quiet() {

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 
+@org.atlas4j.UnitTest
 class DecodeAheadTest {
     /** A unit's samples: unit u, sample i → {u, i}; decodes take random short times so threads finish out of order. */
     static float[][] slowDecode(int u, int n) {

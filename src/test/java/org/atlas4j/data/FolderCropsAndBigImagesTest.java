@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Random crops of image files, subsampled decoding of big images and the declared-pixel cap. */
+@org.atlas4j.UnitTest
 class FolderCropsAndBigImagesTest {
     @TempDir
     Path dir;

@@ -18,6 +18,7 @@ import org.atlas4j.util.UserError;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@org.atlas4j.UnitTest
 class FolderDatasetTest {
     @TempDir
     Path dir;

@@ -16,6 +16,7 @@ import org.atlas4j.util.UserError;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@org.atlas4j.UnitTest
 class ImageFilesTest {
     @TempDir
     Path dir;

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * images made by src/test/resources/fixtures/images/make_images.py, left half (200, 40, 40), right half (40, 80, 200);
  * grey ones 60 | 190, the grey+alpha one transparent on the right.
  */
+@org.atlas4j.UnitTest
 class ImageFormatsTest {
     @TempDir
     Path dir;

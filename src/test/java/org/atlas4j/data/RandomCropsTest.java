@@ -12,6 +12,7 @@ import java.util.Set;
 import org.atlas4j.util.UserError;
 import org.junit.jupiter.api.Test;
 
+@org.atlas4j.UnitTest
 class RandomCropsTest {
     static final RandomCrops.Options DEFAULT = new RandomCrops.Options(40, 0.08, 1.0);
 

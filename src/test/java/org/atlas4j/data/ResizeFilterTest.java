@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  * Image.resize (bilinear-aa, bicubic-aa), torch 1.13 F.interpolate bilinear without antialiasing (bilinear), and hand-
  * computed 1-D cases (bilinear, area).
  */
+@org.atlas4j.UnitTest
 class ResizeFilterTest {
     static JsonNode fixtures;
     static BufferedImage input;

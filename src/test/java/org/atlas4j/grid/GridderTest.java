@@ -18,6 +18,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Stage 3: binning, threshold filtering, per-cell means, label statistics and the written files. */
+@org.atlas4j.UnitTest
 class GridderTest {
 
     @ParameterizedTest

@@ -19,6 +19,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@org.atlas4j.UnitTest
 class AtomicFilesTest {
     @TempDir
     Path dir;

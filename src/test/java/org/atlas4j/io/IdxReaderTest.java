@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+@org.atlas4j.UnitTest
 class IdxReaderTest {
     private static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
 

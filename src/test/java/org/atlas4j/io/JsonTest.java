@@ -14,6 +14,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@org.atlas4j.UnitTest
 class JsonTest {
     record Cell(int row, int col, double density) {
     }

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * never an allocation sized by the header rather than the file (checked with the thread's allocation counter).
  * Deterministic given the seed ({@code -Datlas4j.fuzzSeed=N}; failures print it).
  */
+@org.atlas4j.UnitTest
 class ReaderFuzzTest {
     static final long SEED = Long.getLong("atlas4j.fuzzSeed", 20261204L);
     static final int ITERATIONS = Integer.getInteger("atlas4j.fuzzIterations", 3000);

@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * spatial layer, and the full-size torchvision networks at the layers the README measures when their fixtures exist
  * (make_onnx_fixtures.py): the centre's values and input gradient equal the whole map's.
  */
+@org.atlas4j.IntegrationTest
 class GraphCropOnnxTest {
     /** Crops (or the reason not to) at one layer; asserts equality with the whole map when cropped. */
     static String check(NetGraph g, String layer, int[] in) {

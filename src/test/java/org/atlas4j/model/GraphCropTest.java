@@ -28,6 +28,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * dilated and depthwise convolutions, SAME and explicit padding on odd sizes, max and average pools with padding and
  * zero-padding ops — at layers whose window meets the border and at layers whose window does not.
  */
+@org.atlas4j.UnitTest
 public class GraphCropTest {
     static Conv2DConfig conv(int k, int s, int p, int d, boolean same) {
         return Conv2DConfig.builder().kH(k).kW(k).sH(s).sW(s).pH(p).pW(p).dH(d).dW(d)

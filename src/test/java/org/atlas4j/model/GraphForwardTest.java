@@ -15,6 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Fidelity's and the patch test's passes keep one native session and reuse it for shorter batches (its stale rows must
  * never leak into an answer) and for longer ones in several passes; every answer equals SameDiff's.
  */
+@org.atlas4j.UnitTest
 class GraphForwardTest {
     @Test
     void passesOfAnyLengthThroughOneSessionEqualSameDiff() {

@@ -27,6 +27,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  * must give TF.js's own predictions, through DL4J and through our SameDiff graph, and its gradients must equal finite
  * differences.
  */
+@org.atlas4j.UnitTest
 class KerasImportTest {
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/tfjs-keras");
 

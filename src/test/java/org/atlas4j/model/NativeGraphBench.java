@@ -29,6 +29,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code mvn -o test -Dtest=NativeGraphBench -Datlas.bench=native}
  */
 @EnabledIfSystemProperty(named = "atlas.bench", matches = "native|nchw|samediff")
+@org.atlas4j.IntegrationTest
 class NativeGraphBench {
     /** torchvision's MobileNetV2 features.0 … features.{last}: stem, then (t, c, n, s) inverted residual blocks. */
     static ComputationGraph mobileNetV2(int last) {

@@ -27,6 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * the DL4J branchy graph (branches, concat, residual add, depthwise, ReLU6, pools, BN, dense) and on an ONNX-style head
  * (Gemm as matmul + bias, flatten of a spatial map, global average pooling, two heads added).
  */
+@org.atlas4j.UnitTest
 class NativeGraphLogitsTest {
     /** conv+bias → relu → {depthwise → relu6, SAME max pool} concat → + 1×1 conv → "layer" → {gap, flatten} → gemm → add. */
     static NetGraph onnxHead(DataType dt) {

@@ -18,6 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * shapes (branches, max pooling with ReLU ties, depthwise, residual adds): u·(J v) = (Jᵀu)·v for each sample, with v
  * an activation at one position (what collect's attribution feeds it) and u one-hot and random on the logits.
  */
+@org.atlas4j.UnitTest
 class NativeGraphTangentTest {
 
     @ParameterizedTest

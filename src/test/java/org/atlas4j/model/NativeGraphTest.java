@@ -51,6 +51,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * addition, strided / dilated / SAME-with-odd-size convolutions, depthwise with multiplier 2, separable, folded and
  * stand-alone BN, ReLU6 / leaky ReLU / tanh / sigmoid / clip, padded pools, zero padding, global pooling, dense.
  */
+@org.atlas4j.UnitTest
 class NativeGraphTest {
     /** 3×11×11 input; layer names below are the vertices the tests reach. */
     static ComputationGraph branchyNet(long seed, DataType dt) {

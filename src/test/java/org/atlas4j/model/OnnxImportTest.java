@@ -28,6 +28,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import onnx.Onnx;
 
 /** ONNX models built in Java: the imported graph against plain-loop references, gradients against finite differences. */
+@org.atlas4j.UnitTest
 class OnnxImportTest {
 
     /** A conv stack: asymmetric pads, strides, dilation, folded and standalone BN, depthwise, grouped, SAME_UPPER, Gemm. */

@@ -22,6 +22,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * src/test/resources/fixtures/onnx/make_onnx_fixtures.py into target/onnx-fixtures; without /usr/bin/python3 and torch
  * (e.g. in CI) the test is skipped.
  */
+@org.atlas4j.IntegrationTest
 public class OnnxTorchvisionTest {
     public static final Path DIR = Path.of("target/onnx-fixtures");
 

@@ -39,6 +39,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /** For each supported layer type: SameDiff outputs equal DL4J's, and input gradients equal finite differences. */
+@org.atlas4j.UnitTest
 class SameDiffConverterTest {
 
     /** Tiny networks, each exercising a set of layer types and settings. */

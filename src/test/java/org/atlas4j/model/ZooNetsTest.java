@@ -27,6 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * the way every command loads them: our SameDiff graph's probabilities, and the log-softmax of its logits, equal
  * DL4J's own inference ({@code outputSingle}) to 1e-4 on real photos.
  */
+@org.atlas4j.IntegrationTest
 class ZooNetsTest {
     /** The first four RGB photos of opencv-doc's sample data, else generated class pictures (CI without the package). */
     static final Path PHOTOS = Path.of("/usr/share/doc/opencv-doc/examples/data");

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 
+@org.atlas4j.UnitTest
 class PatchTestTest {
     @Test
     void cornersAndSizes() {

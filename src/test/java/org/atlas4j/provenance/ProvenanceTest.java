@@ -17,6 +17,7 @@ import org.atlas4j.io.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@org.atlas4j.UnitTest
 class ProvenanceTest {
     /** A provenance.json as the untyped writer of earlier versions wrote it (facts flat beside seconds and finished). */
     static final String OLD_FORMAT = """

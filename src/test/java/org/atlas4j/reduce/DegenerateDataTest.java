@@ -19,6 +19,7 @@ import smile.graph.NearestNeighborGraph;
  * The reduce stage on data as real ReLU layers give it: N < D, most channels dead (all-zero columns), constant
  * columns, all-zero rows, duplicate rows, all rows identical. Nothing may crash and no NaN may come out.
  */
+@org.atlas4j.UnitTest
 class DegenerateDataTest {
 
     /** ReLU-like sparse activations: 60 % dead channels, one constant channel, a few all-zero rows. */

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Stage 2: every sample gets a position (even with a disconnected kNN graph), normalization, determinism, t-SNE. */
+@org.atlas4j.IntegrationTest
 class ReducerTest {
     static final int CLUSTERS = 6;
     static final int PER = 60;

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import smile.graph.NearestNeighborGraph;
 
 /** Our UMAP layout stage: its pieces against umap-learn's numbers, and its maps against Smile's UMAP. */
+@org.atlas4j.UnitTest
 class UmapLayoutTest {
 
     @Test

@@ -30,6 +30,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /** A small end-to-end render on a fixed tiny model, scored by feeding the saved icons back through it. */
+@org.atlas4j.UnitTest
 class FidelityTest {
     private static final String LAYER = "r";
     private static final int C = 5;

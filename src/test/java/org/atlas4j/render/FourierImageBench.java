@@ -13,6 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * fits). Not part of the suite: {@code mvn -o test -Dtest=FourierImageBench -Dfourier.bench=true}.
  */
 @EnabledIfSystemProperty(named = "fourier.bench", matches = "true")
+@org.atlas4j.IntegrationTest
 class FourierImageBench {
     @Test
     void timePerStep() {

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * pixels = irfft2(scale · spectrum) · sqrt(h·w) / 4 with scale = 1 / max(|f|, 1/max(h,w)), where irfft2 is
  * computed here as a plain 2-D inverse DFT of the Hermitian-completed spectrum.
  */
+@org.atlas4j.UnitTest
 class FourierImageTest {
 
     /** numpy.fft.fftfreq: 0, 1, …, ⌊(n−1)/2⌋, −⌊n/2⌋, …, −1 (divided by n). */

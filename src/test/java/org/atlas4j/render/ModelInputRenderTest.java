@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * Icons are optimised as pictures (values in [0,1], RGB) and the network sees them as it sees its data: the map to the
  * model's inputs (ImageNet normalisation, BGR) and the gradient pulled back through it.
  */
+@org.atlas4j.UnitTest
 class ModelInputRenderTest {
     private static final int B = 2;
     private static final int AREA = 5;

@@ -38,6 +38,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * gradients, with and without the receptive-field crop, on padding/stride/pooling variants including the shapes where
  * the transposed convolution cannot be used.
  */
+@org.atlas4j.UnitTest
 class NativeChainRenderTest {
 
     /** conv(k, same or truncate+pad, stride) → BN → ReLU → pool → conv → ReLU, GAP head. */

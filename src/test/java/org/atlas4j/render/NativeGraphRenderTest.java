@@ -32,6 +32,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * A network that is not a chain (residual add, concatenation, strided depthwise convolution): render's engine choice
  * falls to the native op graph, whose objective values and input gradients equal the SameDiff objective's.
  */
+@org.atlas4j.UnitTest
 public class NativeGraphRenderTest {
     public static NetGraph branchy() {
         var b = new NeuralNetConfiguration.Builder().seed(4).weightInit(WeightInit.XAVIER).dataType(DataType.FLOAT)

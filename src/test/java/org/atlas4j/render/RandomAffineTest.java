@@ -13,6 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** The differentiable resampling: identity, integer shifts, and that adjoint() is the exact transpose of apply(). */
+@org.atlas4j.UnitTest
 class RandomAffineTest {
     /** A big batch is resampled on several threads: the same numbers as one sample at a time, forward and adjoint. */
     @Test

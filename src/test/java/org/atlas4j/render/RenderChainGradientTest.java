@@ -29,6 +29,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * resampling → network → objective — differentiated by hand in {@code Renderer.BatchState.gradient}, checked against
  * central finite differences on the coefficients (greyscale and RGB models; rotation and scale switched on).
  */
+@org.atlas4j.UnitTest
 class RenderChainGradientTest {
 
     static MultiLayerNetwork net(int channels) {

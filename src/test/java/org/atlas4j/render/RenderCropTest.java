@@ -22,6 +22,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Render through the native graph's receptive-field crop gives the icons the whole map gives: the objective reads the
  * layer's centre, and the crop computes exactly what that position depends on.
  */
+@org.atlas4j.UnitTest
 class RenderCropTest {
     static final int SIZE = 33;
     static final String LAYER = "mp";

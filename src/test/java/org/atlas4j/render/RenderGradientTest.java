@@ -25,6 +25,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** Stage 4: the direction objective's value and input gradient, whitening, and an end-to-end render. */
+@org.atlas4j.UnitTest
 class RenderGradientTest {
     static final String LAYER = "r2";
     static final int C = 5; // channels of r2

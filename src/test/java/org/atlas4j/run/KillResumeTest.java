@@ -28,6 +28,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * uninterrupted run in another folder. Each kill is deterministic: the child JVM stops at a named point
  * ({@link org.atlas4j.util.KillPoint}), says so in a marker file, and is then killed.
  */
+@org.atlas4j.IntegrationTest
 class KillResumeTest {
     static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
     /** Where the interrupted run is killed, in pipeline order; each restart resumes from the previous kill. */

@@ -45,6 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  * another; the class atlas and the comparison share a run folder with attributions, whose stamps make the second cheap.
  */
 @TestMethodOrder(MethodOrderer.Random.class)
+@org.atlas4j.IntegrationTest
 class PipelineIntegrationTest {
     static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
     static final List<String> STAGES = List.of("collect", "reduce", "grid", "render");
@@ -84,6 +85,7 @@ class PipelineIntegrationTest {
      * file system, zooms to the next level with the mouse wheel, hovers the largest visible cell and checks the tooltip
      * against cells.json (count) and the example sprite (real patches), then saves a screenshot.
      */
+    @org.atlas4j.BrowserTest
     @Test
     void viewerZoomsAndHoversInHeadlessChromium() throws Exception {
         if (org.atlas4j.viewer.HeadlessBrowser.find() == null) {

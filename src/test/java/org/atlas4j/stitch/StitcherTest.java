@@ -26,6 +26,7 @@ import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
 
 /** Stage 5: tile geometry, label-structure measure, and the three atlas files. */
+@org.atlas4j.UnitTest
 class StitcherTest {
 
     @Test

@@ -8,6 +8,7 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
+@org.atlas4j.UnitTest
 class SymmetricEigenTest {
 
     /** A·v = λ·v, |v| = 1, vectors orthogonal, values descending. */
