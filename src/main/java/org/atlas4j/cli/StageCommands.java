@@ -32,9 +32,13 @@ final class StageCommands {
 @Command(name = "collect", mixinStandardHelpOptions = true,
         description = "Stage 1: one random spatial activation per image at the layer → collect/activations.npy, samples.csv")
 final class CollectCommand extends StageCommands.Stage {
+    @picocli.CommandLine.Option(names = "--spark", paramLabel = "<master URL>", description = "Run the passes over images "
+            + "on Apache Spark: local[N] or spark://host:port (needs the -Pspark build); same outputs as without")
+    String spark;
+
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.collect(true);
+        r.spark(spark).collect(true);
     }
 }
 

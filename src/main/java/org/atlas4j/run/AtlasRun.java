@@ -245,6 +245,14 @@ public final class AtlasRun {
 
     // ---- stages ----
 
+    /** Spark master URL for collect (null: in this process); the outputs are the same either way. */
+    private String spark;
+
+    public AtlasRun spark(String masterUrl) {
+        this.spark = masterUrl;
+        return this;
+    }
+
     public void collect(boolean force) throws Exception {
         var o = new Collector.Options(layer(), cfg.collect.batchSize, cfg.seed, cfg.collect.excludeEdges,
                 cfg.collect.attribution);
@@ -254,7 +262,9 @@ public final class AtlasRun {
         Files.createDirectories(stageDir("collect"));
         Collector.Result r;
         try {
-            r = Collector.run(model().graph(), data(), o, stageDir("collect"));
+            r = spark == null ? Collector.run(model().graph(), data(), o, stageDir("collect"))
+                    : org.atlas4j.spark.DistributedCollect.collect(org.atlas4j.spark.DistributedCollect.spark(spark), cfg, data(),
+                            o, stageDir("collect"), Integer.getInteger("atlas4j.spark.slice", org.atlas4j.spark.DistributedCollect.DEFAULT_SLICE));
         } catch (Collector.NothingDecoded e) {
             var fd = folder();
             if (fd == null || fd.failed().isEmpty()) throw e;
