@@ -26,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * merged by the driver's code, must equal a local collect byte for byte (the Spark integration test runs the same
  * code on a real cluster).
  */
-class DistributedCollectTest {
-    static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
+public class DistributedCollectTest {
+    public static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
     static final int IMAGES = 1500;
 
     @TempDir
@@ -66,7 +66,7 @@ class DistributedCollectTest {
     }
 
     /** Every file of a collect equal byte for byte; collect.json equal but for its timings. */
-    static void assertSameCollect(Path expected, Path actual) throws Exception {
+    public static void assertSameCollect(Path expected, Path actual) throws Exception {
         for (String f : List.of(Collector.ACTIVATIONS, Collector.SAMPLES, Collector.SECOND_MOMENT)) {
             assertArrayEquals(Files.readAllBytes(expected.resolve(f)), Files.readAllBytes(actual.resolve(f)), f + " differs");
         }
