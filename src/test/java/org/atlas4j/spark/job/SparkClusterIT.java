@@ -48,6 +48,7 @@ class SparkClusterIT {
     static int webUi;
     static final List<Process> processes = new ArrayList<>();
     static Process killable;
+    static Path home;
 
     @BeforeAll
     static void startClusterAndCollectLocally() throws Exception {
@@ -61,7 +62,8 @@ class SparkClusterIT {
         System.out.printf("local collect of %d images: %.1f s%n", IMAGES, (System.nanoTime() - t0) / 1e9);
 
         // a Spark distribution's layout: the Worker builds executor command lines from SPARK_HOME/jars
-        Path home = tmp.resolve("spark-home");
+        // outside the @TempDir: JUnit warns about every symbolic link it deletes
+        home = Files.createTempDirectory("atlas4j-spark-home");
         Path jars = Files.createDirectories(home.resolve("jars"));
         for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
             Path p = Path.of(e);
@@ -189,7 +191,7 @@ class SparkClusterIT {
     @Test
     @Order(2)
     void twoWorkersGiveTheLocalResultByteForByte() throws Exception {
-        start(tmp.resolve("spark-home"), "worker-b", null, worker(tmp.resolve("spark-home"), "b"));
+        start(home, "worker-b", null, worker(home, "b"));
         awaitWorkers(2);
         DistributedCollectTest.assertSameCollect(local, sparkCollect("cluster"));
     }
@@ -202,6 +204,11 @@ class SparkClusterIT {
         for (Process p : processes) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
+        }
+        try {
+            if (home != null) org.atlas4j.spark.SliceCollect.deleteTree(home); // the links, not the jars they point at
+        } catch (IOException e) {
+            System.err.println("could not remove " + home + ": " + e);
         }
     }
 }
