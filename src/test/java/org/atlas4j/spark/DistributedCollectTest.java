@@ -121,6 +121,20 @@ public class DistributedCollectTest {
     }
 
     @Test
+    void sparkWithoutTheSparkBuildSaysHowToGetIt() {
+        boolean sparkHere;
+        try {
+            Class.forName("org.apache.spark.SparkContext");
+            sparkHere = true;
+        } catch (ClassNotFoundException e) {
+            sparkHere = false;
+        }
+        Assumptions.assumeFalse(sparkHere, "this is the -Pspark build");
+        var e = assertThrows(UserError.class, () -> DistributedCollect.spark("local[2]"));
+        assertTrue(e.getMessage().contains("mvn -Pspark"), e.getMessage());
+    }
+
+    @Test
     void slicesAreWholeBatchesCoveringEveryImageOnce() {
         List<Slice> s = Slice.plan(1500, 500, 256);
         assertEquals(List.of(new Slice(0, 0, 512), new Slice(1, 512, 512), new Slice(2, 1024, 476)), s);
