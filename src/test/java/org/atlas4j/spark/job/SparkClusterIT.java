@@ -206,6 +206,16 @@ class SparkClusterIT {
             p.destroyForcibly();
         }
         try {
+            if (home != null) {
+                // each executor's own rate, for the README's cluster plan ("collect relu3: 512 img in 2.1 s (...)")
+                try (var files = Files.walk(home)) {
+                    for (Path f : files.filter(f -> f.getFileName().toString().equals("stderr")).sorted().toList()) {
+                        for (String line : Files.readAllLines(f)) {
+                            if (line.matches("collect \\S+: .* img in .*")) System.out.println(home.relativize(f) + ": " + line);
+                        }
+                    }
+                }
+            }
             if (home != null) org.atlas4j.spark.SliceCollect.deleteTree(home); // the links, not the jars they point at
         } catch (IOException e) {
             System.err.println("could not remove " + home + ": " + e);
