@@ -37,6 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
  * local collect byte for byte, also when a worker is killed in the middle of a slice.
  */
 @Tag("integration")
+// a cluster that cannot start executors retries forever: fail instead (the whole test takes 5-7 min here under load)
+@org.junit.jupiter.api.Timeout(value = 20, unit = java.util.concurrent.TimeUnit.MINUTES)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SparkClusterIT {
     static final int IMAGES = 3000;
