@@ -82,6 +82,7 @@ public final class DistributedCollect {
         Progress.info(String.format(Locale.ROOT, "collect: %d images in %d slices of up to %d on %s", data.size(),
                 slices.size(), slices.get(0).count(), runner.describe()));
         runner.run(slices, job);
+        SliceCollect.recordDecodeFindings(data, slices, shards); // before the merge: listed even if nothing decoded
         double secs = (System.nanoTime() - t0) / 1e9;
         Collector.Result r = ShardMerge.merge(slices, shards, data.size(), o, data.describe(), secs, dir);
         SliceCollect.deleteTree(shards);

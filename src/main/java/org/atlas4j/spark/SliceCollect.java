@@ -7,11 +7,13 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.atlas4j.collect.Collector;
+import org.atlas4j.data.FolderDataset;
 import org.atlas4j.data.ImageDataset;
 import org.atlas4j.data.SubsetDataset;
 import org.atlas4j.io.Json;
@@ -71,9 +73,44 @@ public final class SliceCollect {
                 Files.writeString(out.resolve(EMPTY), e.getMessage());
                 rows = 0;
             }
+            writeDecodeFindings(all, slice, out);
             publish(out, target);
             deleteTree(attempt);
             return rows;
+        }
+    }
+
+    /** Image files of the slice that failed to decode or were kept damaged: the driver lists them with the run. */
+    static final String DECODE = "decode.json";
+
+    public record DecodeFindings(List<FolderDataset.Skipped> failed, List<FolderDataset.Skipped> damaged) {
+    }
+
+    private static void writeDecodeFindings(ImageDataset all, Slice slice, Path out) {
+        FolderDataset fd = folder(all);
+        if (fd == null) return;
+        java.util.Set<String> files = new java.util.HashSet<>();
+        for (int i = slice.first(); i < slice.first() + slice.count(); i++) files.add(all.source(i).file());
+        // this JVM's lists hold every slice it ran: keep the files of this slice only
+        Json.write(out.resolve(DECODE), new DecodeFindings(fd.failed().stream().filter(f -> files.contains(f.file())).toList(),
+                fd.damaged().stream().filter(f -> files.contains(f.file())).toList()));
+    }
+
+    /** The image folder behind a dataset (also under --limit), or null. */
+    static FolderDataset folder(ImageDataset d) {
+        if (d instanceof SubsetDataset s) d = s.base();
+        return d instanceof FolderDataset fd ? fd : null;
+    }
+
+    /** Adds every shard's decode findings to the driver's image folder, so its skipped-files listing is complete. */
+    static void recordDecodeFindings(ImageDataset data, List<Slice> slices, Path shards) {
+        FolderDataset fd = folder(data);
+        if (fd == null) return;
+        for (Slice s : slices) {
+            Path f = shards.resolve(s.name()).resolve(DECODE);
+            if (!Files.exists(f)) continue;
+            DecodeFindings d = Json.read(f, DecodeFindings.class);
+            fd.recordFound(d.failed(), d.damaged());
         }
     }
 

@@ -120,6 +120,34 @@ public class DistributedCollectTest {
         assertTrue(e.getMessage().contains("part-00000") && e.getMessage().contains("shared filesystem"), e.getMessage());
     }
 
+    /**
+     * Image files that fail to decode on the executors are left out of the rows as locally, and listed by the driver
+     * too (its own dataset never decoded them): the skipped-files listing of a distributed collect is complete.
+     */
+    @Test
+    void filesThatFailToDecodeOnExecutorsAreListedByTheDriver() throws Exception {
+        Path images = out.resolve("folder-images");
+        var make = Class.forName("org.atlas4j.cli.DecodeFailureTest").getDeclaredMethod("folder", Path.class, boolean.class);
+        make.setAccessible(true);
+        make.invoke(null, images, true); // nine photos, p3.png broken inside its pixel data
+        RunConfig a = config("folder-local", 4);
+        a.data.type = "folder";
+        a.data.images = images.toString();
+        AtlasRun localRun = new AtlasRun(a);
+        localRun.collect(true);
+        RunConfig b = config("folder-sliced", 4);
+        b.data.type = "folder";
+        b.data.images = images.toString();
+        AtlasRun run = new AtlasRun(b);
+        var o = new Collector.Options(run.layer(), b.collect.batchSize, b.seed, b.collect.excludeEdges);
+        DistributedCollect.collect(DistributedCollect.IN_PROCESS, b, run.data(), o, run.stageDir("collect"), 4);
+        assertSameCollect(localRun.stageDir("collect"), run.stageDir("collect"));
+        var failed = ((org.atlas4j.data.FolderDataset) run.data()).failed();
+        assertEquals(1, failed.size(), failed.toString());
+        assertEquals("p3.png", failed.get(0).file());
+        assertEquals(((org.atlas4j.data.FolderDataset) localRun.data()).failed(), failed);
+    }
+
     @Test
     void sparkWithoutTheSparkBuildSaysHowToGetIt() {
         boolean sparkHere;
