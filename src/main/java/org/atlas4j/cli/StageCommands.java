@@ -81,8 +81,12 @@ final class StitchCommand extends StageCommands.Stage {
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "All stages (collect → reduce → grid → render → stitch); up-to-date stages are skipped")
 final class RunCommand extends StageCommands.Stage {
+    @picocli.CommandLine.Option(names = "--spark", paramLabel = "<master URL>", description = "Collect on Apache Spark: "
+            + "local[N] or spark://host:port (needs the -Pspark build); the other stages run here; same outputs")
+    String spark;
+
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.all(force);
+        r.spark(spark).all(force);
     }
 }
