@@ -19,20 +19,21 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Throughput of each stage on the demo, so performance work can be measured. No assertions: numbers only. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Print per-stage throughput on the demo model and Fashion-MNIST.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "Model (default: ${DEFAULT-VALUE})")
-    Path model = Path.of("models/fashion-mnist-cnn.zip");
+    @Mixin
+    SharedOptions.Model modelOptions = new SharedOptions.Model();
 
-    @Option(names = "--layer", description = "Layer (default: the model card's)")
-    String layer;
+    @Mixin
+    SharedOptions.Layer layerOption = new SharedOptions.Layer();
 
-    @Option(names = "--data-dir", description = "Fashion-MNIST folder (default: ${DEFAULT-VALUE})")
-    Path dataDir = FashionMnist.DEFAULT_DIR;
+    @Mixin
+    SharedOptions.DataDir dataDirOption = new SharedOptions.DataDir();
 
     @Option(names = "--images", description = "Images for the collect benchmark (default: 20000; with --vs-peers --model: 64 per "
             + "collect and Grad-CAM round)")
@@ -82,72 +83,101 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (syntheticCollect != null) {
-            LoadedModel m = LoadedModel.load(model, null);
-            String l = m.resolveLayer(layer);
-            Path tmp = Files.createTempDirectory("atlas4j-synthetic");
-            long t0 = System.nanoTime();
-            var r = Collector.run(m.graph(), new SyntheticImages(syntheticCollect), new Collector.Options(l, 256, 1, true), tmp);
-            System.out.printf(Locale.ROOT, "synthetic collect: %,d images in %.1f s (%,.0f img/s); peak RSS %s; activations %,d MB on disk%n",
-                    r.count(), (System.nanoTime() - t0) / 1e9, r.imagesPerSecond(), peakRss(),
-                    Files.size(tmp.resolve(Collector.ACTIVATIONS)) >> 20);
-            try (var s = Files.walk(tmp)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-            return 0;
+        if (syntheticCollect != null) return syntheticCollect(syntheticCollect);
+        if (vsPeers && onnx()) return onnxVsPeers();
+        if (vsPeers) return demoVsPeers();
+        return stageRates();
+    }
+
+    /** --model's format: --format's, else the file name's. */
+    private boolean onnx() {
+        LoadedModel.Format f = modelOptions.format.format();
+        return (f != null ? f : LoadedModel.Format.detect(modelOptions.path())) == LoadedModel.Format.ONNX;
+    }
+
+    /** --synthetic-collect: collect's rate and this process's peak RSS over n generated images. */
+    private int syntheticCollect(int n) throws Exception {
+        LoadedModel m = modelOptions.load();
+        String l = m.resolveLayer(layerOption.name);
+        Path tmp = Files.createTempDirectory("atlas4j-synthetic");
+        long t0 = System.nanoTime();
+        var r = Collector.run(m.graph(), new SyntheticImages(n), new Collector.Options(l, 256, 1, true), tmp);
+        System.out.printf(Locale.ROOT, "synthetic collect: %,d images in %.1f s (%,.0f img/s); peak RSS %s; activations %,d MB on disk%n",
+                r.count(), (System.nanoTime() - t0) / 1e9, r.imagesPerSecond(), peakRss(),
+                Files.size(tmp.resolve(Collector.ACTIVATIONS)) >> 20);
+        try (var s = Files.walk(tmp)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
-        if (vsPeers && LoadedModel.Format.detect(model) == LoadedModel.Format.ONNX) {
-            Progress.setQuiet(true);
-            LoadedModel m = LoadedModel.load(model, null);
-            OnnxPeerBench.run(m, new OnnxPeerBench.Options(layer, stages == null ? OnnxPeerBench.STAGES : stages, rounds, batch,
-                    images == null ? 64 : images, renderIcons == null ? 16 : renderIcons, renderSteps == null ? 8 : renderSteps,
-                    Runtime.getRuntime().availableProcessors(), profile), Path.of("atlas-output"));
-            return 0;
-        }
-        int images = this.images == null ? 20_000 : this.images;
-        int renderIcons = this.renderIcons == null ? 128 : this.renderIcons;
-        int renderSteps = this.renderSteps == null ? 128 : this.renderSteps;
+        return 0;
+    }
+
+    /** --vs-peers --model NET.onnx: PyTorch runs the same file (its own defaults for the counts). */
+    private int onnxVsPeers() throws Exception {
+        Progress.setQuiet(true);
+        LoadedModel m = modelOptions.load();
+        OnnxPeerBench.run(m, new OnnxPeerBench.Options(layerOption.name, stages == null ? OnnxPeerBench.STAGES : stages, rounds,
+                batch, images == null ? 64 : images, renderIcons == null ? 16 : renderIcons, renderSteps == null ? 8 : renderSteps,
+                Runtime.getRuntime().availableProcessors(), profile), Path.of("atlas-output"));
+        return 0;
+    }
+
+    /** --vs-peers on the demo model: PyTorch and umap-learn against our stages. */
+    private int demoVsPeers() throws Exception {
+        Path dataDir = dataDirOption.path();
+        org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
+        LoadedModel m = modelOptions.load();
+        Progress.setQuiet(true);
+        PeerBench.run(m, m.resolveLayer(layerOption.name), dataDir, new PeerBench.Rounds(rounds, reduceRounds),
+                new PeerBench.Work(images == null ? 20_000 : images, renderIcons == null ? 128 : renderIcons,
+                        renderSteps == null ? 128 : renderSteps), demoActivations, !noEndToEnd);
+        return 0;
+    }
+
+    /** The plain bench: each chosen stage alone on the demo data, one line each. */
+    private int stageRates() throws Exception {
         java.util.List<String> stages = this.stages == null ? java.util.List.of("collect", "reduce", "render", "explain") : this.stages;
-        if (vsPeers) {
-            org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
-            LoadedModel m = LoadedModel.load(model, null);
-            Progress.setQuiet(true);
-            PeerBench.run(m, m.resolveLayer(layer), dataDir, rounds, reduceRounds, images, renderIcons, renderSteps, demoActivations,
-                    !noEndToEnd);
-            return 0;
-        }
+        Path dataDir = dataDirOption.path();
         Progress.setQuiet(true);
         org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
-        LoadedModel m = LoadedModel.load(model, null);
-        String l = m.resolveLayer(layer);
+        LoadedModel m = modelOptions.load();
+        String l = m.resolveLayer(layerOption.name);
         ImageDataset data = FashionMnist.all(dataDir);
-        int nCollect = Math.min(images, data.size());
         Path tmp = Files.createTempDirectory("atlas4j-bench");
         StringBuilder report = new StringBuilder();
-        report.append(String.format(Locale.ROOT, "atlas4j bench — %s, layer %s, %d cores, Java %s%n", model, l,
+        report.append(String.format(Locale.ROOT, "atlas4j bench — %s, layer %s, %d cores, Java %s%n", modelOptions.path(), l,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
 
         if (stages.contains("explain")) explain(m, FashionMnist.test(dataDir), report);
-        if (!stages.contains("collect")) {
-            System.out.print(report);
-            return 0;
+        // reduce and render start from collect's activations
+        if (stages.contains("collect")) {
+            collect(m, l, data, Math.min(images == null ? 20_000 : images, data.size()), tmp, report);
+            Npy.NpyArray acts = Npy.read(tmp.resolve(Collector.ACTIVATIONS));
+            if (stages.contains("reduce")) reduce(acts, report);
+            if (stages.contains("render")) render(m, l, acts, tmp, report);
         }
-        // collect: our engine vs DL4J's own layers on the same images
-        ImageDataset slice = SubsetDataset.firstN(data, nCollect);
-        Collector.run(m.graph(), SubsetDataset.firstN(data, 512), new Collector.Options(l, 256, 1, true), tmp); // warm-up
-        var cr = Collector.run(m.graph(), slice, new Collector.Options(l, 256, 1, true), tmp);
+        System.out.print(report);
+        return 0;
+    }
+
+    /** collect: our engine vs DL4J's own layers on the same images. */
+    private static void collect(LoadedModel m, String layer, ImageDataset data, int n, Path tmp, StringBuilder report)
+            throws Exception {
+        ImageDataset slice = SubsetDataset.firstN(data, n);
+        Collector.run(m.graph(), SubsetDataset.firstN(data, 512), new Collector.Options(layer, 256, 1, true), tmp); // warm-up
+        var cr = Collector.run(m.graph(), slice, new Collector.Options(layer, 256, 1, true), tmp);
         if (m.network() != null) {
             double dl4j = dl4jImagesPerSecond(m, slice);
             report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (%s, %,d images; DL4J layers: %,.0f img/s, ×%.1f)%n",
-                    cr.imagesPerSecond(), cr.engine(), nCollect, dl4j, cr.imagesPerSecond() / dl4j));
+                    cr.imagesPerSecond(), cr.engine(), n, dl4j, cr.imagesPerSecond() / dl4j));
         } else { // an ONNX model has no DL4J network to compare with
             report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (%s, %,d images)%n", cr.imagesPerSecond(),
-                    cr.engine(), nCollect));
+                    cr.engine(), n));
         }
+    }
 
-        // reduce: UMAP on the first n collected activations
-        Npy.NpyArray acts = Npy.read(tmp.resolve(Collector.ACTIVATIONS));
-        for (int requested : stages.contains("reduce") ? umapSizes : new int[0]) {
+    /** reduce: UMAP on the first n collected activations, for each of --umap-sizes. */
+    private void reduce(Npy.NpyArray acts, StringBuilder report) {
+        for (int requested : umapSizes) {
             int n = Math.min(requested, acts.rows());
             float[] x = Arrays.copyOf(acts.data(), n * acts.cols());
             long t0 = System.nanoTime();
@@ -155,21 +185,18 @@ final class BenchCommand implements Callable<Integer> {
             report.append(String.format(Locale.ROOT, "reduce    %8.1f s     (UMAP, %,d × %d, cosine, k=20)%n",
                     (System.nanoTime() - t0) / 1e9, n, acts.cols()));
         }
+    }
 
-        if (!stages.contains("render")) {
-            System.out.print(report);
-            return 0;
-        }
-        // render: one batch of icons, directions = the first collected activations
-        int k = renderIcons;
+    /** render: one batch of icons, directions = the first collected activations. */
+    private void render(LoadedModel m, String layer, Npy.NpyArray acts, Path tmp, StringBuilder report) throws Exception {
+        int k = renderIcons == null ? 128 : renderIcons;
+        int steps = renderSteps == null ? 128 : renderSteps;
         float[] dirs = Arrays.copyOf(acts.data(), k * acts.cols());
         Npy.NpyArray moment = Npy.read(tmp.resolve(Collector.SECOND_MOMENT));
-        var ro = new Renderer.Options(l, renderSteps, 0.05, k, 0, 4, true, true, 1);
+        var ro = new Renderer.Options(layer, steps, 0.05, k, 0, 4, true, true, 1);
         var rr = Renderer.run(m.graph(), dirs, k, moment.data(), ro, tmp.resolve("render"));
         report.append(String.format(Locale.ROOT, "render    %8.1f icon-steps/s  (%s; %d icons × %d steps, %d px, batch %d)%n",
-                rr.iconStepsPerSecond(), rr.engine(), k, renderSteps, rr.iconSize(), k));
-        System.out.print(report);
-        return 0;
+                rr.iconStepsPerSecond(), rr.engine(), k, steps, rr.iconSize(), k));
     }
 
     /** Maps per second for each attribution method alone (batch 64; the first three batches are a warm-up). */

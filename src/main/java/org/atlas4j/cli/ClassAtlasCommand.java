@@ -29,12 +29,12 @@ final class ClassAtlasCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (top < 0) throw new org.atlas4j.util.UserError("--top must be >= 0, got " + top);
-        if (classGrid < 1) throw new org.atlas4j.util.UserError("--class-grid must be >= 1, got " + classGrid);
-        if (classThreshold < 0) throw new org.atlas4j.util.UserError("--class-threshold must be >= 0, got " + classThreshold);
+        SharedOptions.atLeast("--top", top, 0);
+        SharedOptions.atLeast("--class-grid", classGrid, 1);
+        SharedOptions.atLeast("--class-threshold", classThreshold, 0);
         AtlasRun r = new AtlasRun(options.resolve());
         try (var lock = Main.lockRun(r.dir())) {
-            r.classAtlas(cls, top, classGrid, classThreshold, options.force);
+            r.classAtlas(cls, top, classGrid, classThreshold, options.force());
         }
         return 0;
     }

@@ -32,12 +32,12 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (classes.size() != 2) throw new UserError("--classes takes exactly two classes, e.g. --classes Sandal,Sneaker");
-        if (perClass < 1) throw new UserError("--per-class must be >= 1, got " + perClass);
-        if (grid < 1) throw new UserError("--compare-grid must be >= 1, got " + grid);
-        if (threshold < 0) throw new UserError("--compare-threshold must be >= 0, got " + threshold);
+        SharedOptions.atLeast("--per-class", perClass, 1);
+        SharedOptions.atLeast("--compare-grid", grid, 1);
+        SharedOptions.atLeast("--compare-threshold", threshold, 0);
         AtlasRun r = new AtlasRun(options.resolve());
         try (var lock = Main.lockRun(r.dir())) {
-            r.compare(classes.get(0), classes.get(1), perClass, grid, threshold, options.force);
+            r.compare(classes.get(0), classes.get(1), perClass, grid, threshold, options.force());
         }
         return 0;
     }

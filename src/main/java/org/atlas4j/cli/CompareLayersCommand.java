@@ -23,7 +23,7 @@ final class CompareLayersCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         AtlasRun r = new AtlasRun(options.resolve());
         try (var lock = Main.lockRun(r.dir())) {
-            r.compareLayers(layers, options.force);
+            r.compareLayers(layers, options.force());
         }
         return 0;
     }

@@ -12,11 +12,12 @@ import org.atlas4j.util.UserError;
 import org.deeplearning4j.util.ModelSerializer;
 
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = "Import a Keras .h5 or TF.js model once and save it as a DL4J zip (with its card) for fast reloading.")
+        description = "Import a Keras .h5 or TF.js model once and save it as a DL4J zip (with its card) for fast reloading. "
+                + "ONNX models are not converted: every command reads the .onnx file itself.")
 final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "Keras .h5, TF.js model.json or its folder (or a DL4J zip)")
     Path model;
@@ -24,17 +25,14 @@ final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "1", description = "Output DL4J zip, e.g. models/my-model.zip")
     Path out;
 
-    @Option(names = "--format", description = "dl4j, keras or tfjs (onnx models cannot be converted; default: from the file name)")
-    String format;
-
-    @Option(names = "--input-shape", split = ",", description = "C,H,W when the model does not fix its input size")
-    int[] inputShape;
+    @Mixin
+    SharedOptions.ModelFormat format = new SharedOptions.ModelFormat();
 
     @Override
     public Integer call() throws Exception {
         if (!out.getFileName().toString().endsWith(".zip")) throw new UserError("the output must be a .zip file, got " + out);
         long t0 = System.nanoTime();
-        LoadedModel m = LoadedModel.load(model, inputShape, format == null ? null : LoadedModel.Format.parse(format));
+        LoadedModel m = LoadedModel.load(model, format.inputShape, format.format());
         if (m.network() == null) {
             throw new UserError("convert writes DL4J zips, and an " + m.format().name().toLowerCase() + " model has no DL4J "
                     + "network; use " + model + " directly (--model " + model + ") in every command");

@@ -25,7 +25,7 @@ final class DemoCommand implements Callable<Integer> {
         RunConfig c = options.resolve();
         AtlasRun r = new AtlasRun(c);
         try (var lock = Main.lockRun(r.dir())) {
-            r.all(options.force);
+            r.all(options.force());
         }
         return 0;
     }

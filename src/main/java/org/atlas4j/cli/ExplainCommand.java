@@ -7,11 +7,11 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import org.atlas4j.attribution.ExplainJob;
-import org.atlas4j.data.FashionMnist;
 import org.atlas4j.data.ImageFiles;
 import org.atlas4j.util.UserError;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "explain", mixinStandardHelpOptions = true, sortOptions = false,
@@ -21,8 +21,8 @@ import picocli.CommandLine.Option;
                 "Writes per image <out>/<image>/{input.png, <method>.png, <method>.npy, explain.json}, "
                         + "contact-sheet-NNN.png, index.json and report.txt; --sanity adds sanity.{txt,json,svg,png}."})
 final class ExplainCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "DL4J zip, Keras .h5, TF.js model.json or ONNX .onnx, with its card (default: ${DEFAULT-VALUE})")
-    Path model = Path.of("models/fashion-mnist-cnn.zip");
+    @Mixin
+    SharedOptions.Model model = new SharedOptions.Model();
 
     @Option(names = "--images", description = "An image file or a folder (searched recursively); default: demo "
             + "Fashion-MNIST test images")
@@ -73,30 +73,21 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Seed for SmoothGrad noise and the randomization test (default: ${DEFAULT-VALUE})")
     long seed = 42;
 
-    @Option(names = "--data-dir", description = "Fashion-MNIST folder for the demo images (default: ${DEFAULT-VALUE})")
-    Path dataDir = FashionMnist.DEFAULT_DIR;
-
-    @Option(names = "--format", description = "Model format: dl4j, keras, tfjs or onnx (default: from the file name)")
-    String format;
-
-    @Option(names = "--input-shape", split = ",", description = "C,H,W for a model without a <model>.json card")
-    int[] inputShape;
+    @Mixin
+    SharedOptions.DataDir dataDir = new SharedOptions.DataDir();
 
     @Option(names = "--pixel-scaling", description = "Overrides the card's: 'pixels / 255', 'pixels', 'pixels / 127.5 - 1' or 'imagenet'")
     String pixelScaling;
 
-    @Option(names = "--max-image-megapixels", description = "Skip image files declaring more pixels than this (default 89.48, Pillow's limit)")
-    double maxImageMegapixels = ImageFiles.DEFAULT_MAX_PIXELS / 1e6;
-
-    @Option(names = "--keep-damaged", description = "Use truncated or corrupt image files as far as they decode (listed and counted) instead of skipping them")
-    boolean keepDamaged;
+    @Mixin
+    SharedOptions.ImageLimits imageLimits = new SharedOptions.ImageLimits();
 
     @Option(names = "--force", description = "Recompute images whose maps already exist")
     boolean force;
 
     @Override
     public Integer call() throws Exception {
-        if (images == null) org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
+        if (images == null) org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir.path());
         ImageFiles.Resize r = null;
         if (resize != null) {
             try {
@@ -114,10 +105,9 @@ final class ExplainCommand implements Callable<Integer> {
     }
 
     private void explain(Path o, ImageFiles.Resize r) throws Exception {
-        ExplainJob.run(new ExplainJob.Options(model, images, dataDir, count, methods, classSpec, layer, o, batch,
-                smoothSamples, smoothSigma, seed, r, colour(background), sanity, sanityImages, sheetRows, force, inputShape,
-                pixelScaling, format == null ? null : org.atlas4j.model.LoadedModel.Format.parse(format), resizeFilter,
-                new ImageFiles.Limits(Math.round(maxImageMegapixels * 1e6), keepDamaged)));
+        ExplainJob.run(new ExplainJob.Options(model.path(), images, dataDir.path(), count, methods, classSpec, layer, o, batch,
+                smoothSamples, smoothSigma, seed, r, colour(background), sanity, sanityImages, sheetRows, force,
+                model.format.inputShape, pixelScaling, model.format.format(), resizeFilter, imageLimits.limits()));
     }
 
     static Color colour(String s) {

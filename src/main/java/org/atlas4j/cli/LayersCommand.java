@@ -9,26 +9,22 @@ import org.atlas4j.model.NetGraph;
 import org.atlas4j.util.UserError;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "layers", mixinStandardHelpOptions = true,
         description = "List a model's layers with output shapes, which can be used for an atlas (spatial) and for CAM.")
 final class LayersCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "DL4J .zip, Keras .h5, TF.js model.json/folder or ONNX .onnx (default: ${DEFAULT-VALUE})")
-    Path model = Path.of("models/fashion-mnist-cnn.zip");
-
-    @Option(names = "--format", description = "dl4j, keras, tfjs or onnx (default: from the file name)")
-    String format;
-
-    @Option(names = "--input-shape", split = ",", description = "C,H,W when the model has no card")
-    int[] inputShape;
+    @Mixin
+    SharedOptions.Model modelOptions = new SharedOptions.Model();
 
     @Option(names = "--all", description = "ONNX models: list every module scope (default: two levels, e.g. layer3.5)")
     boolean all;
 
     @Override
     public Integer call() {
-        LoadedModel m = LoadedModel.load(model, inputShape, format == null ? null : LoadedModel.Format.parse(format));
+        Path model = modelOptions.path();
+        LoadedModel m = modelOptions.load();
         int[] in = m.graph().inputShape();
         System.out.printf("%s  (%s, input %d×%d×%d%s, %d classes, sha256 %s…)%n", model, m.format().name().toLowerCase(),
                 in[0], in[1], in[2], m.channelsLast() ? ", NHWC in DL4J" : "",

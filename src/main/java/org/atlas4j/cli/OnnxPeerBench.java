@@ -45,9 +45,6 @@ final class OnnxPeerBench {
     static final List<String> STAGES = List.of("collect", "render", "gradcam", "saliency");
     static final String INSTALL = "sudo apt-get install --no-install-recommends python3-torch";
 
-    private OnnxPeerBench() {
-    }
-
     /**
      * @param batch images (icons) per pass on both sides
      * @param images images per collect and Grad-CAM round (a multiple of the batch is timed)
@@ -63,12 +60,12 @@ final class OnnxPeerBench {
                     throw new UserError("unknown stage '" + s + "' for --vs-peers --model; valid: " + String.join(", ", STAGES));
                 }
             }
-            if (rounds < 1) throw new UserError("--rounds must be >= 1, got " + rounds);
-            if (batch < 1) throw new UserError("--batch must be >= 1, got " + batch);
+            SharedOptions.atLeast("--rounds", rounds, 1);
+            SharedOptions.atLeast("--batch", batch, 1);
             if (images < batch) throw new UserError("--images must be >= --batch (" + batch + "), got " + images);
-            if (icons < 1) throw new UserError("--render-icons must be >= 1, got " + icons);
-            if (steps < 1) throw new UserError("--render-steps must be >= 1, got " + steps);
-            if (threads < 1) throw new UserError("threads must be >= 1, got " + threads);
+            SharedOptions.atLeast("--render-icons", icons, 1);
+            SharedOptions.atLeast("--render-steps", steps, 1);
+            SharedOptions.atLeast("threads", threads, 1);
         }
     }
 
@@ -93,184 +90,267 @@ final class OnnxPeerBench {
         return p.waitFor() == 0 ? null : "PyTorch peer unavailable: " + python + " cannot import torch; install it with: " + INSTALL;
     }
 
-    static PeerTable run(LoadedModel m, Options o, Path outDir) throws Exception {
-        requireOnnx(m);
-        if (!Files.exists(SCRIPT)) throw new UserError("run --vs-peers from the project folder (needs " + SCRIPT + ")");
-        String missing = peerMissing(PeerBench.PYTHON);
-        if (missing != null) throw new UserError(missing);
-        NetGraph g = m.graph();
-        String layer = m.resolveLayer(o.layer());
-        String tensor = m.onnx().tensorOf(layer);
-        if (tensor == null) throw new UserError("layer " + layer + " has no ONNX tensor the peer can stop at; pick another with --layer");
-        int[] in = g.inputShape();
-        int d = (int) g.spatialLayer(layer).shape()[0];
-        Path tmp = Files.createTempDirectory("atlas4j-onnx-peers");
-        try {
-            Map<String, Object> base = new LinkedHashMap<>();
-            base.put("model", m.file().toAbsolutePath().toString());
-            base.put("threads", o.threads());
-            base.put("shape", List.of(in[0], in[1], in[2]));
-            base.put("tensor", tensor);
+    private final LoadedModel m;
+    private final NetGraph g;
+    private final Options o;
+    private final String layer;
+    private final String tensor;
+    private final int[] in;
+    private final Path tmp;
+    /** Images per collect and Grad-CAM round: a whole number of batches. */
+    private final int timedImages;
+    /** The arguments every peer step gets: the model, threads, input shape and the layer's tensor. */
+    private final Map<String, Object> base = new LinkedHashMap<>();
 
-            // same network? both sides' logits on the same two noise images
-            float[] x2 = noise(2 * in[0] * in[1] * in[2], 99);
-            Npy.writeFloat32Nd(tmp.resolve("check.npy"), x2, 2, in[0], in[1], in[2]);
-            var logits = g.forward(Nd4j.create(x2, new long[] {2, in[0], in[1], in[2]}, 'c'), g.logits()).get(g.logits());
-            Map<String, Object> ca = new LinkedHashMap<>(base);
-            ca.put("inputs", tmp.resolve("check.npy").toString());
-            JsonNode theirs = peer("check", ca, o.threads()).get("logits");
-            double worst = 0;
-            double scale = 0;
-            for (int i = 0; i < 2; i++) {
-                for (int c = 0; c < logits.size(1); c++) {
-                    worst = Math.max(worst, Math.abs(logits.getDouble(i, c) - theirs.get(i).get(c).asDouble()));
-                    scale = Math.max(scale, Math.abs(theirs.get(i).get(c).asDouble()));
-                }
-            }
-            say(String.format(Locale.ROOT, "peers: same network? max |logit atlas4j − PyTorch| %.2e (max |logit| %.2f)", worst, scale));
+    private OnnxPeerBench(LoadedModel m, Options o, String layer, String tensor, Path tmp) {
+        this.m = m;
+        this.g = m.graph();
+        this.o = o;
+        this.layer = layer;
+        this.tensor = tensor;
+        this.in = g.inputShape();
+        this.tmp = tmp;
+        this.timedImages = o.images() / o.batch() * o.batch();
+        base.put("model", m.file().toAbsolutePath().toString());
+        base.put("threads", o.threads());
+        base.put("shape", List.of(in[0], in[1], in[2]));
+        base.put("tensor", tensor);
+    }
 
-            float[] dirs = noise(o.icons() * d, 7);
-            Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, o.icons(), d);
-            int timedImages = o.images() / o.batch() * o.batch();
-            Map<String, Double> peerRss = new LinkedHashMap<>();
-            Map<String, List<Double>> ours = new LinkedHashMap<>();
-            Map<String, List<Double>> peer = new LinkedHashMap<>();
-            for (String s : o.stages()) {
+    /** Rates of each round, both sides, per stage; and what the render crop and peak RSS measured. */
+    private static final class Rates {
+        final Map<String, List<Double>> ours = new LinkedHashMap<>();
+        final Map<String, List<Double>> peer = new LinkedHashMap<>();
+        /** Our render on the whole map (when ours is cropped): the same work as the peer's. */
+        final List<Double> oursWhole = new ArrayList<>();
+        final Map<String, Double> peerRss = new LinkedHashMap<>();
+        long rssAfterCropped;
+        long rssAfterWhole;
+
+        Rates(List<String> stages) {
+            for (String s : stages) {
                 ours.put(s, new ArrayList<>());
                 peer.put(s, new ArrayList<>());
             }
-            Explainer explainer = o.stages().contains("gradcam") ? new Explainer(g, layer, null,
+        }
+    }
+
+    /** The explain command's engines for the gradcam and saliency stages (null when not compared). */
+    private record Explainers(Explainer gradcam, Explainer saliency) implements AutoCloseable {
+        static Explainers of(NetGraph g, String layer, Options o) {
+            Explainer gradcam = o.stages().contains("gradcam") ? new Explainer(g, layer, null,
                     new Explainer.Options(List.of(new Method(Method.Base.GRAD_CAM, false)), 1, 0.15, 1, o.batch())) : null;
             // saliency: ∂(top-1 score)/∂input through the whole network, max |·| over channels (explain's own path)
             Explainer saliency = o.stages().contains("saliency") ? new Explainer(g, layer, null,
                     new Explainer.Options(List.of(new Method(Method.Base.SALIENCY, false)), 1, 0.15, 1, o.batch())) : null;
             // the explain command's pass size (Explainer.passBatch): the batch, unless the memory budget asks for less
-            for (Explainer e : new Explainer[] {explainer, saliency}) {
+            for (Explainer e : new Explainer[] {gradcam, saliency}) {
                 if (e != null && e.passBatch() < o.batch()) {
-                    say("peers: " + (e == explainer ? "Grad-CAM" : "saliency") + " passes of " + e.passBatch()
+                    say("peers: " + (e == gradcam ? "Grad-CAM" : "saliency") + " passes of " + e.passBatch()
                             + " images on our side (the explain command's memory budget)");
                 }
             }
-            // render reads the layer's centre: our default computes only its receptive field (the native graph's crop);
-            // the whole map is measured too, the same work as the peer's
-            RenderCrop crop = o.stages().contains("render") ? RenderCrop.of(g, layer, in) : null;
-            if (crop != null) say("peers: render " + crop.describe());
-            List<Double> oursWhole = new ArrayList<>();
-            long rssAfterCropped = 0, rssAfterWhole = 0;
-            for (int r = 0; r < o.rounds(); r++) {
-                say("peers: round " + (r + 1) + " of " + o.rounds() + " (" + String.join(", ", o.stages()) + ")");
-                for (String s : o.stages()) {
-                    double rate = switch (s) {
-                        case "collect" -> oursCollect(g, layer, in, o, timedImages, tmp.resolve("c" + r));
-                        case "render" -> oursRender(g, layer, dirs, in, o, tmp.resolve("r" + r));
-                        case "saliency" -> oursMaps(saliency, in, timedImages);
-                        default -> oursMaps(explainer, in, timedImages);
-                    };
-                    ours.get(s).add(rate);
-                    if (s.equals("render") && crop.window() != null) {
-                        // the cropped runs come first in round 1: the peak so far bounds them, the whole map's may raise it
-                        if (r == 0) rssAfterCropped = org.atlas4j.util.MemoryTrace.peakRssBytes();
-                        System.setProperty(Renderer.WHOLE_MAP_PROPERTY, "true");
-                        try {
-                            oursWhole.add(oursRender(g, layer, dirs, in, o, tmp.resolve("w" + r)));
-                        } finally {
-                            System.clearProperty(Renderer.WHOLE_MAP_PROPERTY);
-                        }
-                        if (r == 0) rssAfterWhole = org.atlas4j.util.MemoryTrace.peakRssBytes();
-                    }
-                    Map<String, Object> a = new LinkedHashMap<>(base);
-                    a.put("batch", o.batch());
-                    a.put("images", timedImages);
-                    a.put("icons", o.icons());
-                    a.put("steps", o.steps());
-                    a.put("directions", tmp.resolve("directions.npy").toString());
-                    a.put("seed", r);
-                    JsonNode p = peer(s, a, o.threads());
-                    peer.get(s).add(p.get(s.equals("render") ? "icon_steps_per_second" : s.equals("collect") ? "images_per_second"
-                            : "maps_per_second").asDouble());
-                    if (p.has("max_rss_mb")) peerRss.merge(s, p.get("max_rss_mb").asDouble(), Math::max);
-                }
-            }
+            return new Explainers(gradcam, saliency);
+        }
 
-            String prof = o.profile() ? profile(g, layer, in, o, base, tmp) : "";
-            // a profiling run has its own files: it must not replace a comparison's numbers
-            String name = m.file().getFileName().toString().replaceFirst("\\.onnx$", "") + (o.profile() ? "-profile" : "");
-            PeerTable t = new PeerTable(String.format(Locale.ROOT,
-                    "atlas4j vs PyTorch — %s, layer %s (%s), %d px, batch %d, %d threads, %d alternating rounds, Java %s",
-                    m.file(), layer, g.spatialLayer(layer).shapeString(), in[1], o.batch(), o.threads(), o.rounds(),
-                    System.getProperty("java.version")));
-            for (String s : o.stages()) {
-                if (s.equals("render") && crop.window() != null) {
-                    t.add(new PeerTable.Row("render: " + o.icons() + " icons × " + o.steps() + " steps at " + in[1] + " px, ours on the "
-                            + "centre's " + crop.window()[1] + "×" + crop.window()[3] + " receptive field, PyTorch whole map",
-                            "icon-steps/s", ours.get(s), peer.get(s)));
-                    t.add(new PeerTable.Row("  render, both whole map (same work)", "icon-steps/s", oursWhole, peer.get(s)));
-                    continue;
-                }
-                t.add(switch (s) {
-                    case "collect" -> new PeerTable.Row("collect: forward to " + layer + " + logits", "img/s", ours.get(s), peer.get(s));
-                    case "render" -> new PeerTable.Row("render: " + o.icons() + " icons × " + o.steps() + " steps at " + in[1] + " px",
-                            "icon-steps/s", ours.get(s), peer.get(s));
-                    case "saliency" -> new PeerTable.Row("saliency (∂ top-1 score / ∂ input)", "maps/s", ours.get(s), peer.get(s));
-                    default -> new PeerTable.Row("Grad-CAM at " + layer + " (top-1 class)", "maps/s", ours.get(s), peer.get(s));
-                });
-            }
-            if (explainer != null) explainer.close();
+        @Override
+        public void close() {
+            if (gradcam != null) gradcam.close();
             if (saliency != null) saliency.close();
-            double oursRssMb = org.atlas4j.util.MemoryTrace.peakRssBytes() / 1048576.0;
-            String rss = String.format(Locale.ROOT, "peak RSS: atlas4j %.0f MB (this whole process, every stage and round); "
-                    + "PyTorch %s%n", oursRssMb, peerRss.isEmpty() ? "not reported" : peerRss.entrySet().stream()
-                            .map(e -> String.format(Locale.ROOT, "%s %.0f MB", e.getKey(), e.getValue()))
-                            .collect(java.util.stream.Collectors.joining(", ")) + " (one process per stage and round)");
-            if (crop != null && crop.window() != null) {
-                rss += "render " + crop.describe() + String.format(Locale.ROOT, "; process peak RSS after round 1's cropped "
-                        + "render %.0f MB, after its whole-map render %.0f MB%n", rssAfterCropped / 1048576.0, rssAfterWhole / 1048576.0);
-            } else if (crop != null) {
-                rss += "render " + crop.describe() + "\n";
-            }
-            String text = t.format() + rss + String.format(Locale.ROOT,
-                    "same network: max |logit difference| %.2e; the cores may be shared with other processes (compare ratios, not absolutes)%n",
-                    worst);
-            text = prof + text;
-            System.out.print(text);
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("date", java.time.LocalDate.now().toString());
-            json.put("model", m.file().toString());
-            json.put("layer", layer);
-            json.put("onnxTensor", tensor);
-            json.put("inputSize", in[1]);
-            json.put("threads", o.threads());
-            json.put("batch", o.batch());
-            json.put("rounds", o.rounds());
-            json.put("logitDifference", worst);
-            json.put("stages", t.toJson());
-            json.put("peakRssMbOurs", oursRssMb);
-            if (crop != null) {
-                Map<String, Object> rc = new LinkedHashMap<>();
-                rc.put("inputWindow", crop.window() == null ? List.of() : Arrays.stream(crop.window()).boxed().toList());
-                rc.put("wholeMapReason", crop.reason());
-                rc.put("forwardMacsWhole", crop.wholeMacs());
-                rc.put("forwardMacsCropped", crop.croppedMacs());
-                rc.put("oursWholeMapIconStepsPerSecond", oursWhole);
-                rc.put("sessionBytesPerIconWhole", crop.wholeBytesPerIcon());
-                rc.put("sessionBytesPerIconCropped", crop.croppedBytesPerIcon());
-                rc.put("peakRssMbAfterRound1Cropped", rssAfterCropped / 1048576.0);
-                rc.put("peakRssMbAfterRound1Whole", rssAfterWhole / 1048576.0);
-                json.put("renderCrop", rc);
-            }
-            json.put("peakRssMbPeer", peerRss);
-            if (o.profile()) json.put("profile", prof);
-            Files.createDirectories(outDir);
-            Path report = outDir.resolve("bench-vs-peers-" + name + ".json");
-            Json.write(report, json);
-            Files.writeString(outDir.resolve("bench-vs-peers-" + name + ".txt"), text);
-            say("peers: " + report);
-            return t;
+        }
+    }
+
+    static PeerTable run(LoadedModel m, Options o, Path outDir) throws Exception {
+        requireOnnx(m);
+        if (!Files.exists(SCRIPT)) throw new UserError("run --vs-peers from the project folder (needs " + SCRIPT + ")");
+        String missing = peerMissing(PeerBench.PYTHON);
+        if (missing != null) throw new UserError(missing);
+        String layer = m.resolveLayer(o.layer());
+        String tensor = m.onnx().tensorOf(layer);
+        if (tensor == null) throw new UserError("layer " + layer + " has no ONNX tensor the peer can stop at; pick another with --layer");
+        Path tmp = Files.createTempDirectory("atlas4j-onnx-peers");
+        try {
+            return new OnnxPeerBench(m, o, layer, tensor, tmp).compare(outDir);
         } finally {
             try (var w = Files.walk(tmp)) {
                 w.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** The whole comparison: same network?, the rounds, the optional profile; prints and writes the report. */
+    private PeerTable compare(Path outDir) throws Exception {
+        int d = (int) g.spatialLayer(layer).shape()[0];
+        double worst = logitDifference();
+        float[] dirs = noise(o.icons() * d, 7);
+        Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, o.icons(), d);
+        // render reads the layer's centre: our default computes only its receptive field (the native graph's crop);
+        // the whole map is measured too, the same work as the peer's
+        RenderCrop crop;
+        Rates rates;
+        String prof;
+        try (Explainers e = Explainers.of(g, layer, o)) {
+            crop = o.stages().contains("render") ? RenderCrop.of(g, layer, in) : null;
+            if (crop != null) say("peers: render " + crop.describe());
+            rates = rounds(e, crop, dirs);
+            prof = o.profile() ? profile(g, layer, in, o, base, tmp) : "";
+        }
+        PeerTable t = table(rates, crop);
+        double oursRssMb = org.atlas4j.util.MemoryTrace.peakRssBytes() / 1048576.0;
+        String text = prof + t.format() + rssText(rates, crop, oursRssMb) + String.format(Locale.ROOT,
+                "same network: max |logit difference| %.2e; the cores may be shared with other processes (compare ratios, not absolutes)%n",
+                worst);
+        System.out.print(text);
+        // a profiling run has its own files: it must not replace a comparison's numbers
+        String name = m.file().getFileName().toString().replaceFirst("\\.onnx$", "") + (o.profile() ? "-profile" : "");
+        Files.createDirectories(outDir);
+        Path report = outDir.resolve("bench-vs-peers-" + name + ".json");
+        Json.write(report, json(t, rates, crop, worst, oursRssMb, prof));
+        Files.writeString(outDir.resolve("bench-vs-peers-" + name + ".txt"), text);
+        say("peers: " + report);
+        return t;
+    }
+
+    /** Same network? Both sides' logits on the same two noise images: the largest difference. */
+    private double logitDifference() throws Exception {
+        float[] x2 = noise(2 * in[0] * in[1] * in[2], 99);
+        Npy.writeFloat32Nd(tmp.resolve("check.npy"), x2, 2, in[0], in[1], in[2]);
+        var logits = g.forward(Nd4j.create(x2, new long[] {2, in[0], in[1], in[2]}, 'c'), g.logits()).get(g.logits());
+        Map<String, Object> ca = new LinkedHashMap<>(base);
+        ca.put("inputs", tmp.resolve("check.npy").toString());
+        JsonNode theirs = peer("check", ca, o.threads()).get("logits");
+        double worst = 0;
+        double scale = 0;
+        for (int i = 0; i < 2; i++) {
+            for (int c = 0; c < logits.size(1); c++) {
+                worst = Math.max(worst, Math.abs(logits.getDouble(i, c) - theirs.get(i).get(c).asDouble()));
+                scale = Math.max(scale, Math.abs(theirs.get(i).get(c).asDouble()));
+            }
+        }
+        say(String.format(Locale.ROOT, "peers: same network? max |logit atlas4j − PyTorch| %.2e (max |logit| %.2f)", worst, scale));
+        return worst;
+    }
+
+    /** Alternating rounds: in each, every stage ours then the peer's. */
+    private Rates rounds(Explainers e, RenderCrop crop, float[] dirs) throws Exception {
+        Rates rates = new Rates(o.stages());
+        for (int r = 0; r < o.rounds(); r++) {
+            say("peers: round " + (r + 1) + " of " + o.rounds() + " (" + String.join(", ", o.stages()) + ")");
+            for (String s : o.stages()) {
+                rates.ours.get(s).add(switch (s) {
+                    case "collect" -> oursCollect(g, layer, in, o, timedImages, tmp.resolve("c" + r));
+                    case "render" -> oursRender(g, layer, dirs, in, o, tmp.resolve("r" + r));
+                    case "saliency" -> oursMaps(e.saliency(), in, timedImages);
+                    default -> oursMaps(e.gradcam(), in, timedImages);
+                });
+                if (s.equals("render") && crop.window() != null) oursWholeMap(r, dirs, rates);
+                JsonNode p = peer(s, peerArgs(r), o.threads());
+                rates.peer.get(s).add(p.get(s.equals("render") ? "icon_steps_per_second" : s.equals("collect") ? "images_per_second"
+                        : "maps_per_second").asDouble());
+                if (p.has("max_rss_mb")) rates.peerRss.merge(s, p.get("max_rss_mb").asDouble(), Math::max);
+            }
+        }
+        return rates;
+    }
+
+    /** Our render without the crop, like for like with the peer's whole map; round 1 also notes the peak RSS around it. */
+    private void oursWholeMap(int r, float[] dirs, Rates rates) throws Exception {
+        // the cropped runs come first in round 1: the peak so far bounds them, the whole map's may raise it
+        if (r == 0) rates.rssAfterCropped = org.atlas4j.util.MemoryTrace.peakRssBytes();
+        System.setProperty(Renderer.WHOLE_MAP_PROPERTY, "true");
+        try {
+            rates.oursWhole.add(oursRender(g, layer, dirs, in, o, tmp.resolve("w" + r)));
+        } finally {
+            System.clearProperty(Renderer.WHOLE_MAP_PROPERTY);
+        }
+        if (r == 0) rates.rssAfterWhole = org.atlas4j.util.MemoryTrace.peakRssBytes();
+    }
+
+    /** A peer step's arguments in round r (its seed). */
+    private Map<String, Object> peerArgs(int r) {
+        Map<String, Object> a = new LinkedHashMap<>(base);
+        a.put("batch", o.batch());
+        a.put("images", timedImages);
+        a.put("icons", o.icons());
+        a.put("steps", o.steps());
+        a.put("directions", tmp.resolve("directions.npy").toString());
+        a.put("seed", r);
+        return a;
+    }
+
+    /** One row per stage (two for a cropped render: as run, and both on the whole map). */
+    private PeerTable table(Rates rates, RenderCrop crop) {
+        PeerTable t = new PeerTable(String.format(Locale.ROOT,
+                "atlas4j vs PyTorch — %s, layer %s (%s), %d px, batch %d, %d threads, %d alternating rounds, Java %s",
+                m.file(), layer, g.spatialLayer(layer).shapeString(), in[1], o.batch(), o.threads(), o.rounds(),
+                System.getProperty("java.version")));
+        for (String s : o.stages()) {
+            List<Double> ours = rates.ours.get(s);
+            List<Double> peer = rates.peer.get(s);
+            if (s.equals("render") && crop.window() != null) {
+                t.add(new PeerTable.Row("render: " + o.icons() + " icons × " + o.steps() + " steps at " + in[1] + " px, ours on the "
+                        + "centre's " + crop.window()[1] + "×" + crop.window()[3] + " receptive field, PyTorch whole map",
+                        "icon-steps/s", ours, peer));
+                t.add(new PeerTable.Row("  render, both whole map (same work)", "icon-steps/s", rates.oursWhole, peer));
+                continue;
+            }
+            t.add(switch (s) {
+                case "collect" -> new PeerTable.Row("collect: forward to " + layer + " + logits", "img/s", ours, peer);
+                case "render" -> new PeerTable.Row("render: " + o.icons() + " icons × " + o.steps() + " steps at " + in[1] + " px",
+                        "icon-steps/s", ours, peer);
+                case "saliency" -> new PeerTable.Row("saliency (∂ top-1 score / ∂ input)", "maps/s", ours, peer);
+                default -> new PeerTable.Row("Grad-CAM at " + layer + " (top-1 class)", "maps/s", ours, peer);
+            });
+        }
+        return t;
+    }
+
+    /** The peak-RSS lines under the table (and the render crop's sizes). */
+    private static String rssText(Rates rates, RenderCrop crop, double oursRssMb) {
+        String rss = String.format(Locale.ROOT, "peak RSS: atlas4j %.0f MB (this whole process, every stage and round); "
+                + "PyTorch %s%n", oursRssMb, rates.peerRss.isEmpty() ? "not reported" : rates.peerRss.entrySet().stream()
+                        .map(e -> String.format(Locale.ROOT, "%s %.0f MB", e.getKey(), e.getValue()))
+                        .collect(java.util.stream.Collectors.joining(", ")) + " (one process per stage and round)");
+        if (crop != null && crop.window() != null) {
+            rss += "render " + crop.describe() + String.format(Locale.ROOT, "; process peak RSS after round 1's cropped "
+                    + "render %.0f MB, after its whole-map render %.0f MB%n", rates.rssAfterCropped / 1048576.0,
+                    rates.rssAfterWhole / 1048576.0);
+        } else if (crop != null) {
+            rss += "render " + crop.describe() + "\n";
+        }
+        return rss;
+    }
+
+    /** What bench-vs-peers-NAME.json holds: the settings, every round of both sides, the crop and the peaks. */
+    private Map<String, Object> json(PeerTable t, Rates rates, RenderCrop crop, double worst, double oursRssMb, String prof) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("date", java.time.LocalDate.now().toString());
+        json.put("model", m.file().toString());
+        json.put("layer", layer);
+        json.put("onnxTensor", tensor);
+        json.put("inputSize", in[1]);
+        json.put("threads", o.threads());
+        json.put("batch", o.batch());
+        json.put("rounds", o.rounds());
+        json.put("logitDifference", worst);
+        json.put("stages", t.toJson());
+        json.put("peakRssMbOurs", oursRssMb);
+        if (crop != null) {
+            Map<String, Object> rc = new LinkedHashMap<>();
+            rc.put("inputWindow", crop.window() == null ? List.of() : Arrays.stream(crop.window()).boxed().toList());
+            rc.put("wholeMapReason", crop.reason());
+            rc.put("forwardMacsWhole", crop.wholeMacs());
+            rc.put("forwardMacsCropped", crop.croppedMacs());
+            rc.put("oursWholeMapIconStepsPerSecond", rates.oursWhole);
+            rc.put("sessionBytesPerIconWhole", crop.wholeBytesPerIcon());
+            rc.put("sessionBytesPerIconCropped", crop.croppedBytesPerIcon());
+            rc.put("peakRssMbAfterRound1Cropped", rates.rssAfterCropped / 1048576.0);
+            rc.put("peakRssMbAfterRound1Whole", rates.rssAfterWhole / 1048576.0);
+            json.put("renderCrop", rc);
+        }
+        json.put("peakRssMbPeer", rates.peerRss);
+        if (o.profile()) json.put("profile", prof);
+        return json;
     }
 
     /** images/s of collect: a one-batch run (setup, warm-up) subtracted from a run of one more batch than timed. */

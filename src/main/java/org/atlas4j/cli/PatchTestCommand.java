@@ -32,7 +32,7 @@ final class PatchTestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (images < 1) throw new org.atlas4j.util.UserError("--test-images must be >= 1, got " + images);
+        SharedOptions.atLeast("--test-images", images, 1);
         for (double s : sizes) {
             if (!(s > 0 && s <= 1)) {
                 throw new org.atlas4j.util.UserError("--sizes are fractions of the image width in (0, 1], got " + s);

@@ -16,6 +16,7 @@ import org.atlas4j.data.SubsetDataset;
 import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.LoadedModel;
+import org.atlas4j.model.NetGraph;
 import org.atlas4j.model.SameDiffConverter;
 import org.atlas4j.reduce.Reducer;
 import org.atlas4j.render.Renderer;
@@ -37,9 +38,6 @@ final class PeerBench {
     static final Path PYTHON = Path.of("/usr/bin/python3");
     static final Path SCRIPT = Path.of("bench/peers.py");
 
-    private PeerBench() {
-    }
-
     record Stat(double min, double median, double max) {
         static Stat of(List<Double> v) {
             double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
@@ -47,77 +45,133 @@ final class PeerBench {
         }
     }
 
-    static void run(LoadedModel m, String layer, Path dataDir, int rounds, int reduceRounds, int images, int icons, int steps,
-            Path demoActs, boolean endToEnd) throws Exception {
+    /** Alternating rounds: of the network stages (collect, render) and of the layout (reduce, ~1.5 min each). */
+    record Rounds(int network, int reduce) {
+    }
+
+    /** Work per round: images per collect, icons and steps per render. */
+    record Work(int images, int icons, int steps) {
+    }
+
+    /** Rates per round of collect (img/s) and render (icon-steps/s), both sides; {@code crop} null without a crop. */
+    record NetworkRates(List<Double> oursCollect, List<Double> peerCollect, List<Double> oursRender, List<Double> peerRender,
+            List<Double> peerRenderCrop, List<Double> oursRenderWhole, int[] crop) {
+    }
+
+    /** Seconds per round of each side's UMAP on rows × cols activations, and the trustworthiness of both layouts. */
+    record ReduceTimes(int rows, int cols, List<Double> ours, List<Double> peer, JsonNode trust) {
+    }
+
+    private final LoadedModel m;
+    private final NetGraph g;
+    private final String layer;
+    private final Work work;
+    private final int threads = Runtime.getRuntime().availableProcessors();
+    private final Path tmp;
+    private final Path weights;
+    private final ImageDataset all;
+    /** The 60,000 training images' IDX file: the peer reads the images itself. */
+    private final Path images60k;
+
+    private PeerBench(LoadedModel m, String layer, Path dataDir, Work work, Path tmp) throws Exception {
+        this.m = m;
+        this.g = m.graph();
+        this.layer = layer;
+        this.work = work;
+        this.tmp = tmp;
+        this.weights = Files.createDirectories(tmp.resolve("weights"));
+        this.all = FashionMnist.all(dataDir);
+        this.images60k = FashionMnist.file(dataDir, true, true);
+    }
+
+    static void run(LoadedModel m, String layer, Path dataDir, Rounds rounds, Work work, Path demoActs, boolean endToEnd)
+            throws Exception {
         ensurePeers();
         if (!(m.network() instanceof MultiLayerNetwork net)) throw new UserError("--vs-peers without an .onnx --model benchmarks the demo model; for another network pass --model NET.onnx (PyTorch runs the same file)");
-        int threads = Runtime.getRuntime().availableProcessors();
-        Path tmp = Files.createTempDirectory("atlas4j-peers");
-        Path weights = Files.createDirectories(tmp.resolve("weights"));
-        exportWeights(net, weights);
-        ImageDataset all = FashionMnist.all(dataDir);
-        ImageDataset slice = SubsetDataset.firstN(all, images);
-        Path images60k = FashionMnist.file(dataDir, true, true);
+        PeerBench b = new PeerBench(m, layer, dataDir, work, Files.createTempDirectory("atlas4j-peers"));
+        exportWeights(net, b.weights);
+        double worst = b.logitDifference();
+        NetworkRates net2 = b.networkRounds(rounds.network());
+        ReduceTimes red = b.reduceRounds(rounds.reduce(), demoActs);
+        EndToEnd e2e = endToEnd ? endToEnd(b.tmp.resolve("demo")) : null;
+        String t = b.table(rounds, net2, red, e2e);
+        System.out.print(t);
+        Path report = Path.of("atlas-output", "bench-vs-peers.json");
+        Files.createDirectories(report.getParent());
+        Json.write(report, b.json(net2, red, worst, e2e));
+        Files.writeString(Path.of("atlas-output", "bench-vs-peers.txt"), t);
+        Progress.info("peers: " + report);
+    }
 
-        // same weights? the peer's logits for the first 8 images against ours
+    /** Same weights? The largest difference of the peer's logits from ours on the first 8 images. */
+    private double logitDifference() throws Exception {
         JsonNode fwd0 = peer("forward", Map.of("weights", weights.toString(), "images", images60k.toString(), "n", 256,
                 "batch", 256, "threads", threads));
         float[] x8 = new float[8 * 784];
         for (int i = 0; i < 8; i++) all.copyImage(i, x8, i * 784);
-        var g = m.graph();
         var ours8 = g.forward(org.nd4j.linalg.factory.Nd4j.create(x8, new long[] {8, 1, 28, 28}, 'c'), g.logits()).get(g.logits());
         double worst = 0;
         for (int i = 0; i < 8; i++) {
             for (int c = 0; c < 10; c++) worst = Math.max(worst, Math.abs(ours8.getDouble(i, c) - fwd0.get("logits8").get(i).get(c).asDouble()));
         }
         Progress.info(String.format(Locale.ROOT, "peers: PyTorch with our exported weights: max |logit difference| %.2e over 8 images", worst));
+        return worst;
+    }
 
+    /** collect and render, ours then the peer's, each round; render also both cropped and both whole-map. */
+    private NetworkRates networkRounds(int rounds) throws Exception {
         Collector.Options co = new Collector.Options(layer, 256, 1, true);
         Collector.run(g, SubsetDataset.firstN(all, 1024), co, tmp.resolve("warm")); // warm-up
         Npy.NpyArray warmActs = Npy.read(tmp.resolve("warm").resolve(Collector.ACTIVATIONS));
-        float[] dirs = Arrays.copyOf(warmActs.data(), icons * warmActs.cols());
-        Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, icons, warmActs.cols());
+        float[] dirs = Arrays.copyOf(warmActs.data(), work.icons() * warmActs.cols());
+        Npy.writeFloat32(tmp.resolve("directions.npy"), dirs, work.icons(), warmActs.cols());
         float[] moment = Npy.read(tmp.resolve("warm").resolve(Collector.SECOND_MOMENT)).data();
+        ImageDataset slice = SubsetDataset.firstN(all, work.images());
 
         // the receptive-field window our native chain computes: the second PyTorch variant gets the same crop
         int[] in = g.inputShape();
         var chainC = org.atlas4j.model.NativeChain.compile(g, layer, in[0], in[1], in[2]);
         int[] crop = chainC.chain() != null && chainC.chain().cropped() ? chainC.chain().inputWindow() : null;
 
-        List<Double> oursCollect = new ArrayList<>();
-        List<Double> peerCollect = new ArrayList<>();
-        List<Double> oursRender = new ArrayList<>();
-        List<Double> peerRender = new ArrayList<>();
-        List<Double> peerRenderCrop = new ArrayList<>();
-        List<Double> oursRenderWhole = new ArrayList<>();
+        NetworkRates rates = new NetworkRates(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+                new ArrayList<>(), new ArrayList<>(), crop);
         for (int r = 0; r < rounds; r++) {
             Progress.info("peers: round " + (r + 1) + " of " + rounds + " (collect, render)");
-            oursCollect.add(Collector.run(g, slice, co, tmp.resolve("c" + r)).imagesPerSecond());
-            peerCollect.add(peer("forward", Map.of("weights", weights.toString(), "images", images60k.toString(), "n", images,
-                    "batch", 256, "threads", threads)).get("images_per_second").asDouble());
-            var ro = new Renderer.Options(layer, steps, 0.05, icons, 0, 4, true, true, 1);
-            oursRender.add(Renderer.run(g, dirs, icons, moment, ro, tmp.resolve("r" + r)).iconStepsPerSecond());
-            if (crop != null) { // like for like with PyTorch's whole map: our chain without the crop
-                System.setProperty(Renderer.WHOLE_MAP_PROPERTY, "true");
-                try {
-                    oursRenderWhole.add(Renderer.run(g, dirs, icons, moment, ro, tmp.resolve("w" + r)).iconStepsPerSecond());
-                } finally {
-                    System.clearProperty(Renderer.WHOLE_MAP_PROPERTY);
-                }
-            }
-            Map<String, Object> ra = new LinkedHashMap<>(Map.of("weights", weights.toString(), "directions",
-                    tmp.resolve("directions.npy").toString(), "icons", icons, "steps", steps, "size", in[1], "threads", threads));
-            peerRender.add(peer("render", ra).get("icon_steps_per_second").asDouble());
-            if (crop != null) {
-                ra.put("crop", crop);
-                peerRenderCrop.add(peer("render", ra).get("icon_steps_per_second").asDouble());
+            rates.oursCollect().add(Collector.run(g, slice, co, tmp.resolve("c" + r)).imagesPerSecond());
+            rates.peerCollect().add(peer("forward", Map.of("weights", weights.toString(), "images", images60k.toString(), "n",
+                    work.images(), "batch", 256, "threads", threads)).get("images_per_second").asDouble());
+            renderRound(r, dirs, moment, in[1], rates);
+        }
+        return rates;
+    }
+
+    /** One round of render: ours (and ours on the whole map when we crop), then the peer's (and the peer's cropped). */
+    private void renderRound(int r, float[] dirs, float[] moment, int size, NetworkRates rates) throws Exception {
+        int[] crop = rates.crop();
+        var ro = new Renderer.Options(layer, work.steps(), 0.05, work.icons(), 0, 4, true, true, 1);
+        rates.oursRender().add(Renderer.run(g, dirs, work.icons(), moment, ro, tmp.resolve("r" + r)).iconStepsPerSecond());
+        if (crop != null) { // like for like with PyTorch's whole map: our chain without the crop
+            System.setProperty(Renderer.WHOLE_MAP_PROPERTY, "true");
+            try {
+                rates.oursRenderWhole().add(Renderer.run(g, dirs, work.icons(), moment, ro, tmp.resolve("w" + r)).iconStepsPerSecond());
+            } finally {
+                System.clearProperty(Renderer.WHOLE_MAP_PROPERTY);
             }
         }
+        Map<String, Object> ra = new LinkedHashMap<>(Map.of("weights", weights.toString(), "directions",
+                tmp.resolve("directions.npy").toString(), "icons", work.icons(), "steps", work.steps(), "size", size, "threads", threads));
+        rates.peerRender().add(peer("render", ra).get("icon_steps_per_second").asDouble());
+        if (crop != null) {
+            ra.put("crop", crop);
+            rates.peerRenderCrop().add(peer("render", ra).get("icon_steps_per_second").asDouble());
+        }
+    }
 
-        // reduce: the demo's 70,000 activations (collected now if no demo run is at hand), alternating rounds
+    /** reduce: the demo's 70,000 activations (collected now if no demo run is at hand), alternating rounds. */
+    private ReduceTimes reduceRounds(int rounds, Path demoActs) throws Exception {
         Path acts = demoActs != null && Files.exists(demoActs) ? demoActs : null;
         if (acts == null) {
-            Collector.run(g, all, co, tmp.resolve("all"));
+            Collector.run(g, all, new Collector.Options(layer, 256, 1, true), tmp.resolve("all"));
             acts = tmp.resolve("all").resolve(Collector.ACTIVATIONS);
         }
         Npy.NpyArray a = Npy.read(acts);
@@ -125,8 +179,8 @@ final class PeerBench {
         Path peerLayout = tmp.resolve("umap-learn-layout.npy");
         List<Double> oursReduce = new ArrayList<>();
         List<Double> peerReduce = new ArrayList<>();
-        for (int r = 0; r < reduceRounds; r++) {
-            Progress.info("peers: round " + (r + 1) + " of " + reduceRounds + " (reduce)");
+        for (int r = 0; r < rounds; r++) {
+            Progress.info("peers: round " + (r + 1) + " of " + rounds + " (reduce)");
             long t0 = System.nanoTime();
             var layout = Reducer.fit(a.data(), a.rows(), a.cols(), Reducer.Options.paperDefaults(42));
             oursReduce.add((System.nanoTime() - t0) / 1e9);
@@ -136,24 +190,28 @@ final class PeerBench {
         }
         JsonNode trust = peer("trust", Map.of("activations", acts.toString(), "seed", 7, "subset", 5000, "k", 10,
                 "layouts", Map.of("atlas4j", oursLayout.toString(), "umap-learn", peerLayout.toString())));
+        return new ReduceTimes(a.rows(), a.cols(), oursReduce, peerReduce, trust);
+    }
 
-        EndToEnd e2e = endToEnd ? endToEnd(tmp.resolve("demo")) : null;
-
-        Stat oc = Stat.of(oursCollect), pc = Stat.of(peerCollect), or = Stat.of(oursRender), pr = Stat.of(peerRender);
+    /** The table printed and written to bench-vs-peers.txt. */
+    private String table(Rounds rounds, NetworkRates n, ReduceTimes red, EndToEnd e2e) {
+        Stat oc = Stat.of(n.oursCollect()), pc = Stat.of(n.peerCollect()), or = Stat.of(n.oursRender()), pr = Stat.of(n.peerRender());
         // for seconds, speed = 1/s: ratio = peer seconds / our seconds
-        Stat ors = Stat.of(oursReduce.stream().map(x -> 1 / x).toList()), prs = Stat.of(peerReduce.stream().map(x -> 1 / x).toList());
+        Stat ors = Stat.of(red.ours().stream().map(x -> 1 / x).toList()), prs = Stat.of(red.peer().stream().map(x -> 1 / x).toList());
+        int[] crop = n.crop();
+        JsonNode trust = red.trust();
         StringBuilder t = new StringBuilder();
         t.append(String.format(Locale.ROOT, "atlas4j vs peers — %s, %d threads, %d alternating rounds (reduce %d), Java %s%n", m.file(),
-                threads, rounds, reduceRounds, System.getProperty("java.version")));
+                threads, rounds.network(), rounds.reduce(), System.getProperty("java.version")));
         t.append(String.format(Locale.ROOT, "%-44s %-26s %-30s %s%n", "stage", "atlas4j (min/median/max)", "peer (min/median/max)",
                 "ratio ours÷peer (median; min–max)"));
         t.append(row("collect: forward to " + layer + ", img/s", oc, pc, "PyTorch"));
-        t.append(row("render: " + icons + "×" + steps + " steps, icon-steps/s", or, pr, "PyTorch, whole map"));
+        t.append(row("render: " + work.icons() + "×" + work.steps() + " steps, icon-steps/s", or, pr, "PyTorch, whole map"));
         if (crop != null) {
-            t.append(row("  both cropped to " + crop[1] + "×" + crop[3] + " (same work)", or, Stat.of(peerRenderCrop), "PyTorch, crop"));
-            t.append(row("  both whole map (same work)", Stat.of(oursRenderWhole), pr, "PyTorch, whole map"));
+            t.append(row("  both cropped to " + crop[1] + "×" + crop[3] + " (same work)", or, Stat.of(n.peerRenderCrop()), "PyTorch, crop"));
+            t.append(row("  both whole map (same work)", Stat.of(n.oursRenderWhole()), pr, "PyTorch, whole map"));
         }
-        t.append(String.format(Locale.ROOT, "%-44s %-26s %-30s %.2f; %.2f–%.2f%n", "reduce: " + a.rows() + "×" + a.cols() + " UMAP, s",
+        t.append(String.format(Locale.ROOT, "%-44s %-26s %-30s %.2f; %.2f–%.2f%n", "reduce: " + red.rows() + "×" + red.cols() + " UMAP, s",
                 String.format(Locale.ROOT, "%.1f/%.1f/%.1f", 1 / ors.max(), 1 / ors.median(), 1 / ors.min()),
                 String.format(Locale.ROOT, "%.1f/%.1f/%.1f (umap-learn)", 1 / prs.max(), 1 / prs.median(), 1 / prs.min()),
                 ors.median() / prs.median(), ors.min() / prs.max(), ors.max() / prs.min()));
@@ -166,22 +224,22 @@ final class PeerBench {
                     Progress.format(e2e.seconds()) + ", peak RSS " + String.format(Locale.ROOT, "%.2f GB", e2e.peakRssBytes() / 1e9),
                     "target ≤ 5 min, ≤ 4 GB", e2e.seconds() <= 300 && e2e.peakRssBytes() <= 4e9 ? "met" : "NOT met"));
         }
-        System.out.print(t);
+        return t.toString();
+    }
+
+    /** What bench-vs-peers.json holds: every round of both sides. */
+    private Map<String, Object> json(NetworkRates n, ReduceTimes red, double worst, EndToEnd e2e) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("date", java.time.LocalDate.now().toString());
         out.put("threads", threads);
-        out.put("collect", Map.of("atlas4j", oursCollect, "pytorch", peerCollect));
-        out.put("render", Map.of("atlas4j", oursRender, "atlas4jWholeMap", oursRenderWhole, "pytorch", peerRender, "pytorchCropped", peerRenderCrop,
-                "crop", crop == null ? List.of() : Arrays.stream(crop).boxed().toList()));
-        out.put("reduce", Map.of("atlas4j", oursReduce, "umapLearn", peerReduce));
-        out.put("trustworthiness", trust);
+        out.put("collect", Map.of("atlas4j", n.oursCollect(), "pytorch", n.peerCollect()));
+        out.put("render", Map.of("atlas4j", n.oursRender(), "atlas4jWholeMap", n.oursRenderWhole(), "pytorch", n.peerRender(),
+                "pytorchCropped", n.peerRenderCrop(), "crop", n.crop() == null ? List.of() : Arrays.stream(n.crop()).boxed().toList()));
+        out.put("reduce", Map.of("atlas4j", red.ours(), "umapLearn", red.peer()));
+        out.put("trustworthiness", red.trust());
         out.put("logitDifference", worst);
         if (e2e != null) out.put("endToEnd", Map.of("seconds", e2e.seconds(), "peakRssBytes", e2e.peakRssBytes()));
-        Path report = Path.of("atlas-output", "bench-vs-peers.json");
-        Files.createDirectories(report.getParent());
-        Json.write(report, out);
-        Files.writeString(Path.of("atlas-output", "bench-vs-peers.txt"), t.toString());
-        Progress.info("peers: " + report);
+        return out;
     }
 
     record EndToEnd(double seconds, long peakRssBytes) {

@@ -4,9 +4,13 @@ import java.nio.file.Path;
 
 import org.atlas4j.run.RunConfig;
 
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Options shared by the pipeline commands: a config file plus flags that override it. */
+/**
+ * Options of the pipeline commands (the stages, run, demo and the jobs on a run): a config file plus flags that
+ * override it. Options other commands take too come from {@link SharedOptions}.
+ */
 final class RunOptions {
     @Option(names = "--config", description = "Run config (YAML), e.g. config/fashion-mnist.yaml")
     Path config;
@@ -17,23 +21,17 @@ final class RunOptions {
     @Option(names = "--output", description = "Output root folder (default atlas-output)")
     String output;
 
-    @Option(names = "--model", description = "Model: DL4J .zip, Keras .h5, TF.js model.json / its folder, or ONNX .onnx (card beside it)")
-    String model;
+    @Mixin
+    SharedOptions.Model model = new SharedOptions.Model();
 
-    @Option(names = "--format", description = "Model format: dl4j, keras, tfjs or onnx (default: from the file name)")
-    String format;
-
-    @Option(names = "--input-shape", split = ",", description = "C,H,W when the model's size is not fixed by its card or config")
-    int[] inputShape;
-
-    @Option(names = "--layer", description = "Layer to visualize (see ./atlas layers)")
-    String layer;
+    @Mixin
+    SharedOptions.Layer layer = new SharedOptions.Layer();
 
     @Option(names = "--seed", description = "Random seed for sampling, layout and rendering")
     Long seed;
 
-    @Option(names = "--data-dir", description = "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)")
-    String dataDir;
+    @Mixin
+    SharedOptions.DataDir dataDir = new SharedOptions.DataDir();
 
     @Option(names = "--images", description = "Images instead of Fashion-MNIST: a folder of image files (one sub-folder "
             + "per class, or flat with --labels file,label CSV) or an IDX images file (MNIST format, .gz or plain)")
@@ -52,11 +50,8 @@ final class RunOptions {
     @Option(names = "--crop-scale", split = ",", description = "Area fraction range of the random crops: min,max (default 0.08,1)")
     double[] cropScale;
 
-    @Option(names = "--max-image-megapixels", description = "Skip image files declaring more pixels than this (default 89.48, Pillow's limit)")
-    Double maxImageMegapixels;
-
-    @Option(names = "--keep-damaged", description = "Use truncated or corrupt image files as far as they decode (listed and counted) instead of skipping them")
-    boolean keepDamaged;
+    @Mixin
+    SharedOptions.ImageLimits imageLimits = new SharedOptions.ImageLimits();
 
     @Option(names = "--attribution", description = "Collect each sample's attribution to every class (a·∂logit/∂a)")
     boolean attribution;
@@ -76,8 +71,8 @@ final class RunOptions {
     @Option(names = "--grid", description = "Grid size N for an N×N atlas (paper: 20)")
     Integer grid;
 
-    @Option(names = "--levels", split = ",", description = "Extra grid sizes rendered as the viewer's zoom levels, e.g. 10,40")
-    java.util.List<Integer> levels;
+    @Mixin
+    SharedOptions.Levels levels = new SharedOptions.Levels();
 
     @Option(names = "--threshold", description = "Keep cells with more than this many samples (paper: 10)")
     Integer threshold;
@@ -105,19 +100,24 @@ final class RunOptions {
     @Option(names = "--tile-px", description = "Tile size in the stitched atlas")
     Integer tilePx;
 
-    @Option(names = "--force", description = "Redo stages even when their outputs are up to date")
-    boolean force;
+    @Mixin
+    SharedOptions.Force force = new SharedOptions.Force();
+
+    /** --force: redo the stages even when their outputs are up to date. */
+    boolean force() {
+        return force.force;
+    }
 
     RunConfig resolve() {
         RunConfig c = config != null ? RunConfig.load(config) : new RunConfig();
         if (name != null) c.name = name;
         if (output != null) c.output = output;
-        if (model != null) c.model = model;
-        if (format != null) c.modelFormat = format;
-        if (inputShape != null) c.inputShape = inputShape;
-        if (layer != null) c.layer = layer;
+        if (model.file != null) c.model = model.file;
+        if (model.format.name != null) c.modelFormat = model.format.name;
+        if (model.format.inputShape != null) c.inputShape = model.format.inputShape;
+        if (layer.name != null) c.layer = layer.name;
         if (seed != null) c.seed = seed;
-        if (dataDir != null) c.data.dir = dataDir;
+        if (dataDir.dir != null) c.data.dir = dataDir.dir;
         if (images != null) {
             // a folder is image files (class sub-folders or a flat folder + labels CSV); a file is IDX
             String lower = images.toLowerCase(java.util.Locale.ROOT);
@@ -138,8 +138,8 @@ final class RunOptions {
             }
             c.data.cropScale = cropScale;
         }
-        if (maxImageMegapixels != null) c.data.maxImageMegapixels = maxImageMegapixels;
-        if (keepDamaged) c.data.keepDamaged = true;
+        if (imageLimits.maxMegapixels != null) c.data.maxImageMegapixels = imageLimits.maxMegapixels;
+        if (imageLimits.keepDamaged) c.data.keepDamaged = true;
         if (attribution) c.collect.attribution = true;
         if (method != null) c.reduce.method = method;
         if (neighbors != null) c.reduce.neighbors = neighbors;
@@ -147,7 +147,7 @@ final class RunOptions {
         if (epochs != null) c.reduce.epochs = epochs;
         if (grid != null) c.grid.size = grid;
         if (threshold != null) c.grid.threshold = threshold;
-        if (levels != null) c.grid.levels = new java.util.ArrayList<>(levels);
+        if (levels.sizes != null) c.grid.levels = new java.util.ArrayList<>(levels.sizes);
         if (steps != null) c.render.steps = steps;
         if (renderBatch != null) c.render.batchSize = renderBatch;
         if (iconSize != null) c.render.iconSize = iconSize;

@@ -7,7 +7,10 @@ import org.atlas4j.run.AtlasRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-/** One subcommand per pipeline stage; each reads the previous stage's files in the run folder. */
+/**
+ * One subcommand per pipeline stage; each reads the previous stage's files in the run folder. Every one takes
+ * {@link RunOptions}, --force included, and skips a stage whose outputs are up to date unless --force is given.
+ */
 final class StageCommands {
     private StageCommands() {
     }
@@ -22,7 +25,7 @@ final class StageCommands {
         public Integer call() throws Exception {
             AtlasRun r = new AtlasRun(options.resolve());
             try (var lock = Main.lockRun(r.dir())) {
-                run(r, options.force);
+                run(r, options.force());
             }
             return 0;
         }
@@ -38,7 +41,7 @@ final class CollectCommand extends StageCommands.Stage {
 
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.spark(spark).collect(true);
+        r.spark(spark).collect(force);
     }
 }
 
@@ -47,7 +50,7 @@ final class CollectCommand extends StageCommands.Stage {
 final class ReduceCommand extends StageCommands.Stage {
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.reduce(true);
+        r.reduce(force);
     }
 }
 
@@ -56,7 +59,7 @@ final class ReduceCommand extends StageCommands.Stage {
 final class GridCommand extends StageCommands.Stage {
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.grid(true);
+        r.grid(force);
     }
 }
 
@@ -74,7 +77,7 @@ final class RenderCommand extends StageCommands.Stage {
 final class StitchCommand extends StageCommands.Stage {
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
-        r.stitch();
+        r.stitch(); // keeps no stamp: always redone, so --force asks nothing more of it
     }
 }
 

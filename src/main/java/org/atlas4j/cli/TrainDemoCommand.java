@@ -14,13 +14,14 @@ import org.atlas4j.train.DemoTrainer;
 import org.atlas4j.util.Progress;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "train-demo", mixinStandardHelpOptions = true,
         description = "Train the demo Fashion-MNIST CNN (fixed seed) and save it with its model card.")
 final class TrainDemoCommand implements Callable<Integer> {
-    @Option(names = "--data-dir", description = "Folder with the Fashion-MNIST IDX files (default: ${DEFAULT-VALUE})")
-    Path dataDir = FashionMnist.DEFAULT_DIR;
+    @Mixin
+    SharedOptions.DataDir dataDirOption = new SharedOptions.DataDir();
 
     @Option(names = "--out", description = "Model file to write (default: ${DEFAULT-VALUE})")
     Path out = Path.of("models/fashion-mnist-cnn.zip");
@@ -36,6 +37,7 @@ final class TrainDemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Path dataDir = dataDirOption.path();
         org.atlas4j.data.DataInstaller.ensureFashionMnist(dataDir);
         ImageDataset train = FashionMnist.train(dataDir);
         IdxDataset test = FashionMnist.test(dataDir);

@@ -1,12 +1,12 @@
 package org.atlas4j.cli;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 import org.atlas4j.run.AtlasRun;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -17,11 +17,11 @@ final class ViewerCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "Run folder, e.g. atlas-output/fashion-mnist")
     Path run;
 
-    @Option(names = "--levels", split = ",", description = "Extra grid sizes to render as zoom levels, e.g. 10,40")
-    List<Integer> levels;
+    @Mixin
+    SharedOptions.Levels levels = new SharedOptions.Levels();
 
-    @Option(names = "--force", description = "Redo the levels' grid and render stages")
-    boolean force;
+    @Mixin
+    SharedOptions.Force force = new SharedOptions.Force();
 
     @Option(names = "--screenshot", description = "Also open the page in headless Chromium, zoom, hover the largest "
             + "visible cell and save a PNG here")
@@ -37,10 +37,10 @@ final class ViewerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AtlasRun r = AtlasRun.open(run);
-        if (levels != null) r.config().grid.levels = new java.util.ArrayList<>(levels);
+        if (levels.sizes != null) r.config().grid.levels = new java.util.ArrayList<>(levels.sizes);
         Path index;
         try (var lock = Main.lockRun(r.dir())) { // the browser below only reads
-            r.levels(force);
+            r.levels(force.force);
             index = r.viewer(true);
         }
         if (measure) {
