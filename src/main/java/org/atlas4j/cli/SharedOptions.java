@@ -8,6 +8,7 @@ import org.atlas4j.data.ImageFiles;
 import org.atlas4j.model.LoadedModel;
 import org.atlas4j.util.UserError;
 
+import org.atlas4j.run.AtlasRun;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -109,5 +110,17 @@ final class SharedOptions {
     static final class Force {
         @Option(names = "--force", description = "Redo stages even when their outputs are up to date")
         boolean force;
+    }
+
+    /** Where collect's pass over the images runs: here, or on an Apache Spark master (same outputs either way). */
+    static final class Spark {
+        @Option(names = "--spark", paramLabel = "<master URL>", description = "Collect on Apache Spark: local[N] or "
+                + "spark://host:port (needs the -Pspark build); the other stages run here; same outputs as without")
+        String master;
+
+        /** Points the run's collect at the Spark master, when one was given. */
+        void apply(AtlasRun r) {
+            if (master != null) r.collectWith(org.atlas4j.spark.DistributedCollect.engine(master));
+        }
     }
 }

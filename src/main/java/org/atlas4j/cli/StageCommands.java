@@ -35,8 +35,12 @@ final class StageCommands {
 @Command(name = "collect", mixinStandardHelpOptions = true,
         description = "Stage 1: one random spatial activation per image at the layer → collect/activations.npy, samples.csv")
 final class CollectCommand extends StageCommands.Stage {
+    @picocli.CommandLine.Mixin
+    SharedOptions.Spark spark;
+
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
+        spark.apply(r);
         r.collect(force);
     }
 }
@@ -80,8 +84,12 @@ final class StitchCommand extends StageCommands.Stage {
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "All stages (collect → reduce → grid → render → stitch); up-to-date stages are skipped")
 final class RunCommand extends StageCommands.Stage {
+    @picocli.CommandLine.Mixin
+    SharedOptions.Spark spark;
+
     @Override
     void run(AtlasRun r, boolean force) throws Exception {
+        spark.apply(r);
         r.all(force);
     }
 }

@@ -158,6 +158,21 @@ public final class Collector {
      */
     public static List<Result> runLayers(NetGraph graph, ImageDataset data, Options o, List<String> layers, List<Path> dirs)
             throws IOException {
+        return runLayers(graph, data, o, layers, dirs, 0);
+    }
+
+    /**
+     * Collects images [first, first + data.size()) of a larger dataset, given as {@code data} (the distributed path):
+     * positions and samples.csv's index are those of the whole dataset, so slices concatenated equal one run.
+     */
+    public static Result runSlice(NetGraph graph, ImageDataset data, Options o, Path dir, int first) throws IOException {
+        // attribution positions are still drawn from the slice's own index (attribute(..., start, ...))
+        if (o.attribution() && first != 0) throw new org.atlas4j.util.UserError("attributions are not collected in slices yet");
+        return runLayers(graph, data, o, List.of(o.layer()), List.of(dir), first).get(0);
+    }
+
+    private static List<Result> runLayers(NetGraph graph, ImageDataset data, Options o, List<String> layers, List<Path> dirs,
+            int first) throws IOException {
         int n = data.size();
         if (n == 0) throw new org.atlas4j.util.UserError("the dataset is empty: nothing to collect");
         String outVar = graph.output();
@@ -192,7 +207,7 @@ public final class Collector {
                     }
                 }
                 for (Sink k : sinks) {
-                    sampleLayer(k, graph, data, o, engine.nat(), pass, probs, pred, s, b, use, keptIdx, kept);
+                    sampleLayer(k, graph, data, o, engine.nat(), pass, probs, pred, s, b, use, keptIdx, kept, first);
                 }
                 for (int i = 0; i < b; i++) { // the predicted class's probability went into samples.csv
                     if (!use[i]) continue;
@@ -280,7 +295,7 @@ public final class Collector {
      * second moment and, with --attribution, its attribution to every class.
      */
     private static void sampleLayer(Sink k, NetGraph graph, ImageDataset data, Options o, NativeAttribution nat,
-            Pass pass, INDArray probs, INDArray pred, int s, int b, boolean[] use, int[] keptIdx, int kept)
+            Pass pass, INDArray probs, INDArray pred, int s, int b, boolean[] use, int[] keptIdx, int kept, int first)
             throws IOException {
         // read the sampled positions straight from the map's memory through its strides (no copy of the
         // whole map): a plain NCHW array, or the native chain's channels-last buffer seen as NCHW
@@ -290,12 +305,13 @@ public final class Collector {
         for (int i = 0, j = 0; i < b; i++) {
             if (!use[i]) continue;
             int idx = s + i;
-            int[] pos = position(o.seed(), idx, k.h, k.w, o.excludeEdges());
+            // the index in the whole dataset (a distributed slice starts at first): positions and samples.csv's index
+            int[] pos = position(o.seed(), first + idx, k.h, k.w, o.excludeEdges());
             long base = i * st[0] + pos[0] * st[2] + pos[1] * st[3];
             for (int c = 0; c < k.d; c++) k.block[j * k.d + c] = fm.get((int) (base + c * st[1]));
             j++;
             int pr = pred.getInt(i);
-            k.csv.write(idx + "," + data.label(idx) + "," + pr + ","
+            k.csv.write((first + idx) + "," + data.label(idx) + "," + pr + ","
                     + String.format(Locale.ROOT, "%.5f", probs.getDouble(i, pr)) + "," + pos[0] + "," + pos[1]
                     + (k.sources ? "," + sourceColumns(data.source(idx)) : "") + "\n");
         }
@@ -700,7 +716,7 @@ public final class Collector {
     }
 
     /** Adds Σ a aᵀ over the block's rows (upper triangle, mirrored): the uncentred second moment for whitening. */
-    static void accumulateSecondMoment(double[] m, float[] block, int rows, int d) {
+    public static void accumulateSecondMoment(double[] m, float[] block, int rows, int d) {
         for (int r = 0; r < rows; r++) {
             int off = r * d;
             for (int i = 0; i < d; i++) {
@@ -712,7 +728,7 @@ public final class Collector {
         }
     }
 
-    static void mirror(double[] m, int d) {
+    public static void mirror(double[] m, int d) {
         for (int i = 0; i < d; i++) {
             for (int j = 0; j < i; j++) m[i * d + j] = m[j * d + i];
         }

@@ -332,6 +332,15 @@ public final class FolderDataset implements ImageDataset, AutoCloseable {
         }
     }
 
+    /**
+     * Failures and damage found by other processes over the same files (a distributed collect's executors decode the
+     * images, not this one), added to {@link #failed()} and {@link #damaged()} so they are listed and counted here too.
+     */
+    public void recordFound(List<Skipped> failedFiles, List<Skipped> damagedFiles) {
+        for (Skipped f : failedFiles) failed.putIfAbsent(f.file(), f);
+        for (Skipped f : damagedFiles) damaged.putIfAbsent(f.file(), f);
+    }
+
     /** Seconds the reader waited for background decodes: decoding that did not overlap the model's work. */
     public double decodeWaitSeconds() { return ahead.waitedSeconds(); }
 

@@ -42,6 +42,8 @@ public final class AtlasRun {
     /** Stages a level run takes from its parent (collect and reduce are the same at every grid size). */
     private Map<String, Path> shared = Map.of();
     private final RunInputs inputs;
+    /** Null: collect runs in this process. */
+    private CollectEngine collectEngine;
 
     /** Reopens an existing run folder with the config recorded in its provenance. */
     public static AtlasRun open(Path runDir) {
@@ -109,6 +111,12 @@ public final class AtlasRun {
     /** The collect stage's stamp: its options, the model's hash and which images (with their sampling). */
     public String collectStamp() { return cfg.collectStamp(layer(), model().sha256()); }
 
+    /** Collect's pass over the images elsewhere (e.g. on Spark, {@code org.atlas4j.spark}); same outputs as here. */
+    public AtlasRun collectWith(CollectEngine engine) {
+        this.collectEngine = engine;
+        return this;
+    }
+
     public void collect(boolean force) throws Exception {
         String st = collectStamp();
         if (!force && stamps.upToDate("collect", st, Collector.ACTIVATIONS, Collector.SAMPLES, Collector.META)) return;
@@ -116,7 +124,8 @@ public final class AtlasRun {
         Collector.Result r;
         FolderDataset fd = SkippedFiles.folderBehind(data());
         try {
-            r = Collector.run(model().graph(), data(), cfg.collectOptions(layer()), stageDir("collect"));
+            r = collectEngine == null ? Collector.run(model().graph(), data(), cfg.collectOptions(layer()), stageDir("collect"))
+                    : collectEngine.collect(cfg, data(), cfg.collectOptions(layer()), stageDir("collect"));
         } catch (Collector.NothingDecoded e) {
             throw SkippedFiles.nothingDecoded(e, fd, stageDir("collect"));
         }
