@@ -53,7 +53,7 @@ class SharedOptionsTest {
 
     static final Set<Class<?>> MIXINS = Set.of(RunOptions.class, SharedOptions.Model.class, SharedOptions.ModelFormat.class,
             SharedOptions.Layer.class, SharedOptions.DataDir.class, SharedOptions.ImageLimits.class, SharedOptions.Levels.class,
-            SharedOptions.Force.class);
+            SharedOptions.Force.class, SharedOptions.Spark.class);
 
     /** Every subcommand of {@code atlas}, by name, as picocli models it. */
     static Map<String, CommandSpec> commands() {

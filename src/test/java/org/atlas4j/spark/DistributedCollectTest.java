@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * merged by the driver's code, must equal a local collect byte for byte (the Spark integration test runs the same
  * code on a real cluster).
  */
+@org.atlas4j.IntegrationTest
 public class DistributedCollectTest {
     public static final Path DEMO_MODEL = Path.of("models/fashion-mnist-cnn.zip");
     static final int IMAGES = 1500;

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Worker JVMs (one core each), the test JVM as the driver. Collect on the demo slice of Fashion-MNIST must equal the
  * local collect byte for byte, also when a worker is killed in the middle of a slice.
  */
-@Tag("integration")
+@org.atlas4j.IntegrationTest
 // a cluster that cannot start executors retries forever: fail instead (the whole test takes 5-7 min here under load)
 @org.junit.jupiter.api.Timeout(value = 20, unit = java.util.concurrent.TimeUnit.MINUTES)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
