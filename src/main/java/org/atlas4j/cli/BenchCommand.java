@@ -101,7 +101,7 @@ final class BenchCommand implements Callable<Integer> {
         String l = m.resolveLayer(layerOption.name);
         Path tmp = Files.createTempDirectory("atlas4j-synthetic");
         long t0 = System.nanoTime();
-        var r = Collector.run(m.graph(), new SyntheticImages(n), new Collector.Options(l, 256, 1, true), tmp);
+        var r = Collector.run(m.graph(), new SyntheticImages(n), Collector.Options.of(l, 1), tmp);
         System.out.printf(Locale.ROOT, "synthetic collect: %,d images in %.1f s (%,.0f img/s); peak RSS %s; activations %,d MB on disk%n",
                 r.count(), (System.nanoTime() - t0) / 1e9, r.imagesPerSecond(), peakRss(),
                 Files.size(tmp.resolve(Collector.ACTIVATIONS)) >> 20);
@@ -163,8 +163,8 @@ final class BenchCommand implements Callable<Integer> {
     private static void collect(LoadedModel m, String layer, ImageDataset data, int n, Path tmp, StringBuilder report)
             throws Exception {
         ImageDataset slice = SubsetDataset.firstN(data, n);
-        Collector.run(m.graph(), SubsetDataset.firstN(data, 512), new Collector.Options(layer, 256, 1, true), tmp); // warm-up
-        var cr = Collector.run(m.graph(), slice, new Collector.Options(layer, 256, 1, true), tmp);
+        Collector.run(m.graph(), SubsetDataset.firstN(data, 512), Collector.Options.of(layer, 1), tmp); // warm-up
+        var cr = Collector.run(m.graph(), slice, Collector.Options.of(layer, 1), tmp);
         if (m.network() != null) {
             double dl4j = dl4jImagesPerSecond(m, slice);
             report.append(String.format(Locale.ROOT, "collect   %,8.0f img/s  (%s, %,d images; DL4J layers: %,.0f img/s, ×%.1f)%n",
@@ -193,7 +193,7 @@ final class BenchCommand implements Callable<Integer> {
         int steps = renderSteps == null ? 128 : renderSteps;
         float[] dirs = Arrays.copyOf(acts.data(), k * acts.cols());
         Npy.NpyArray moment = Npy.read(tmp.resolve(Collector.SECOND_MOMENT));
-        var ro = new Renderer.Options(layer, steps, 0.05, k, 0, 4, true, true, 1);
+        var ro = Renderer.Options.of(layer, steps, k, 1);
         var rr = Renderer.run(m.graph(), dirs, k, moment.data(), ro, tmp.resolve("render"));
         report.append(String.format(Locale.ROOT, "render    %8.1f icon-steps/s  (%s; %d icons × %d steps, %d px, batch %d)%n",
                 rr.iconStepsPerSecond(), rr.engine(), k, steps, rr.iconSize(), k));

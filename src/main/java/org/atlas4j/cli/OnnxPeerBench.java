@@ -355,7 +355,7 @@ final class OnnxPeerBench {
 
     /** images/s of collect: a one-batch run (setup, warm-up) subtracted from a run of one more batch than timed. */
     static double oursCollect(NetGraph g, String layer, int[] in, Options o, int timed, Path dir) throws Exception {
-        Collector.Options co = new Collector.Options(layer, o.batch(), 1, true);
+        Collector.Options co = Collector.Options.of(layer, 1).withBatchSize(o.batch());
         long t0 = System.nanoTime();
         Collector.run(g, new NoiseImages(o.batch(), in), co, dir.resolve("short"));
         long t1 = System.nanoTime();
@@ -438,9 +438,9 @@ final class OnnxPeerBench {
     /** icon-steps/s of render: a one-step run subtracted from a run of one more step than timed (same icons). */
     static double oursRender(NetGraph g, String layer, float[] dirs, int[] in, Options o, Path dir) throws Exception {
         long t0 = System.nanoTime();
-        Renderer.run(g, dirs, o.icons(), null, new Renderer.Options(layer, 1, 0.05, o.icons(), 0, 4, false, true, 1), dir.resolve("short"));
+        Renderer.run(g, dirs, o.icons(), null, Renderer.Options.of(layer, 1, o.icons(), 1).withWhiten(false), dir.resolve("short"));
         long t1 = System.nanoTime();
-        Renderer.run(g, dirs, o.icons(), null, new Renderer.Options(layer, o.steps() + 1, 0.05, o.icons(), 0, 4, false, true, 1),
+        Renderer.run(g, dirs, o.icons(), null, Renderer.Options.of(layer, o.steps() + 1, o.icons(), 1).withWhiten(false),
                 dir.resolve("long"));
         long t2 = System.nanoTime();
         return (double) o.icons() * o.steps() / steadySeconds(t1 - t0, t2 - t1);

@@ -120,7 +120,7 @@ final class PeerBench {
 
     /** collect and render, ours then the peer's, each round; render also both cropped and both whole-map. */
     private NetworkRates networkRounds(int rounds) throws Exception {
-        Collector.Options co = new Collector.Options(layer, 256, 1, true);
+        Collector.Options co = Collector.Options.of(layer, 1);
         Collector.run(g, SubsetDataset.firstN(all, 1024), co, tmp.resolve("warm")); // warm-up
         Npy.NpyArray warmActs = Npy.read(tmp.resolve("warm").resolve(Collector.ACTIVATIONS));
         float[] dirs = Arrays.copyOf(warmActs.data(), work.icons() * warmActs.cols());
@@ -148,7 +148,7 @@ final class PeerBench {
     /** One round of render: ours (and ours on the whole map when we crop), then the peer's (and the peer's cropped). */
     private void renderRound(int r, float[] dirs, float[] moment, int size, NetworkRates rates) throws Exception {
         int[] crop = rates.crop();
-        var ro = new Renderer.Options(layer, work.steps(), 0.05, work.icons(), 0, 4, true, true, 1);
+        var ro = Renderer.Options.of(layer, work.steps(), work.icons(), 1);
         rates.oursRender().add(Renderer.run(g, dirs, work.icons(), moment, ro, tmp.resolve("r" + r)).iconStepsPerSecond());
         if (crop != null) { // like for like with PyTorch's whole map: our chain without the crop
             System.setProperty(Renderer.WHOLE_MAP_PROPERTY, "true");
@@ -171,7 +171,7 @@ final class PeerBench {
     private ReduceTimes reduceRounds(int rounds, Path demoActs) throws Exception {
         Path acts = demoActs != null && Files.exists(demoActs) ? demoActs : null;
         if (acts == null) {
-            Collector.run(g, all, new Collector.Options(layer, 256, 1, true), tmp.resolve("all"));
+            Collector.run(g, all, Collector.Options.of(layer, 1), tmp.resolve("all"));
             acts = tmp.resolve("all").resolve(Collector.ACTIVATIONS);
         }
         Npy.NpyArray a = Npy.read(acts);

@@ -42,8 +42,19 @@ public final class Collector {
             this(layer, batchSize, seed, excludeEdges, false);
         }
 
+        public static final int DEFAULT_BATCH = 256;
+
         public Options {
             if (batchSize < 1) throw new org.atlas4j.util.UserError("collect batch size must be >= 1, got " + batchSize);
+        }
+
+        /** The defaults: batches of {@value #DEFAULT_BATCH}, the border row/column excluded (the paper's), no attribution. */
+        public static Options of(String layer, long seed) {
+            return new Options(layer, DEFAULT_BATCH, seed, true, false);
+        }
+
+        public Options withBatchSize(int batchSize) {
+            return new Options(layer, batchSize, seed, excludeEdges, attribution);
         }
     }
 

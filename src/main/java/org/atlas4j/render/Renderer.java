@@ -53,6 +53,21 @@ public final class Renderer {
             if (learningRate <= 0) throw new org.atlas4j.util.UserError("learning rate must be > 0, got " + learningRate);
             if (iconSize < 0) throw new org.atlas4j.util.UserError("icon size must be >= 0 (0 = the model's input size)");
         }
+
+        public static final double DEFAULT_LEARNING_RATE = 0.05;
+        public static final double DEFAULT_COSSIM_POW = 4;
+
+        /**
+         * The paper's settings (Adam at {@value #DEFAULT_LEARNING_RATE}, cosine power {@value #DEFAULT_COSSIM_POW},
+         * whitened directions, the jitter/scale/rotation transforms, one attempt) at the model's input size.
+         */
+        public static Options of(String layer, int steps, int batchSize, long seed) {
+            return new Options(layer, steps, DEFAULT_LEARNING_RATE, batchSize, 0, DEFAULT_COSSIM_POW, true, true, seed, 1);
+        }
+
+        public Options withWhiten(boolean whiten) {
+            return new Options(layer, steps, learningRate, batchSize, iconSize, cossimPow, whiten, transforms, seed, attempts);
+        }
     }
 
     /** One cell's result: the objective (without transforms) before and after optimisation. */

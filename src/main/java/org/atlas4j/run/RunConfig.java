@@ -69,7 +69,7 @@ public final class RunConfig {
     }
 
     public static final class Collect {
-        public int batchSize = 256;
+        public int batchSize = Collector.Options.DEFAULT_BATCH;
         public boolean excludeEdges = true;
         /** Also store each sample's attribution to every class (a · ∂logit/∂a) in collect/attribution.npy. */
         public boolean attribution = false;
@@ -94,10 +94,10 @@ public final class RunConfig {
 
     public static final class Render {
         public int steps = 512;
-        public double learningRate = 0.05;
+        public double learningRate = Renderer.Options.DEFAULT_LEARNING_RATE;
         public int batchSize = 128;
         public int iconSize = 0;
-        public double cossimPow = 4;
+        public double cossimPow = Renderer.Options.DEFAULT_COSSIM_POW;
         public boolean whiten = true;
         public boolean transforms = true;
         /** Random restarts per icon; the one with the highest final objective is kept. */
