@@ -80,6 +80,12 @@ public final class Renderer {
         public static Result read(Path dir) {
             return Json.read(dir.resolve(META), Result.class);
         }
+
+        /** What provenance.json records of a render. */
+        public java.util.Map<String, Object> facts() {
+            return java.util.Map.of("icons", cells, "iconStepsPerSecond", iconStepsPerSecond,
+                    "meanInitialObjective", meanInitialObjective, "meanFinalObjective", meanFinalObjective);
+        }
     }
 
     record BatchFile(List<CellResult> results, double seconds) {
@@ -136,6 +142,22 @@ public final class Renderer {
         for (double x : v) n += x * x;
         n = Math.sqrt(n);
         for (int c = 0; c < v.length; c++) out[off + c] = (float) (n == 0 ? 0 : v[c] / n);
+    }
+
+    /**
+     * The render stage from its input files (grid's cell vectors, collect's second moment) into {@code dir}, which
+     * is emptied first unless it holds a partial render of the same {@code stamp} (options and inputs): only that
+     * one may be resumed.
+     */
+    public static Result run(NetGraph graph, Path collectDir, Path gridDir, String stamp, boolean force, Options o,
+            Path dir, org.atlas4j.data.ModelInput input) throws Exception {
+        Path pending = dir.resolve("pending-stamp.json");
+        if (force || !Files.exists(pending) || !Files.readString(pending).equals(stamp)) AtomicFiles.deleteRecursively(dir);
+        Files.createDirectories(dir);
+        AtomicFiles.writeString(pending, stamp);
+        var vectors = org.atlas4j.io.Npy.read(gridDir.resolve(org.atlas4j.grid.Gridder.CELL_VECTORS));
+        var moment = org.atlas4j.io.Npy.read(collectDir.resolve(org.atlas4j.collect.Collector.SECOND_MOMENT));
+        return run(graph, vectors.data(), vectors.rows(), moment.data(), o, dir, input);
     }
 
     public static Result run(NetGraph graph, float[] cellVectors, int numCells, float[] secondMoment, Options o, Path dir)

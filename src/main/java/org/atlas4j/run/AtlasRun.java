@@ -14,7 +14,6 @@ import org.atlas4j.data.ImageDataset;
 import org.atlas4j.data.ModelInput;
 import org.atlas4j.data.SkippedFiles;
 import org.atlas4j.grid.Gridder;
-import org.atlas4j.io.AtomicFiles;
 import org.atlas4j.io.Json;
 import org.atlas4j.io.Npy;
 import org.atlas4j.model.LoadedModel;
@@ -177,17 +176,9 @@ public final class AtlasRun {
             if (!Files.exists(rd.resolve(Fidelity.FILE))) fidelity();
             return;
         }
-        // a stale partial render (other options or inputs) must not be resumed
-        Path pending = rd.resolve("pending-stamp.json");
-        if (force || !Files.exists(pending) || !Files.readString(pending).equals(st)) AtomicFiles.deleteRecursively(rd);
-        Files.createDirectories(rd);
-        AtomicFiles.writeString(pending, st);
-        Npy.NpyArray vectors = Npy.read(stageDir("grid").resolve(Gridder.CELL_VECTORS));
-        Npy.NpyArray moment = Npy.read(stageDir("collect").resolve(Collector.SECOND_MOMENT));
-        var res = Renderer.run(model().graph(), vectors.data(), vectors.rows(), moment.data(), o, rd, modelInput());
+        var res = Renderer.run(model().graph(), stageDir("collect"), stageDir("grid"), st, force, o, rd, modelInput());
         stamps.write("render", st);
-        recordStage("render", res.seconds(), Map.of("icons", res.cells(), "iconStepsPerSecond", res.iconStepsPerSecond(),
-                "meanInitialObjective", res.meanInitialObjective(), "meanFinalObjective", res.meanFinalObjective()));
+        recordStage("render", res.seconds(), res.facts());
         fidelity();
     }
 
