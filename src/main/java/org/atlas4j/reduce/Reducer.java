@@ -67,6 +67,7 @@ public final class Reducer {
 
     public static float[] fit(float[] data, int n, int d, Options o, int dims) {
         if (n < 3) throw new UserError("need at least 3 samples for a 2-D layout, got " + n);
+        if (approximate(n, o)) return large(data, n, d, o, dims);
         double[][] x = new double[n][d];
         for (int i = 0; i < n; i++) {
             double norm = 0;
@@ -120,6 +121,72 @@ public final class Reducer {
         return out;
     }
 
+    /** Rows from which cosine UMAP uses the NN-descent graph instead of the exact one (measured: see NnDescent). */
+    static final int APPROX_KNN_FROM = EXACT_KNN_LIMIT + 1;
+    /** System property: threads for the large-N kNN graph and the layout's epochs (default: every core above the switch). */
+    public static final String THREADS_PROPERTY = "atlas4j.reduce.threads";
+
+    static boolean approximate(int n, Options o) {
+        return o.method().equals("umap") && o.metric().equals("cosine") && n >= APPROX_KNN_FROM;
+    }
+
+    /**
+     * Threads for the UMAP epochs: the {@value #THREADS_PROPERTY} property when set, else 1 for inputs on the exact
+     * path (the demo's layout stays the sequential one) and every core beyond it. The layout is a function of the seed
+     * and this number.
+     */
+    static int layoutThreads(int n, Options o) {
+        String p = System.getProperty(THREADS_PROPERTY);
+        if (p != null && !p.isBlank()) {
+            try {
+                int t = Integer.parseInt(p.strip());
+                if (t >= 1) return t;
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new UserError("-D" + THREADS_PROPERTY + "=" + p + " is not a thread count; give a whole number >= 1 "
+                    + "(the layout is reproducible for a given seed and thread count), or leave it unset for the default");
+        }
+        return approximate(n, o) ? Runtime.getRuntime().availableProcessors() : 1;
+    }
+
+    /**
+     * Cosine UMAP beyond the exact graph's reach: NN-descent graph and parallel epochs, reading the caller's float
+     * rows in place (no N×D double copy: 1,000,000 × 512 stays at its own 2 GB).
+     */
+    private static float[] large(float[] data, int n, int d, Options o, int dims) {
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < d; j++) {
+                float v = data[i * d + j];
+                if (!Float.isFinite(v)) {
+                    throw new UserError("activation " + j + " of sample " + i + " is " + v + "; layouts need finite "
+                            + "activations. Check the model and its preprocessing (a NaN input or an overflowing layer), "
+                            + "then collect again.");
+                }
+            }
+        }
+        int k = Math.min(o.neighbors(), n - 1);
+        int epochs = o.epochs() > 0 ? o.epochs() : 200;
+        int threads = layoutThreads(n, o);
+        NnDescent.Options ko = NnDescent.Options.defaults(n, k, threads, o.seed());
+        NearestNeighborGraph graph;
+        try (Progress p = Progress.start("reduce: NN-descent kNN (k=" + k + ", " + threads + " threads)",
+                1 + ko.maxIterations(), "passes")) {
+            graph = NnDescent.build(data, n, d, ko, p);
+        }
+        double[][] y;
+        try (Progress p = Progress.start("reduce: UMAP layout (" + threads + " threads)", epochs, "epochs")) {
+            y = UmapLayout.fit(UmapLayout.Rows.unit(data, n, d), graph,
+                    new UmapLayout.Options(dims, epochs, o.minDist(), 1.0, 5, 1.0, 1.0, o.seed(), threads), p);
+        }
+        float[] out = new float[dims * n];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < dims; c++) out[dims * i + c] = (float) y[i][c];
+        }
+        Finite.requireFinite(out, n, dims, i -> "sample " + i, "layout coordinate", "the layout", LAYOUT_CAUSE);
+        return out;
+    }
+
     /** UMAP with our exact cosine kNN graph (or Smile's own for euclidean), showing a bar over Smile's epochs. */
     private static double[][] umap(double[][] x, int k, int epochs, UMAP.Options uo, Options o) {
         // exact kNN is O(N²·D) on BLAS: 6–10 s at 70k × 96 here; beyond a few hundred thousand rows Smile's NN-descent
@@ -127,7 +194,8 @@ public final class Reducer {
         NearestNeighborGraph graph = o.metric().equals("cosine") && x.length <= EXACT_KNN_LIMIT ? CosineKnn.build(x, k) : null;
         if (graph != null && o.method().equals("umap")) {
             try (Progress p = Progress.start("reduce: UMAP layout", epochs, "epochs")) {
-                return UmapLayout.fit(x, graph, new UmapLayout.Options(uo.d(), epochs, o.minDist(), 1.0, 5, 1.0, 1.0, o.seed()), p);
+                return UmapLayout.fit(x, graph, new UmapLayout.Options(uo.d(), epochs, o.minDist(), 1.0, 5, 1.0, 1.0, o.seed(),
+                        layoutThreads(x.length, o)), p);
             }
         }
         // Up to 10,000 points Smile 4.4.2 starts a connected graph from a spectral layout through ARPACK, which here
