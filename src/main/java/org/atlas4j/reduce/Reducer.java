@@ -154,7 +154,7 @@ public final class Reducer {
      * Cosine UMAP beyond the exact graph's reach: NN-descent graph and parallel epochs, reading the caller's float
      * rows in place (no N×D double copy: 1,000,000 × 512 stays at its own 2 GB).
      */
-    private static float[] large(float[] data, int n, int d, Options o, int dims) {
+    static float[] large(float[] data, int n, int d, Options o, int dims) {
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < d; j++) {
                 float v = data[i * d + j];
