@@ -67,7 +67,7 @@ public final class Reducer {
 
     public static float[] fit(float[] data, int n, int d, Options o, int dims) {
         if (n < 3) throw new UserError("need at least 3 samples for a 2-D layout, got " + n);
-        if (approximate(n, o)) return large(data, n, d, o, dims);
+        if (approximate(n, d, o)) return large(data, n, d, o, dims);
         double[][] x = new double[n][d];
         for (int i = 0; i < n; i++) {
             double norm = 0;
@@ -121,13 +121,18 @@ public final class Reducer {
         return out;
     }
 
-    /** Rows from which cosine UMAP uses the NN-descent graph instead of the exact one (measured: see NnDescent). */
-    static final int APPROX_KNN_FROM = EXACT_KNN_LIMIT + 1;
+    /**
+     * Work (N²·D multiply-adds) up to which cosine UMAP builds the exact graph; beyond it, or beyond
+     * {@link #EXACT_KNN_LIMIT} rows, NN-descent. Measured here (2 cores, shared): exact 50,000 × 512 (1.3e12) takes
+     * longer than NN-descent plus its recall loss is worth; the demo's 70,000 × 96 (4.7e11) stays exact and unchanged.
+     */
+    static final double EXACT_WORK = 6e11;
     /** System property: threads for the large-N kNN graph and the layout's epochs (default: every core above the switch). */
     public static final String THREADS_PROPERTY = "atlas4j.reduce.threads";
 
-    static boolean approximate(int n, Options o) {
-        return o.method().equals("umap") && o.metric().equals("cosine") && n >= APPROX_KNN_FROM;
+    static boolean approximate(int n, int d, Options o) {
+        return o.method().equals("umap") && o.metric().equals("cosine")
+                && (n > EXACT_KNN_LIMIT || (double) n * n * d > EXACT_WORK);
     }
 
     /**
@@ -135,7 +140,7 @@ public final class Reducer {
      * path (the demo's layout stays the sequential one) and every core beyond it. The layout is a function of the seed
      * and this number.
      */
-    static int layoutThreads(int n, Options o) {
+    static int layoutThreads(int n, int d, Options o) {
         String p = System.getProperty(THREADS_PROPERTY);
         if (p != null && !p.isBlank()) {
             try {
@@ -147,7 +152,7 @@ public final class Reducer {
             throw new UserError("-D" + THREADS_PROPERTY + "=" + p + " is not a thread count; give a whole number >= 1 "
                     + "(the layout is reproducible for a given seed and thread count), or leave it unset for the default");
         }
-        return approximate(n, o) ? Runtime.getRuntime().availableProcessors() : 1;
+        return approximate(n, d, o) ? Runtime.getRuntime().availableProcessors() : 1;
     }
 
     /**
@@ -167,7 +172,7 @@ public final class Reducer {
         }
         int k = Math.min(o.neighbors(), n - 1);
         int epochs = o.epochs() > 0 ? o.epochs() : 200;
-        int threads = layoutThreads(n, o);
+        int threads = layoutThreads(n, d, o);
         NnDescent.Options ko = NnDescent.Options.defaults(n, k, threads, o.seed());
         NearestNeighborGraph graph;
         try (Progress p = Progress.start("reduce: NN-descent kNN (k=" + k + ", " + threads + " threads)",
@@ -195,7 +200,7 @@ public final class Reducer {
         if (graph != null && o.method().equals("umap")) {
             try (Progress p = Progress.start("reduce: UMAP layout", epochs, "epochs")) {
                 return UmapLayout.fit(x, graph, new UmapLayout.Options(uo.d(), epochs, o.minDist(), 1.0, 5, 1.0, 1.0, o.seed(),
-                        layoutThreads(x.length, o)), p);
+                        layoutThreads(x.length, x[0].length, o)), p);
             }
         }
         // Up to 10,000 points Smile 4.4.2 starts a connected graph from a spectral layout through ARPACK, which here

@@ -89,6 +89,16 @@ class ParallelSgdTest {
         assertTrue(err.getMessage().contains("sample 5"), err.getMessage());
     }
 
+    @Test
+    void theDemoStaysOnTheExactSequentialPath() {
+        Reducer.Options o = Reducer.Options.paperDefaults(1);
+        assertFalse(Reducer.approximate(70_000, 96, o), "the demo's 70,000 × 96 must keep the exact graph");
+        assertTrue(Reducer.layoutThreads(70_000, 96, o) == 1, "the demo's epochs must stay sequential");
+        assertTrue(Reducer.approximate(100_000, 512, o));
+        assertTrue(Reducer.approximate(300_001, 8, o));
+        assertFalse(Reducer.approximate(1_000_000, 512, new Reducer.Options("umap", 20, 0.01, "euclidean", 0, 50, 10_000, 1)));
+    }
+
     static float[] flat(double[][] y) {
         float[] f = new float[2 * y.length];
         for (int i = 0; i < y.length; i++) {
