@@ -1,6 +1,7 @@
 package org.atlas4j.reduce;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,6 +37,30 @@ class ParallelSgdTest {
         ParallelSgd.optimize(par, 2, 300, e.head.clone(), e.tail.clone(), eps, ab[0], ab[1], opts(60, 3, 1),
                 new SplittableRandom(9), null);
         assertArrayEquals(seq, par, 0.0);
+    }
+
+    @Test
+    void everyAttractiveMoveIsMergedSoAttractionAloneKeepsTheCentroid() {
+        // each attractive step moves head and tail by opposite amounts: without repulsion the sum of all positions is
+        // invariant, so a pull on another thread's point that was lost (or applied twice) in the merge shows up here
+        double[][] x = UmapLayoutTest.clusters(400, 6);
+        NearestNeighborGraph g = CosineKnn.build(x, 10);
+        UmapLayout.Edges e = UmapLayout.fuzzyUnion(400, g.neighbors(), g.distances());
+        double[] eps = new double[e.size];
+        for (int i = 0; i < e.size; i++) eps[i] = 1 / e.weight[i];
+        double[] ab = UmapLayout.fitAB(0.01, 1);
+        double[] y = UmapLayout.pcaStart(x, 2, new SplittableRandom(1));
+        double[] before = {0, 0};
+        for (int i = 0; i < 400; i++) for (int c = 0; c < 2; c++) before[c] += y[2 * i + c];
+        ParallelSgd.optimize(y, 2, 400, e.head, e.tail, eps, ab[0], ab[1],
+                new UmapLayout.Options(2, 40, 0.01, 1, 5, 0.0, 1, 3, 3), new SplittableRandom(2), null);
+        double[] after = {0, 0};
+        double moved = 0;
+        for (int i = 0; i < 400; i++) for (int c = 0; c < 2; c++) after[c] += y[2 * i + c];
+        for (int c = 0; c < 2; c++) assertEquals(before[c], after[c], 1e-7 * 400, "sum of coordinate " + c);
+        double[] start = UmapLayout.pcaStart(x, 2, new SplittableRandom(1));
+        for (int i = 0; i < y.length; i++) moved += Math.abs(y[i] - start[i]);
+        assertTrue(moved > 1, "the points did not move");
     }
 
     @Test
