@@ -73,11 +73,7 @@ public final class Reducer {
             double norm = 0;
             for (int j = 0; j < d; j++) {
                 float v = data[i * d + j];
-                if (!Float.isFinite(v)) {
-                    throw new UserError("activation " + j + " of sample " + i + " is " + v + "; layouts need finite "
-                            + "activations. Check the model and its preprocessing (a NaN input or an overflowing layer), "
-                            + "then collect again.");
-                }
+                if (!Float.isFinite(v)) throw nonFinite(i, j, v);
                 x[i][j] = v;
                 norm += x[i][j] * x[i][j];
             }
@@ -121,10 +117,16 @@ public final class Reducer {
         return out;
     }
 
+    private static UserError nonFinite(int sample, int column, float v) {
+        return new UserError("activation " + column + " of sample " + sample + " is " + v + "; layouts need finite "
+                + "activations. Check the model and its preprocessing (a NaN input or an overflowing layer), then collect again.");
+    }
+
     /**
      * Work (N²·D multiply-adds) up to which cosine UMAP builds the exact graph; beyond it, or beyond
-     * {@link #EXACT_KNN_LIMIT} rows, NN-descent. Measured here (2 cores, shared): exact 50,000 × 512 (1.3e12) takes
-     * longer than NN-descent plus its recall loss is worth; the demo's 70,000 × 96 (4.7e11) stays exact and unchanged.
+     * {@link #EXACT_KNN_LIMIT} rows, NN-descent. Measured here (2 shared cores, load 15–19): 50,000 × 512 (1.3e12),
+     * exact graph 105 s, NN-descent 53 s at recall@20 0.9999; the exact graph grows as N², NN-descent about as N, so
+     * they meet near a third of that work. The demo's 70,000 × 96 (4.7e11) stays exact, its layout unchanged.
      */
     static final double EXACT_WORK = 6e11;
     /** System property: threads for the large-N kNN graph and the layout's epochs (default: every core above the switch). */
@@ -163,15 +165,11 @@ public final class Reducer {
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < d; j++) {
                 float v = data[i * d + j];
-                if (!Float.isFinite(v)) {
-                    throw new UserError("activation " + j + " of sample " + i + " is " + v + "; layouts need finite "
-                            + "activations. Check the model and its preprocessing (a NaN input or an overflowing layer), "
-                            + "then collect again.");
-                }
+                if (!Float.isFinite(v)) throw nonFinite(i, j, v);
             }
         }
         int k = Math.min(o.neighbors(), n - 1);
-        int epochs = o.epochs() > 0 ? o.epochs() : 200;
+        int epochs = o.epochs() > 0 ? o.epochs() : (n > 10_000 ? 200 : 500);
         int threads = layoutThreads(n, d, o);
         NnDescent.Options ko = NnDescent.Options.defaults(n, k, threads, o.seed());
         NearestNeighborGraph graph;
