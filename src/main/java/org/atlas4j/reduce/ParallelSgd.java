@@ -34,7 +34,12 @@ import org.atlas4j.util.Progress;
  * #STEPS} epoch) stale, the same order of staleness Hogwild has under load, and only for the attractive pull.
  */
 final class ParallelSgd {
-    static final int STEPS = 8;
+    /**
+     * Synchronization steps per epoch. Each is a barrier, which on an oversubscribed machine waits for a descheduled
+     * thread: at 100,000 × 512, 8 steps took 79 s for 200 epochs (load 4–6), 2 steps 29.5 s (load ~2), with the
+     * same trustworthiness as umap-learn's (0.9945 both).
+     */
+    static final int STEPS = 2;
 
     private ParallelSgd() {
     }
