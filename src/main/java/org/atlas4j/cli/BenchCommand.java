@@ -81,8 +81,16 @@ final class BenchCommand implements Callable<Integer> {
             + "the process's peak RSS: memory must not grow with N")
     Integer syntheticCollect;
 
+    @Option(names = "--synthetic-reduce", description = "Lay out N × 512 synthetic clustered activations (with --vs-peers: "
+            + "against umap-learn on the same .npy, --reduce-rounds alternating rounds) and check the kNN graph's recall")
+    Integer syntheticReduce;
+
     @Override
     public Integer call() throws Exception {
+        if (syntheticReduce != null) {
+            ReducePeerBench.run(syntheticReduce, vsPeers, reduceRounds, 1);
+            return 0;
+        }
         if (syntheticCollect != null) return syntheticCollect(syntheticCollect);
         if (vsPeers && onnx()) return onnxVsPeers();
         if (vsPeers) return demoVsPeers();

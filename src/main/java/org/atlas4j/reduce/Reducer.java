@@ -20,11 +20,14 @@ import smile.math.MathEx;
 
 /**
  * Stage 2: 2-D layout of the activation vectors, normalized to [0,1] by clipping each axis to its 1st–99th
- * percentile. {@code umap} (cosine, up to 300,000 rows): our exact kNN graph and {@link UmapLayout}; euclidean or
- * larger inputs, and {@code umap-smile}: Smile 4's UMAP (NN-descent graph unless ours is given); {@code tsne}: Smile's
- * exact t-SNE for small N. Every input row gets a position (Smile 3.1.1 silently dropped all but the largest
- * component of the kNN graph). Cosine metric: rows are L2-normalized first, so Euclidean neighbours are exactly the
- * cosine neighbours. Both UMAP paths are single-threaded with a fixed seed, so a layout is reproducible.
+ * percentile. {@code umap} (cosine): our kNN graph and {@link UmapLayout} — the exact graph while the work N²·D stays
+ * under {@link #EXACT_WORK} (and N under {@link #EXACT_KNN_LIMIT}), single-threaded, so the demo's layout is the
+ * sequential one; beyond it {@link NnDescent}'s approximate graph and {@link ParallelSgd}'s epochs on every core
+ * ({@value #THREADS_PROPERTY} fixes the count), reading the float rows in place. Euclidean, and {@code umap-smile}:
+ * Smile 4's UMAP (NN-descent graph unless ours is given); {@code tsne}: Smile's exact t-SNE for small N. Every input
+ * row gets a position (Smile 3.1.1 silently dropped all but the largest component of the kNN graph). Cosine metric:
+ * rows are L2-normalized first, so Euclidean neighbours are exactly the cosine neighbours. A layout is a function of
+ * the seed and the thread count.
  */
 public final class Reducer {
     public static final String LAYOUT = "layout.npy";
@@ -73,16 +76,13 @@ public final class Reducer {
 
     public static float[] fit(float[] data, int n, int d, Options o, int dims) {
         if (n < 3) throw new UserError("need at least 3 samples for a 2-D layout, got " + n);
+        if (approximate(n, d, o)) return large(data, n, d, o, dims);
         double[][] x = new double[n][d];
         for (int i = 0; i < n; i++) {
             double norm = 0;
             for (int j = 0; j < d; j++) {
                 float v = data[i * d + j];
-                if (!Float.isFinite(v)) {
-                    throw new UserError("activation " + j + " of sample " + i + " is " + v + "; layouts need finite "
-                            + "activations. Check the model and its preprocessing (a NaN input or an overflowing layer), "
-                            + "then collect again.");
-                }
+                if (!Float.isFinite(v)) throw nonFinite(i, j, v);
                 x[i][j] = v;
                 norm += x[i][j] * x[i][j];
             }
@@ -126,6 +126,79 @@ public final class Reducer {
         return out;
     }
 
+    private static UserError nonFinite(int sample, int column, float v) {
+        return new UserError("activation " + column + " of sample " + sample + " is " + v + "; layouts need finite "
+                + "activations. Check the model and its preprocessing (a NaN input or an overflowing layer), then collect again.");
+    }
+
+    /**
+     * Work (N²·D multiply-adds) up to which cosine UMAP builds the exact graph; beyond it, or beyond
+     * {@link #EXACT_KNN_LIMIT} rows, NN-descent. Measured here (2 shared cores, load 15–19): 50,000 × 512 (1.3e12),
+     * exact graph 105 s, NN-descent 53 s at recall@20 0.9999; the exact graph grows as N², NN-descent about as N, so
+     * they meet near a third of that work. The demo's 70,000 × 96 (4.7e11) stays exact, its layout unchanged.
+     */
+    static final double EXACT_WORK = 6e11;
+    /** System property: threads for the large-N kNN graph and the layout's epochs (default: every core above the switch). */
+    public static final String THREADS_PROPERTY = "atlas4j.reduce.threads";
+
+    static boolean approximate(int n, int d, Options o) {
+        return o.method().equals("umap") && o.metric().equals("cosine")
+                && (n > EXACT_KNN_LIMIT || (double) n * n * d > EXACT_WORK);
+    }
+
+    /**
+     * Threads for the UMAP epochs: the {@value #THREADS_PROPERTY} property when set, else 1 for inputs on the exact
+     * path (the demo's layout stays the sequential one) and every core beyond it. The layout is a function of the seed
+     * and this number.
+     */
+    static int layoutThreads(int n, int d, Options o) {
+        String p = System.getProperty(THREADS_PROPERTY);
+        if (p != null && !p.isBlank()) {
+            try {
+                int t = Integer.parseInt(p.strip());
+                if (t >= 1) return t;
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new UserError("-D" + THREADS_PROPERTY + "=" + p + " is not a thread count; give a whole number >= 1 "
+                    + "(the layout is reproducible for a given seed and thread count), or leave it unset for the default");
+        }
+        return approximate(n, d, o) ? Runtime.getRuntime().availableProcessors() : 1;
+    }
+
+    /**
+     * Cosine UMAP beyond the exact graph's reach: NN-descent graph and parallel epochs, reading the caller's float
+     * rows in place (no N×D double copy: 1,000,000 × 512 stays at its own 2 GB).
+     */
+    static float[] large(float[] data, int n, int d, Options o, int dims) {
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < d; j++) {
+                float v = data[i * d + j];
+                if (!Float.isFinite(v)) throw nonFinite(i, j, v);
+            }
+        }
+        int k = Math.min(o.neighbors(), n - 1);
+        int epochs = o.epochs() > 0 ? o.epochs() : (n > 10_000 ? 200 : 500);
+        int threads = layoutThreads(n, d, o);
+        NnDescent.Options ko = NnDescent.Options.defaults(n, k, threads, o.seed());
+        NearestNeighborGraph graph;
+        try (Progress p = Progress.start("reduce: NN-descent kNN (k=" + k + ", " + threads + " threads)",
+                1 + ko.maxIterations(), "passes")) {
+            graph = NnDescent.build(data, n, d, ko, p);
+        }
+        double[][] y;
+        try (Progress p = Progress.start("reduce: UMAP layout (" + threads + " threads)", epochs, "epochs")) {
+            y = UmapLayout.fit(UmapLayout.Rows.unit(data, n, d), graph,
+                    new UmapLayout.Options(dims, epochs, o.minDist(), 1.0, 5, 1.0, 1.0, o.seed(), threads), p);
+        }
+        float[] out = new float[dims * n];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < dims; c++) out[dims * i + c] = (float) y[i][c];
+        }
+        Finite.requireFinite(out, n, dims, i -> "sample " + i, "layout coordinate", "the layout", LAYOUT_CAUSE);
+        return out;
+    }
+
     /**
      * UMAP with a bar over its epochs. The default ({@code umap}, cosine, up to {@link #EXACT_KNN_LIMIT} rows): our
      * exact kNN graph and {@link UmapLayout}. Otherwise Smile's UMAP, on our graph ({@code umap-smile}, cosine) or on
@@ -137,7 +210,8 @@ public final class Reducer {
         NearestNeighborGraph graph = o.metric().equals("cosine") && x.length <= EXACT_KNN_LIMIT ? CosineKnn.build(x, k) : null;
         if (graph != null && o.method().equals("umap")) {
             try (Progress p = Progress.start("reduce: UMAP layout", epochs, "epochs")) {
-                return UmapLayout.fit(x, graph, new UmapLayout.Options(uo.d(), epochs, o.minDist(), 1.0, 5, 1.0, 1.0, o.seed()), p);
+                return UmapLayout.fit(x, graph, new UmapLayout.Options(uo.d(), epochs, o.minDist(), 1.0, 5, 1.0, 1.0, o.seed(),
+                        layoutThreads(x.length, x[0].length, o)), p);
             }
         }
         // Up to 10,000 points Smile 4.4.2 starts a connected graph from a spectral layout through ARPACK, which here

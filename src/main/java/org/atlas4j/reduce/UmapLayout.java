@@ -19,17 +19,73 @@ import smile.graph.NearestNeighborGraph;
  * (smooth kNN distances, fuzzy union), PCA start, then the SGD epochs with negative sampling. Why our own: Smile 4's
  * UMAP runs the same algorithm through sparse-matrix iterators and boxed entries, which made its 200 epochs over the
  * demo's 70,000 points take ~45 s here, slower than umap-learn; this loop works on flat primitive arrays with one
- * {@code pow} per attractive sample and is single-threaded with a seeded generator, so a layout is reproducible.
+ * {@code pow} per attractive sample and is single-threaded with a seeded generator, so a layout is reproducible;
+ * with {@code threads > 1} the epochs run in {@link ParallelSgd}, reproducible given the seed and the thread count.
  * Smile's UMAP remains available as the method {@code umap-smile}.
  */
 public final class UmapLayout {
     /** Layout settings (umap-learn's names): negative samples per positive, repulsion strength γ, learning rate α. */
     public record Options(int dims, int epochs, double minDist, double spread, int negativeSamples, double repulsion,
-            double learningRate, long seed) {
+            double learningRate, long seed, int threads) {
         public Options {
             if (dims < 1) throw new IllegalArgumentException("dims must be >= 1");
             if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1");
             if (spread <= 0) throw new IllegalArgumentException("spread must be > 0");
+            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+
+        /** Single-threaded: the layout of the sequential algorithm. */
+        public Options(int dims, int epochs, double minDist, double spread, int negativeSamples, double repulsion,
+                double learningRate, long seed) {
+            this(dims, epochs, minDist, spread, negativeSamples, repulsion, learningRate, seed, 1);
+        }
+    }
+
+    /** The input rows, read by index: double[][] for small inputs, a float matrix seen normalized for large ones. */
+    interface Rows {
+        int n();
+
+        int d();
+
+        double get(int i, int j);
+
+        static Rows of(double[][] x) {
+            return new Rows() {
+                public int n() {
+                    return x.length;
+                }
+
+                public int d() {
+                    return x[0].length;
+                }
+
+                public double get(int i, int j) {
+                    return x[i][j];
+                }
+            };
+        }
+
+        /** Rows of an N×D float matrix scaled to unit length (zero rows stay zero), without a copy. */
+        static Rows unit(float[] x, int n, int d) {
+            double[] inv = new double[n];
+            for (int i = 0; i < n; i++) {
+                double s = 0;
+                for (int j = 0; j < d; j++) s += (double) x[i * d + j] * x[i * d + j];
+                inv[i] = s > 0 ? 1 / Math.sqrt(s) : 0;
+            }
+            return new Rows() {
+                public int n() {
+                    return n;
+                }
+
+                public int d() {
+                    return d;
+                }
+
+                public double get(int i, int j) {
+                    return x[i * d + j] * inv[i];
+                }
+            };
         }
     }
 
@@ -42,7 +98,11 @@ public final class UmapLayout {
      * @return N×dims coordinates
      */
     public static double[][] fit(double[][] data, NearestNeighborGraph graph, Options o, Progress bar) {
-        int n = data.length;
+        return fit(Rows.of(data), graph, o, bar);
+    }
+
+    static double[][] fit(Rows data, NearestNeighborGraph graph, Options o, Progress bar) {
+        int n = data.n();
         int[][] nbr = graph.neighbors();
         double[][] dist = graph.distances();
         // 1. fuzzy simplicial set: per-point membership, then the fuzzy union A + Aᵀ − A∘Aᵀ
@@ -66,7 +126,12 @@ public final class UmapLayout {
         SplittableRandom rng = new SplittableRandom(o.seed());
         double[] y = pcaStart(data, o.dims(), rng);
         double[] ab = fitAB(o.minDist(), o.spread());
-        optimize(y, o.dims(), n, Arrays.copyOf(e.head, m), Arrays.copyOf(e.tail, m), eps, ab[0], ab[1], o, rng, bar);
+        if (o.threads() == 1) {
+            optimize(y, o.dims(), n, Arrays.copyOf(e.head, m), Arrays.copyOf(e.tail, m), eps, ab[0], ab[1], o, rng, bar);
+        } else {
+            ParallelSgd.optimize(y, o.dims(), n, Arrays.copyOf(e.head, m), Arrays.copyOf(e.tail, m), eps, ab[0], ab[1], o,
+                    rng, bar);
+        }
         double[][] out = new double[n][o.dims()];
         for (int i = 0; i < n; i++) System.arraycopy(y, i * o.dims(), out[i], 0, o.dims());
         return out;
@@ -82,6 +147,15 @@ public final class UmapLayout {
 
     /** umap-learn's smooth_knn_dist + compute_membership_strengths + fuzzy union (set_op_mix_ratio 1). */
     static Edges fuzzyUnion(int n, int[][] nbr, double[][] dist) {
+        double[][] w = memberships(n, nbr, dist);
+        return sortedByHead(probabilisticOr(n, nbr, w));
+    }
+
+    /**
+     * Directed memberships w(i→j) = exp(−(d − ρᵢ)/σᵢ): ρᵢ the nearest non-zero distance (local connectivity 1), σᵢ
+     * by bisection so the k memberships sum to log₂ k (umap-learn's smooth_knn_dist, bandwidth 1).
+     */
+    static double[][] memberships(int n, int[][] nbr, double[][] dist) {
         int k = nbr[0].length;
         double target = Math.log(k) / Math.log(2); // log2(k), bandwidth 1
         double meanAll = 0;
@@ -93,22 +167,7 @@ public final class UmapLayout {
             double[] d = dist[i];
             double rho = 0;
             for (double v : d) if (v > 0) { rho = v; break; } // local connectivity 1: nearest non-zero distance
-            double lo = 0, hi = Double.POSITIVE_INFINITY, mid = 1;
-            for (int it = 0; it < 64; it++) {
-                double psum = 0;
-                for (int j = 0; j < k; j++) {
-                    double dd = d[j] - rho;
-                    psum += dd > 0 ? Math.exp(-dd / mid) : 1;
-                }
-                if (Math.abs(psum - target) < 1e-5) break;
-                if (psum > target) {
-                    hi = mid;
-                    mid = (lo + hi) / 2;
-                } else {
-                    lo = mid;
-                    mid = hi == Double.POSITIVE_INFINITY ? mid * 2 : (lo + hi) / 2;
-                }
-            }
+            double mid = bandwidth(d, rho, target);
             double meanI = 0;
             for (double v : d) meanI += v;
             meanI /= k;
@@ -118,7 +177,33 @@ public final class UmapLayout {
                 w[i][j] = nbr[i][j] == i ? 0 : (dd <= 0 ? 1 : Math.exp(-dd / sigma));
             }
         }
-        // fuzzy union: for each unordered pair {i, j}: a + b − a·b where a = w(i→j), b = w(j→i) (0 if absent)
+        return w;
+    }
+
+    /** σ with Σⱼ exp(−max(0, dⱼ − ρ)/σ) = target, by 64 steps of bisection (doubling while unbounded above). */
+    private static double bandwidth(double[] d, double rho, double target) {
+        double lo = 0, hi = Double.POSITIVE_INFINITY, mid = 1;
+        for (int it = 0; it < 64; it++) {
+            double psum = 0;
+            for (double v : d) {
+                double dd = v - rho;
+                psum += dd > 0 ? Math.exp(-dd / mid) : 1;
+            }
+            if (Math.abs(psum - target) < 1e-5) break;
+            if (psum > target) {
+                hi = mid;
+                mid = (lo + hi) / 2;
+            } else {
+                lo = mid;
+                mid = hi == Double.POSITIVE_INFINITY ? mid * 2 : (lo + hi) / 2;
+            }
+        }
+        return mid;
+    }
+
+    /** Fuzzy union: for each unordered pair {i, j}: a + b − a·b where a = w(i→j), b = w(j→i) (0 if absent); both directions. */
+    static Edges probabilisticOr(int n, int[][] nbr, double[][] w) {
+        int k = nbr[0].length;
         long[] keys = new long[n * k];
         double[] vals = new double[n * k];
         int q = 0;
@@ -159,7 +244,13 @@ public final class UmapLayout {
             e.weight[s] = u;
             s++;
         }
-        // rows in order of head (then tail), as umap-learn's CSR→COO conversion gives them
+        e.size = s;
+        return e;
+    }
+
+    /** Rows in order of head (then tail), as umap-learn's CSR→COO conversion gives them. */
+    static Edges sortedByHead(Edges e) {
+        int s = e.size;
         long[] ord = new long[s];
         for (int p = 0; p < s; p++) ord[p] = ((long) e.head[p] << 32) | e.tail[p];
         int[] oi = sortIndex(ord);
@@ -199,10 +290,14 @@ public final class UmapLayout {
      * random start, so such inputs still give a reproducible layout instead of an error or NaN.
      */
     static double[] pcaStart(double[][] x, int dims, SplittableRandom rng) {
-        int n = x.length;
-        int d = x[0].length;
+        return pcaStart(Rows.of(x), dims, rng);
+    }
+
+    static double[] pcaStart(Rows x, int dims, SplittableRandom rng) {
+        int n = x.n();
+        int d = x.d();
         double[] mean = new double[d];
-        for (double[] r : x) for (int j = 0; j < d; j++) mean[j] += r[j];
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) mean[j] += x.get(i, j);
         for (int j = 0; j < d; j++) mean[j] /= n;
         double[][] axes = principalAxes(x, mean, dims);
         double[] y = new double[n * dims];
@@ -211,7 +306,7 @@ public final class UmapLayout {
             for (int k = 0; k < dims; k++) {
                 if (axes[k] == null) continue;
                 double s = 0;
-                for (int j = 0; j < d; j++) s += (x[i][j] - mean[j]) * axes[k][j];
+                for (int j = 0; j < d; j++) s += (x.get(i, j) - mean[j]) * axes[k][j];
                 y[i * dims + k] = s;
                 absMax = Math.max(absMax, Math.abs(s));
             }
@@ -241,10 +336,19 @@ public final class UmapLayout {
      * variance is zero up to rounding.
      */
     static double[][] principalAxes(double[][] x, double[] mean, int dims) {
-        int n = x.length;
+        return principalAxes(Rows.of(x), mean, dims);
+    }
+
+    static double[][] principalAxes(Rows x, double[] mean, int dims) {
+        int n = x.n();
         int d = mean.length;
         double energy = 0; // uncentred Σ|x|², the scale that decides what is rounding noise
-        for (double[] r : x) for (double v : r) energy += v * v;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < d; j++) {
+                double v = x.get(i, j);
+                energy += v * v;
+            }
+        }
         double[][] axes = new double[dims][];
         SymmetricEigen.Result eig;
         boolean gram = n < d;
@@ -271,7 +375,7 @@ public final class UmapLayout {
                 v = new double[d];
                 for (int i = 0; i < n; i++) {
                     double ui = u[i];
-                    for (int j = 0; j < d; j++) v[j] += (x[i][j] - mean[j]) * ui;
+                    for (int j = 0; j < d; j++) v[j] += (x.get(i, j) - mean[j]) * ui;
                 }
                 double norm = 0;
                 for (double t : v) norm += t * t;
@@ -291,10 +395,10 @@ public final class UmapLayout {
     }
 
     /** Rows [from, to) of x minus mean, as a DOUBLE [to − from, D] array. */
-    private static INDArray centred(double[][] x, double[] mean, int from, int to) {
+    private static INDArray centred(Rows x, double[] mean, int from, int to) {
         int d = mean.length;
         double[] flat = new double[(to - from) * d];
-        for (int i = from; i < to; i++) for (int j = 0; j < d; j++) flat[(i - from) * d + j] = x[i][j] - mean[j];
+        for (int i = from; i < to; i++) for (int j = 0; j < d; j++) flat[(i - from) * d + j] = x.get(i, j) - mean[j];
         return Nd4j.create(flat, new long[] {to - from, d}, 'c');
     }
 
